@@ -1,0 +1,121 @@
+/* config.h — the one configuration of every LeadOps process.
+ *
+ * Loaded from one YAML file; every scalar can be overridden by an environment
+ * variable LEADOPS_<PATH> (path upper case, joined by '_', list items by their
+ * index: LEADOPS_REDIS_PORT, LEADOPS_ROUTING_REPS_0_CAPACITY). Defaults live in
+ * one table in config.c. Unknown keys, wrong types and out-of-range values are
+ * errors naming "file:line: key: reason"; the caller refuses to start.
+ *
+ * A config_t owns everything it points to; config_destroy frees it all. */
+#ifndef LEADOPS_CONFIG_H
+#define LEADOPS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "rule.h"
+
+#define CONFIG_NAME_MAX 64
+
+typedef struct {
+    char *name;         /* owned; shown in score reasons */
+    cond_t cond;
+    double points;      /* positive or negative */
+} fit_rule_t;
+
+typedef struct {
+    char grade[8];      /* "A" */
+    double min;         /* fit score at or above this earns the grade */
+} grade_band_t;
+
+typedef struct {
+    char *type;         /* owned; activity type */
+    double points;
+} activity_points_t;
+
+typedef enum { STRATEGY_ROUND_ROBIN = 0 } strategy_t;
+
+typedef struct {
+    char *name;         /* owned */
+    strategy_t strategy;
+} queue_config_t;
+
+typedef struct {
+    char *name;         /* owned */
+    char *queue;        /* owned; must name a configured queue */
+    cond_t *conds;      /* owned; all must match */
+    size_t cond_count;
+} route_rule_t;
+
+typedef struct {
+    char *id;           /* owned */
+    char *name;         /* owned */
+    unsigned capacity;  /* open leads at most */
+    char **queues;      /* owned; names of configured queues */
+    size_t queue_count;
+    bool online;        /* initial status for a rep Redis does not know yet */
+} rep_config_t;
+
+typedef struct {
+    char *path;                 /* owned: the file it came from */
+
+    char *log_level;            /* error|warn|info|debug */
+    bool log_json;
+
+    char *redis_host;
+    int redis_port;
+    char *redis_password;       /* secret: never logged */
+    char *redis_user;
+    int redis_db;
+    char *redis_prefix;
+    int redis_timeout_ms;
+
+    char *ep_ingest;            /* ZeroMQ endpoints */
+    char *ep_scoring;
+    char *ep_routing;
+    char *ep_commands;
+    char *ep_events;
+
+    char *http_ingest_listen;   /* "host:port" */
+    char *http_reporting_listen;
+
+    size_t ingest_max_body_bytes;
+    int ingest_dedup_window_s;
+    long ingest_journal_max_len;
+    int ingest_redelivery_ms;
+    char **activity_types;      /* owned */
+    size_t activity_type_count;
+
+    double scoring_qualify_threshold;
+    int scoring_redelivery_ms;
+    grade_band_t *grades;       /* owned, highest min first */
+    size_t grade_count;
+    fit_rule_t *fit_rules;      /* owned */
+    size_t fit_rule_count;
+    activity_points_t *activity_points; /* owned */
+    size_t activity_points_count;
+
+    int routing_redelivery_ms;
+    char *fallback_queue;
+    queue_config_t *queues;     /* owned */
+    size_t queue_count;
+    route_rule_t *route_rules;  /* owned, in order: first match wins */
+    size_t route_rule_count;
+    rep_config_t *reps;         /* owned */
+    size_t rep_count;
+} config_t;
+
+/* Loads PATH (NULL: built-in defaults only, still with env overrides).
+ * Returns the config, or NULL with *err set to "file:line: key: reason". */
+config_t *config_load(const char *path, err_t *err);
+void config_destroy(config_t **self_p);
+
+/* Lookups; NULL / false when absent. */
+bool config_is_activity_type(const config_t *self, const char *type);
+const queue_config_t *config_queue(const config_t *self, const char *name);
+
+/* Splits "host:port"; returns -1 with *err set when malformed. */
+int config_split_listen(const char *listen, char *host, size_t host_size, int *port, err_t *err);
+
+#endif

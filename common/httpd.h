@@ -1,0 +1,59 @@
+/* httpd.h — a small HTTP/1.1 server (libmicrohttpd) driven by the service's
+ * own zmq_poll loop, so handlers run on the service thread and may use its
+ * Redis store and sockets directly.
+ *
+ * The handler sees the whole request (body buffered up to max_body bytes;
+ * larger bodies are answered 413 before the handler runs) and fills a
+ * response. Bearer-token checks, if configured, happen before the handler. */
+#ifndef LEADOPS_HTTPD_H
+#define LEADOPS_HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+typedef struct httpd httpd_t;
+
+typedef struct {
+    const char *method;   /* borrowed: "GET", "POST" */
+    const char *path;     /* borrowed: "/v1/leads" (no query string) */
+    const char *body;     /* borrowed, NUL-terminated, may be "" */
+    size_t body_len;
+    void *conn;           /* borrowed: for httpd_query */
+} httpd_request_t;
+
+typedef struct {
+    int status;
+    char *body;                /* owned by the response: malloc'ed */
+    size_t body_len;
+    const char *content_type;  /* borrowed static string */
+    int retry_after_s;         /* > 0 adds Retry-After */
+} httpd_response_t;
+
+typedef void (*httpd_handler_fn)(void *arg, const httpd_request_t *req, httpd_response_t *res);
+
+/* Starts listening on HOST:PORT (port 0: any free port; see httpd_port).
+ * HANDLER is called on the thread that calls httpd_run. Returns NULL with
+ * *err set when the port cannot be bound. */
+httpd_t *httpd_new(const char *host, int port, size_t max_body, httpd_handler_fn handler,
+                   void *arg, err_t *err);
+void httpd_destroy(httpd_t **self_p);
+int httpd_port(const httpd_t *self);
+
+/* Adds the server's sockets to ITEMS (zmq_pollitem_t array of CAPACITY,
+ * starting at *COUNT, which it advances) and lowers *TIMEOUT_MS to the
+ * server's own timeout. Call before zmq_poll. */
+void httpd_poll_prepare(httpd_t *self, void *items, int *count, int capacity, long *timeout_ms);
+/* Runs whatever is ready after zmq_poll. */
+void httpd_run(httpd_t *self);
+
+/* A query-string value of the request, or NULL. */
+const char *httpd_query(const httpd_request_t *req, const char *key);
+
+/* Fills RES with a JSON body (copied) and STATUS. */
+void httpd_respond(httpd_response_t *res, int status, const char *content_type, const char *body);
+/* Fills RES with {"error": REASON} and STATUS. */
+void httpd_respond_error(httpd_response_t *res, int status, const char *reason);
+
+#endif

@@ -1,0 +1,525 @@
+#include "store.h"
+
+#include <assert.h>
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+
+#define STORE_MAX_SCRIPTS 32
+
+typedef struct {
+    char *name;   /* owned */
+    char *source; /* owned */
+    char sha[41];
+} store_script_t;
+
+struct store {
+    char *host;     /* owned */
+    int port;
+    char *user;     /* owned, may be NULL */
+    char *password; /* owned, may be NULL; a secret: never in error messages */
+    int db;
+    int timeout_ms;
+    redisContext *ctx; /* NULL while disconnected */
+    int64_t last_attempt_ms;
+    store_script_t scripts[STORE_MAX_SCRIPTS];
+    int script_count;
+};
+
+/* One queued command: its arguments are copied so callers may reuse buffers. */
+typedef struct {
+    int argc;
+    char **argv;   /* owned */
+    size_t *lens;  /* owned */
+    int script;    /* -1 for a plain command; else argv[1] is the SHA slot */
+} store_cmd_t;
+
+struct store_batch {
+    store_cmd_t *cmds;
+    size_t count, capacity;
+    store_value_t **replies; /* owned, count entries after exec */
+};
+
+static char *s_strdup_or_null(const char *s)
+{
+    return (s && *s) ? strdup(s) : NULL;
+}
+
+static store_value_t *s_value_from_reply(const redisReply *reply)
+{
+    store_value_t *value = calloc(1, sizeof *value);
+    if (!value)
+        abort();
+    switch (reply->type) {
+    case REDIS_REPLY_INTEGER:
+        value->type = STORE_INT;
+        value->integer = reply->integer;
+        break;
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+        value->type = reply->type == REDIS_REPLY_ERROR ? STORE_ERROR : STORE_STR;
+        value->str = malloc(reply->len + 1);
+        if (!value->str)
+            abort();
+        memcpy(value->str, reply->str, reply->len);
+        value->str[reply->len] = '\0';
+        value->len = reply->len;
+        break;
+    case REDIS_REPLY_ARRAY:
+        value->type = STORE_ARRAY;
+        value->count = reply->elements;
+        value->elements = calloc(reply->elements ? reply->elements : 1, sizeof *value->elements);
+        if (!value->elements)
+            abort();
+        for (size_t i = 0; i < reply->elements; i++)
+            value->elements[i] = s_value_from_reply(reply->element[i]);
+        break;
+    default:
+        value->type = STORE_NIL;
+    }
+    return value;
+}
+
+void store_value_free(store_value_t **value_p)
+{
+    if (!value_p || !*value_p)
+        return;
+    store_value_t *value = *value_p;
+    for (size_t i = 0; i < value->count; i++)
+        store_value_free(&value->elements[i]);
+    free(value->elements);
+    free(value->str);
+    free(value);
+    *value_p = NULL;
+}
+
+const store_value_t *store_value_at(const store_value_t *value, size_t index)
+{
+    if (!value || value->type != STORE_ARRAY || index >= value->count)
+        return NULL;
+    return value->elements[index];
+}
+
+long long store_value_int(const store_value_t *value, long long fallback)
+{
+    if (!value)
+        return fallback;
+    if (value->type == STORE_INT)
+        return value->integer;
+    if (value->type == STORE_STR && value->len) {
+        char *end;
+        long long n = strtoll(value->str, &end, 10);
+        return *end == '\0' ? n : fallback;
+    }
+    return fallback;
+}
+
+double store_value_double(const store_value_t *value, double fallback)
+{
+    if (!value)
+        return fallback;
+    if (value->type == STORE_INT)
+        return (double)value->integer;
+    if (value->type == STORE_STR && value->len) {
+        char *end;
+        double d = strtod(value->str, &end);
+        return *end == '\0' ? d : fallback;
+    }
+    return fallback;
+}
+
+const char *store_value_str(const store_value_t *value, const char *fallback)
+{
+    return (value && value->type == STORE_STR) ? value->str : fallback;
+}
+
+static void s_disconnect(store_t *self)
+{
+    if (self->ctx) {
+        redisFree(self->ctx);
+        self->ctx = NULL;
+    }
+}
+
+/* Sends one command synchronously on a connected context. Returns the
+ * reply (hiredis-owned, freed by the caller) or NULL on I/O failure. */
+static redisReply *s_raw(store_t *self, int argc, const char **argv, const size_t *lens)
+{
+    return redisCommandArgv(self->ctx, argc, argv, lens);
+}
+
+static int s_load_scripts(store_t *self, err_t *err)
+{
+    for (int i = 0; i < self->script_count; i++) {
+        store_script_t *script = &self->scripts[i];
+        const char *argv[] = {"SCRIPT", "LOAD", script->source};
+        size_t lens[] = {6, 4, strlen(script->source)};
+        redisReply *reply = s_raw(self, 3, argv, lens);
+        if (!reply)
+            return err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port,
+                           self->ctx->errstr);
+        if (reply->type != REDIS_REPLY_STRING || reply->len != 40) {
+            err_set(err, ERR_IO, "redis: SCRIPT LOAD %s failed: %s", script->name,
+                    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+            freeReplyObject(reply);
+            return -1;
+        }
+        memcpy(script->sha, reply->str, 40);
+        script->sha[40] = '\0';
+        freeReplyObject(reply);
+    }
+    return 0;
+}
+
+/* Connects (or reconnects), authenticates, selects the db and loads the
+ * scripts. Attempts are spaced by STORE_RECONNECT_MS so that a Redis that is
+ * down costs a service one failed connect per interval, not per message. */
+static int s_connect(store_t *self, err_t *err)
+{
+    if (self->ctx)
+        return 0;
+    int64_t now = clock_mono_ms();
+    if (self->last_attempt_ms && now - self->last_attempt_ms < STORE_RECONNECT_MS)
+        return err_set(err, ERR_IO, "redis %s:%d: not connected (retrying)", self->host,
+                       self->port);
+    self->last_attempt_ms = now;
+
+    struct timeval timeout = {self->timeout_ms / 1000, (self->timeout_ms % 1000) * 1000};
+    redisContext *ctx = redisConnectWithTimeout(self->host, self->port, timeout);
+    if (!ctx || ctx->err) {
+        err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port,
+                ctx ? ctx->errstr : "cannot allocate a context");
+        if (ctx)
+            redisFree(ctx);
+        return -1;
+    }
+    redisSetTimeout(ctx, timeout);
+    self->ctx = ctx;
+
+    if (self->password) {
+        redisReply *reply = self->user
+                                ? redisCommand(ctx, "AUTH %s %s", self->user, self->password)
+                                : redisCommand(ctx, "AUTH %s", self->password);
+        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+        if (reply)
+            freeReplyObject(reply);
+        if (!ok) {
+            s_disconnect(self);
+            return err_set(err, ERR_IO,
+                           "redis %s:%d: authentication failed; check redis.password "
+                           "and redis.user",
+                           self->host, self->port);
+        }
+    }
+    if (self->db) {
+        redisReply *reply = redisCommand(ctx, "SELECT %d", self->db);
+        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+        if (reply)
+            freeReplyObject(reply);
+        if (!ok) {
+            s_disconnect(self);
+            return err_set(err, ERR_IO, "redis %s:%d: SELECT %d failed", self->host,
+                           self->port, self->db);
+        }
+    }
+    if (s_load_scripts(self, err) < 0) {
+        s_disconnect(self);
+        return -1;
+    }
+    return 0;
+}
+
+store_t *store_new(const store_options_t *opts, bool connect_now, err_t *err)
+{
+    store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    self->host = strdup(opts->host ? opts->host : "127.0.0.1");
+    self->port = opts->port ? opts->port : 6379;
+    self->user = s_strdup_or_null(opts->user);
+    self->password = s_strdup_or_null(opts->password);
+    self->db = opts->db;
+    self->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 2000;
+    if (connect_now && s_connect(self, err) < 0) {
+        store_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void store_destroy(store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_t *self = *self_p;
+    s_disconnect(self);
+    for (int i = 0; i < self->script_count; i++) {
+        free(self->scripts[i].name);
+        free(self->scripts[i].source);
+    }
+    free(self->host);
+    free(self->user);
+    free(self->password);
+    free(self);
+    *self_p = NULL;
+}
+
+bool store_is_connected(const store_t *self)
+{
+    return self->ctx != NULL;
+}
+
+int store_script_register(store_t *self, const char *name, const char *source, err_t *err)
+{
+    assert(self->script_count < STORE_MAX_SCRIPTS);
+    store_script_t *script = &self->scripts[self->script_count];
+    script->name = strdup(name);
+    script->source = strdup(source);
+    script->sha[0] = '\0';
+    int handle = self->script_count++;
+    if (self->ctx) {
+        /* Already connected: load the new script now (and the others again,
+         * which is cheap and keeps one code path). */
+        if (s_load_scripts(self, err) < 0) {
+            s_disconnect(self);
+            return -1;
+        }
+    }
+    return handle;
+}
+
+const char *store_script_sha(const store_t *self, int script)
+{
+    assert(script >= 0 && script < self->script_count);
+    return self->scripts[script].sha;
+}
+
+store_value_t *store_commandv(store_t *self, int argc, const char **argv, const size_t *lens,
+                              err_t *err)
+{
+    if (s_connect(self, err) < 0)
+        return NULL;
+    redisReply *reply = s_raw(self, argc, argv, lens);
+    if (!reply) {
+        err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port, self->ctx->errstr);
+        s_disconnect(self);
+        return NULL;
+    }
+    store_value_t *value = s_value_from_reply(reply);
+    freeReplyObject(reply);
+    return value;
+}
+
+store_value_t *store_command(store_t *self, err_t *err, const char *fmt, ...)
+{
+    if (s_connect(self, err) < 0)
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *reply = redisvCommand(self->ctx, fmt, ap);
+    va_end(ap);
+    if (!reply) {
+        err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port, self->ctx->errstr);
+        s_disconnect(self);
+        return NULL;
+    }
+    store_value_t *value = s_value_from_reply(reply);
+    freeReplyObject(reply);
+    return value;
+}
+
+static bool s_is_noscript(const store_value_t *value)
+{
+    return value && value->type == STORE_ERROR && strncmp(value->str, "NOSCRIPT", 8) == 0;
+}
+
+store_value_t *store_script(store_t *self, int script, int nkeys, int argc, const char **argv,
+                            const size_t *lens, err_t *err)
+{
+    store_batch_t *batch = store_batch_new();
+    store_batch_script(batch, script, nkeys, argc, argv, lens);
+    store_value_t *value = NULL;
+    if (store_batch_exec(self, batch, err) == 0) {
+        value = batch->replies[0];
+        batch->replies[0] = NULL;
+    }
+    store_batch_destroy(&batch);
+    return value;
+}
+
+store_batch_t *store_batch_new(void)
+{
+    store_batch_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort();
+    return self;
+}
+
+static void s_batch_free_replies(store_batch_t *self)
+{
+    if (!self->replies)
+        return;
+    for (size_t i = 0; i < self->count; i++)
+        store_value_free(&self->replies[i]);
+    free(self->replies);
+    self->replies = NULL;
+}
+
+void store_batch_reset(store_batch_t *self)
+{
+    s_batch_free_replies(self);
+    for (size_t i = 0; i < self->count; i++) {
+        for (int a = 0; a < self->cmds[i].argc; a++)
+            free(self->cmds[i].argv[a]);
+        free(self->cmds[i].argv);
+        free(self->cmds[i].lens);
+    }
+    self->count = 0;
+}
+
+void store_batch_destroy(store_batch_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_batch_reset(*self_p);
+    free((*self_p)->cmds);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+size_t store_batch_count(const store_batch_t *self)
+{
+    return self->count;
+}
+
+/* Appends a command with EXTRA leading slots left empty for the caller. */
+static store_cmd_t *s_batch_push(store_batch_t *self, int extra, int argc, const char **argv,
+                                 const size_t *lens)
+{
+    s_batch_free_replies(self);
+    if (self->count == self->capacity) {
+        self->capacity = self->capacity ? self->capacity * 2 : 64;
+        self->cmds = realloc(self->cmds, self->capacity * sizeof *self->cmds);
+        if (!self->cmds)
+            abort();
+    }
+    store_cmd_t *cmd = &self->cmds[self->count++];
+    cmd->argc = argc + extra;
+    cmd->argv = calloc((size_t)cmd->argc, sizeof *cmd->argv);
+    cmd->lens = calloc((size_t)cmd->argc, sizeof *cmd->lens);
+    if (!cmd->argv || !cmd->lens)
+        abort();
+    for (int i = 0; i < argc; i++) {
+        size_t len = lens ? lens[i] : strlen(argv[i]);
+        cmd->argv[extra + i] = malloc(len + 1);
+        if (!cmd->argv[extra + i])
+            abort();
+        memcpy(cmd->argv[extra + i], argv[i], len);
+        cmd->argv[extra + i][len] = '\0';
+        cmd->lens[extra + i] = len;
+    }
+    cmd->script = -1;
+    return cmd;
+}
+
+void store_batch_command(store_batch_t *self, int argc, const char **argv, const size_t *lens)
+{
+    s_batch_push(self, 0, argc, argv, lens);
+}
+
+void store_batch_script(store_batch_t *self, int script, int nkeys, int argc, const char **argv,
+                        const size_t *lens)
+{
+    /* EVALSHA <sha> <nkeys> args...: the sha is filled at exec time, because
+     * it is only known once the script has been loaded on a connection. */
+    store_cmd_t *cmd = s_batch_push(self, 3, argc, argv, lens);
+    cmd->script = script;
+    cmd->argv[0] = strdup("EVALSHA");
+    cmd->lens[0] = 7;
+    cmd->argv[1] = NULL;
+    char n[16];
+    int len = snprintf(n, sizeof n, "%d", nkeys);
+    cmd->argv[2] = strdup(n);
+    cmd->lens[2] = (size_t)len;
+}
+
+static void s_fill_sha(store_t *self, store_cmd_t *cmd)
+{
+    if (cmd->script < 0)
+        return;
+    free(cmd->argv[1]);
+    cmd->argv[1] = strdup(self->scripts[cmd->script].sha);
+    cmd->lens[1] = 40;
+}
+
+/* Pipelines commands [FROM, count) whose reply slot is empty. */
+static int s_batch_round(store_t *self, store_batch_t *batch, err_t *err)
+{
+    for (size_t i = 0; i < batch->count; i++) {
+        if (batch->replies[i])
+            continue;
+        s_fill_sha(self, &batch->cmds[i]);
+        redisAppendCommandArgv(self->ctx, batch->cmds[i].argc,
+                               (const char **)batch->cmds[i].argv, batch->cmds[i].lens);
+    }
+    for (size_t i = 0; i < batch->count; i++) {
+        if (batch->replies[i])
+            continue;
+        redisReply *reply = NULL;
+        if (redisGetReply(self->ctx, (void **)&reply) != REDIS_OK || !reply) {
+            err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port,
+                    self->ctx->errstr[0] ? self->ctx->errstr : "connection lost");
+            s_disconnect(self);
+            return -1;
+        }
+        batch->replies[i] = s_value_from_reply(reply);
+        freeReplyObject(reply);
+    }
+    return 0;
+}
+
+int store_batch_exec(store_t *self, store_batch_t *batch, err_t *err)
+{
+    s_batch_free_replies(batch);
+    if (batch->count == 0)
+        return 0;
+    if (s_connect(self, err) < 0)
+        return -1;
+    batch->replies = calloc(batch->count, sizeof *batch->replies);
+    if (!batch->replies)
+        abort();
+    if (s_batch_round(self, batch, err) < 0) {
+        s_batch_free_replies(batch);
+        return -1;
+    }
+    /* NOSCRIPT means Redis lost its script cache (SCRIPT FLUSH, or a restart
+     * we did not notice): reload and send exactly those commands again. A
+     * NOSCRIPT command did not run, so this cannot apply anything twice. */
+    bool retry = false;
+    for (size_t i = 0; i < batch->count; i++)
+        if (s_is_noscript(batch->replies[i])) {
+            store_value_free(&batch->replies[i]);
+            retry = true;
+        }
+    if (retry) {
+        if (s_load_scripts(self, err) < 0 || s_batch_round(self, batch, err) < 0) {
+            s_disconnect(self);
+            s_batch_free_replies(batch);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const store_value_t *store_batch_reply(const store_batch_t *self, size_t index)
+{
+    if (!self->replies || index >= self->count)
+        return NULL;
+    return self->replies[index];
+}

@@ -1,0 +1,94 @@
+#include "zutil.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+void *zutil_socket(void *ctx, int type, const char *endpoint, bool bind, int hwm, err_t *err)
+{
+    void *sock = zmq_socket(ctx, type);
+    if (!sock) {
+        err_set(err, ERR_IO, "zmq_socket: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    /* A stopping service gets half a second to flush what it sent, then
+     * drops the rest: anything unsent is still in Redis' in-flight set and
+     * will be redelivered, so waiting longer buys nothing. */
+    int linger = 500;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    int rc = bind ? zmq_bind(sock, endpoint) : zmq_connect(sock, endpoint);
+    if (rc != 0) {
+        err_set(err, ERR_IO, "zmq %s %s: %s", bind ? "bind" : "connect", endpoint,
+                zmq_strerror(errno));
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+void zutil_close(void **sock_p)
+{
+    if (sock_p && *sock_p) {
+        zmq_close(*sock_p);
+        *sock_p = NULL;
+    }
+}
+
+void zutil_frames_clear(zutil_frames_t *frames)
+{
+    for (size_t i = 0; i < frames->count; i++)
+        free(frames->data[i]);
+    memset(frames, 0, sizeof *frames);
+}
+
+int zutil_recv_frames(void *sock, zutil_frames_t *frames, size_t max_frame, int flags)
+{
+    memset(frames, 0, sizeof *frames);
+    int more = 1;
+    while (more) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, frames->count ? 0 : flags) < 0) {
+            int saved = errno;
+            zmq_msg_close(&msg);
+            zutil_frames_clear(frames);
+            errno = saved;
+            return -1;
+        }
+        more = zmq_msg_more(&msg);
+        size_t size = zmq_msg_size(&msg);
+        if (frames->count < ZUTIL_MAX_FRAMES) {
+            size_t i = frames->count++;
+            frames->size[i] = size;
+            if (size <= max_frame) {
+                frames->data[i] = malloc(size ? size : 1);
+                if (!frames->data[i])
+                    abort();
+                memcpy(frames->data[i], zmq_msg_data(&msg), size);
+            }
+        } else {
+            frames->truncated = true;
+        }
+        zmq_msg_close(&msg);
+    }
+    return 0;
+}
+
+int zutil_send_routed(void *sock, const zutil_frames_t *route, const void *body, size_t size,
+                      int flags)
+{
+    for (size_t i = 0; i + 1 < route->count; i++) {
+        const void *frame = route->data[i] ? route->data[i] : "";
+        if (zmq_send(sock, frame, route->data[i] ? route->size[i] : 0, flags | ZMQ_SNDMORE) < 0)
+            return -1;
+    }
+    return zmq_send(sock, body, size, flags) < 0 ? -1 : 0;
+}
+
+int zutil_send(void *sock, const void *body, size_t size, int flags)
+{
+    return zmq_send(sock, body, size, flags) < 0 ? -1 : 0;
+}

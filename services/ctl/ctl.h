@@ -1,0 +1,46 @@
+/* ctl.h — the subcommands of leadopsctl, each `int ctl_NAME(argc, argv,
+ * cfg)` returning the process exit code (0 ok, 1 failure, 2 usage), and the
+ * small helpers they share. argv[0] is the subcommand name. */
+#ifndef LEADOPS_CTL_H
+#define LEADOPS_CTL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+
+int ctl_send(int argc, char **argv, const config_t *cfg);
+int ctl_gen(int argc, char **argv, const config_t *cfg);
+int ctl_rep(int argc, char **argv, const config_t *cfg);
+int ctl_queue(int argc, char **argv, const config_t *cfg);
+int ctl_lead(int argc, char **argv, const config_t *cfg);
+int ctl_summary(int argc, char **argv, const config_t *cfg);
+
+/* Packs a JSON lead or activity (kind from "kind", else "type" means an
+ * activity) into an envelope with the object's event_id or a new one.
+ * Returns the bytes (caller frees) and the id in EVENT_ID, or NULL with
+ * *err (ERR_INPUT) saying what is wrong. */
+uint8_t *ctl_envelope_from_json(const json_t *obj, char event_id[64], size_t *size, err_t *err);
+
+/* Opens the store the config names; prints the error and returns NULL. */
+store_t *ctl_store_open(const config_t *cfg);
+
+/* A progress line on stderr, redrawn at most 5 times a second, only when
+ * stderr is a terminal. */
+typedef struct {
+    bool tty;
+    int64_t start_ms, last_draw_ms;
+} ctl_progress_t;
+
+void ctl_progress_start(ctl_progress_t *progress);
+void ctl_progress_draw(ctl_progress_t *progress, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Clears the line; returns seconds since start. */
+double ctl_progress_end(ctl_progress_t *progress);
+
+/* Prints JSON pretty on stdout. Takes ownership of VALUE. */
+void ctl_print_json(json_t *value);
+
+#endif

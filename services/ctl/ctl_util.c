@@ -1,0 +1,100 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "envelope.h"
+#include "json_codec.h"
+
+uint8_t *ctl_envelope_from_json(const json_t *obj, char event_id[64], size_t *size, err_t *err)
+{
+    if (!json_is_object(obj)) {
+        err_set(err, ERR_INPUT, "expected a JSON object");
+        return NULL;
+    }
+    const char *kind = json_string_value(json_object_get(obj, "kind"));
+    bool is_activity = kind ? strcmp(kind, "activity") == 0 : json_object_get(obj, "type") != NULL;
+    if (kind && !is_activity && strcmp(kind, "lead") != 0) {
+        err_set(err, ERR_INPUT, "kind must be \"lead\" or \"activity\"");
+        return NULL;
+    }
+    const char *given = json_string_value(json_object_get(obj, "event_id"));
+    if (given && strlen(given) < 64)
+        snprintf(event_id, 64, "%s", given);
+    else
+        envelope_new_id(event_id);
+
+    uint8_t *bytes = NULL;
+    if (is_activity) {
+        Leadops__Activity *activity = json_to_activity(obj, err);
+        if (!activity)
+            return NULL;
+        bytes = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_ACTIVITY, event_id, "leadopsctl",
+                              activity->occurred_at_ms, 0, &activity->base, size, err);
+        leadops__activity__free_unpacked(activity, NULL);
+    } else {
+        Leadops__Lead *lead = json_to_lead(obj, err);
+        if (!lead)
+            return NULL;
+        bytes = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_LEAD, event_id, "leadopsctl",
+                              lead->created_at_ms, 0, &lead->base, size, err);
+        leadops__lead__free_unpacked(lead, NULL);
+    }
+    return bytes;
+}
+
+store_t *ctl_store_open(const config_t *cfg)
+{
+    store_options_t opts = {.host = cfg->redis_host, .port = cfg->redis_port,
+                            .user = cfg->redis_user, .password = cfg->redis_password,
+                            .db = cfg->redis_db, .timeout_ms = cfg->redis_timeout_ms};
+    err_t err = {0};
+    store_t *store = store_new(&opts, true, &err);
+    if (!store)
+        fprintf(stderr,
+                "leadopsctl: %s\n"
+                "leadopsctl: is Redis running? Point --config (or LEADOPS_REDIS_HOST/PORT) at it\n",
+                err.msg);
+    return store;
+}
+
+void ctl_progress_start(ctl_progress_t *progress)
+{
+    progress->tty = isatty(STDERR_FILENO);
+    progress->start_ms = clock_mono_ms();
+    progress->last_draw_ms = 0;
+}
+
+void ctl_progress_draw(ctl_progress_t *progress, const char *fmt, ...)
+{
+    int64_t now = clock_mono_ms();
+    if (!progress->tty || now - progress->last_draw_ms < 200)
+        return;
+    progress->last_draw_ms = now;
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\r\033[K%s", line);
+    fflush(stderr);
+}
+
+double ctl_progress_end(ctl_progress_t *progress)
+{
+    if (progress->tty)
+        fprintf(stderr, "\r\033[K");
+    return (double)(clock_mono_ms() - progress->start_ms) / 1000.0;
+}
+
+void ctl_print_json(json_t *value)
+{
+    char *text = json_dumps(value, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (text) {
+        puts(text);
+        free(text);
+    }
+    json_decref(value);
+}

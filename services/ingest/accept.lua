@@ -1,0 +1,23 @@
+-- accept: makes one validated event durable and hands it to scoring, or
+-- recognises it as a re-sent duplicate. One script, so that "journaled" and
+-- "in flight to scoring" can never be half true.
+-- KEYS[1] <p>:eventid:<event_id>   dedup marker
+-- KEYS[2] <p>:journal              stream
+-- KEYS[3] <p>:inflight:scoring     zset by redelivery deadline
+-- KEYS[4] <p>:inflight:scoring:msg hash event id -> envelope
+-- KEYS[5] <p>:stats                hash of counters
+-- ARGV[1] event id  ARGV[2] lead id  ARGV[3] type ("lead"|"activity")
+-- ARGV[4] envelope bytes  ARGV[5] redelivery deadline (ms)
+-- ARGV[6] dedup window (s)  ARGV[7] journal max length
+-- Returns {1, stream id} when accepted, {0, lead id} for a duplicate.
+if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', tonumber(ARGV[6])) == false then
+  redis.call('HINCRBY', KEYS[5], 'duplicates', 1)
+  return {0, redis.call('GET', KEYS[1]) or ARGV[2]}
+end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*',
+                      'type', ARGV[3], 'event_id', ARGV[1], 'lead_id', ARGV[2],
+                      'envelope', ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
+redis.call('HINCRBY', KEYS[5], 'ingested_' .. ARGV[3] .. 's', 1)
+return {1, id}

@@ -1,0 +1,177 @@
+-- routing: every change to queues, reps and assignments, atomically. One
+-- script with several operations, so that they share one assign function
+-- and so that "pick a rep" and "take a unit of its capacity" are never apart:
+-- with any number of routing instances, a rep's open count never exceeds its
+-- capacity and a lead is held by at most one rep.
+--
+-- Keys are built from the prefix (ARGV[2]); LeadOps runs on one Redis, not a
+-- cluster. Layout: common/keys.h.
+--
+-- ARGV[1] operation, ARGV[2] prefix, ARGV[3] now (ms), then per operation:
+--   route   lead_id queue rule score strategy -> {0} already routed | {1, rep, ingested_at} | {2, ingested_at}
+--   pull    rep_id max                        -> {assignments...}
+--   close   rep_id lead_id outcome max        -> {status, reason, assignments...}
+--   rep     rep_id field value max            -> {status, reason, assignments...}
+--   sync    rep_id name capacity status queues(csv) -> {1}
+-- An assignment in a reply is {lead_id, queue, rep_id, ingested_at, queued_at, score}.
+
+local op, prefix, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local function key(...) return prefix .. ':' .. table.concat({...}, ':') end
+
+-- Speed-to-lead buckets in ms; the same list as stl_buckets_ms in
+-- services/reporting/views.c (a test checks that they agree).
+local STL_BUCKETS = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000,
+                     300000, 1800000, 3600000, 86400000}
+
+local function record_speed_to_lead(ms)
+  local bucket = '+Inf'
+  for _, bound in ipairs(STL_BUCKETS) do
+    if ms <= bound then bucket = tostring(bound) break end
+  end
+  local stl = key('stl')
+  redis.call('HINCRBY', stl, 'le_' .. bucket, 1)
+  redis.call('HINCRBY', stl, 'count', 1)
+  redis.call('HINCRBYFLOAT', stl, 'sum_ms', ms)
+end
+
+local function rep_is_free(rep_id)
+  local r = redis.call('HMGET', key('rep', rep_id), 'status', 'capacity', 'open')
+  return r[1] == 'online' and (tonumber(r[3]) or 0) < (tonumber(r[2]) or 0)
+end
+
+-- Gives LEAD_ID to REP_ID from QUEUE; the caller checked the rep is free.
+local function assign(lead_id, queue, rep_id, queued_at)
+  local rep = key('rep', rep_id)
+  redis.call('HINCRBY', rep, 'open', 1)
+  redis.call('HINCRBY', rep, 'assigned_total', 1)
+  redis.call('SADD', key('rep', rep_id, 'leads'), lead_id)
+  -- Round robin order: the rep just served moves to the back of every
+  -- queue it works, by a global sequence that survives restarts.
+  local seq = redis.call('INCR', key('seq'))
+  for _, q in ipairs(redis.call('SMEMBERS', key('rep', rep_id, 'queues'))) do
+    redis.call('ZADD', key('queue', q, 'rr'), 'XX', seq, rep_id)
+  end
+  local lead = key('lead', lead_id)
+  redis.call('HSET', lead, 'status', 'assigned', 'queue', queue, 'rep', rep_id,
+             'assigned_at', now, 'updated_at', now)
+  local state = redis.call('HMGET', lead, 'ingested_at', 'score')
+  local ingested_at = tonumber(state[1]) or now
+  record_speed_to_lead(math.max(0, now - ingested_at))
+  redis.call('HINCRBY', key('stats'), 'assigned', 1)
+  return {lead_id, queue, rep_id, tostring(ingested_at), tostring(queued_at or 0), state[2] or '0'}
+end
+
+-- The first free rep of QUEUE in round-robin order (least recently
+-- assigned first; ties by rep id, which ZRANGE gives for equal scores).
+local function pick_rep(queue)
+  for _, rep_id in ipairs(redis.call('ZRANGE', key('queue', queue, 'rr'), 0, -1)) do
+    if rep_is_free(rep_id) then return rep_id end
+  end
+  return nil
+end
+
+-- Assigns waiting leads to REP_ID while it is free, best first across its queues.
+local function pull(rep_id, max)
+  local out = {}
+  local queues = redis.call('SMEMBERS', key('rep', rep_id, 'queues'))
+  while #out < max and rep_is_free(rep_id) do
+    local best_queue, best_lead, best_priority = nil, nil, nil
+    for _, q in ipairs(queues) do
+      local top = redis.call('ZRANGE', key('queue', q, 'waiting'), 0, 0, 'WITHSCORES')
+      if top[1] and (not best_priority or tonumber(top[2]) < best_priority) then
+        best_queue, best_lead, best_priority = q, top[1], tonumber(top[2])
+      end
+    end
+    if not best_lead then break end
+    redis.call('ZREM', key('queue', best_queue, 'waiting'), best_lead)
+    local queued_at = redis.call('HGET', key('lead', best_lead), 'queued_at')
+    out[#out + 1] = assign(best_lead, best_queue, rep_id, queued_at)
+  end
+  return out
+end
+
+local function with_status(status, reason, assignments)
+  local out = {status, reason}
+  for _, a in ipairs(assignments) do out[#out + 1] = a end
+  return out
+end
+
+if op == 'route' then
+  local lead_id, queue, rule, score = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]) or 0
+  -- Exactly once: the lead must still be in flight from scoring.
+  if redis.call('ZREM', key('inflight', 'routing'), lead_id) == 0 then return {0} end
+  local lead = key('lead', lead_id)
+  local status = redis.call('HGET', lead, 'status')
+  if status == 'assigned' or status == 'queued' or status == 'closed' then return {0} end
+  redis.call('HSET', lead, 'rule', rule)
+  local rep_id = pick_rep(queue)
+  if rep_id then
+    local a = assign(lead_id, queue, rep_id, nil)
+    return {1, rep_id, a[4]}
+  end
+  -- Priority: higher score first, then arrival order.
+  local clamped = math.max(0, math.min(1000, score))
+  local seq = redis.call('INCR', key('seq'))
+  redis.call('ZADD', key('queue', queue, 'waiting'), (1000 - clamped) * 1e10 + seq, lead_id)
+  redis.call('HSET', lead, 'status', 'queued', 'queue', queue, 'queued_at', now, 'updated_at', now)
+  redis.call('HINCRBY', key('stats'), 'queued', 1)
+  return {2, redis.call('HGET', lead, 'ingested_at') or tostring(now)}
+
+elseif op == 'pull' then
+  return pull(ARGV[4], tonumber(ARGV[5]))
+
+elseif op == 'close' then
+  local rep_id, lead_id, outcome = ARGV[4], ARGV[5], ARGV[6]
+  local lead = key('lead', lead_id)
+  local state = redis.call('HMGET', lead, 'status', 'rep')
+  if state[1] ~= 'assigned' or state[2] ~= rep_id then
+    return {0, 'lead ' .. lead_id .. ' is not open with rep ' .. rep_id}
+  end
+  redis.call('SREM', key('rep', rep_id, 'leads'), lead_id)
+  redis.call('HINCRBY', key('rep', rep_id), 'open', -1)
+  redis.call('HSET', lead, 'status', 'closed', 'outcome', outcome, 'closed_at', now, 'updated_at', now)
+  redis.call('HINCRBY', key('stats'), 'closed', 1)
+  return with_status(1, 'closed', pull(rep_id, tonumber(ARGV[7])))
+
+elseif op == 'rep' then
+  local rep_id, field, value = ARGV[4], ARGV[5], ARGV[6]
+  if redis.call('SISMEMBER', key('reps'), rep_id) == 0 then
+    return {0, 'no rep ' .. rep_id}
+  end
+  redis.call('HSET', key('rep', rep_id), field, value)
+  return with_status(1, field .. ' set', pull(rep_id, tonumber(ARGV[7])))
+
+elseif op == 'sync' then
+  -- Seeds a rep from the config. Fields the config changed since it was last
+  -- applied are taken; run-time changes (by command) otherwise survive restarts.
+  local rep_id, name, capacity, status, queues = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+  local rep = key('rep', rep_id)
+  redis.call('SADD', key('reps'), rep_id)
+  if redis.call('EXISTS', rep) == 0 then
+    redis.call('HSET', rep, 'name', name, 'capacity', capacity, 'cfg_capacity', capacity,
+               'status', status, 'cfg_status', status, 'open', 0, 'assigned_total', 0)
+  else
+    redis.call('HSET', rep, 'name', name)
+    if redis.call('HGET', rep, 'cfg_capacity') ~= capacity then
+      redis.call('HSET', rep, 'capacity', capacity, 'cfg_capacity', capacity)
+    end
+    if redis.call('HGET', rep, 'cfg_status') ~= status then
+      redis.call('HSET', rep, 'status', status, 'cfg_status', status)
+    end
+  end
+  local wanted = {}
+  for q in string.gmatch(queues, '[^,]+') do wanted[q] = true end
+  for _, q in ipairs(redis.call('SMEMBERS', key('rep', rep_id, 'queues'))) do
+    if not wanted[q] then
+      redis.call('SREM', key('rep', rep_id, 'queues'), q)
+      redis.call('ZREM', key('queue', q, 'rr'), rep_id)
+    end
+  end
+  for q in pairs(wanted) do
+    redis.call('SADD', key('queues'), q)
+    redis.call('SADD', key('rep', rep_id, 'queues'), q)
+    redis.call('ZADD', key('queue', q, 'rr'), 'NX', 0, rep_id)
+  end
+  return {1}
+end
+return redis.error_reply('routing.lua: unknown operation ' .. tostring(op))

@@ -1,0 +1,56 @@
+-- apply: applies one lead or activity event to the lead's state, exactly once,
+-- and hands the lead to routing the first time it qualifies.
+-- KEYS[1] <p>:inflight:scoring      (the ingest hop: the event must be in it)
+-- KEYS[2] <p>:inflight:scoring:msg
+-- KEYS[3] <p>:lead:<lead_id>
+-- KEYS[4] <p>:inflight:routing      (the next hop, by lead id)
+-- KEYS[5] <p>:stats
+-- KEYS[6] <p>:leads                 (lead ids by first ingest time)
+-- ARGV[1] event id     ARGV[2] 'lead' | 'activity'   ARGV[3] lead id
+-- ARGV[4] now (ms)     ARGV[5] ingested at (ms)      ARGV[6] qualify threshold
+-- ARGV[7] routing redelivery deadline (ms)
+-- lead:     ARGV[8] Lead protobuf  ARGV[9] fit  ARGV[10] grade  ARGV[11] reasons (JSON)
+-- activity: ARGV[8] activity type  ARGV[9] points
+-- Returns {0} for an event already applied (a redelivery), {1, score} when
+-- scored, {2, score, lead protobuf, ingested at, fit, engagement, grade}
+-- when the lead qualified now and is in flight to routing.
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then
+  return {0}
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+
+local lead = KEYS[3]
+local now = ARGV[4]
+if ARGV[2] == 'lead' then
+  redis.call('HSET', lead, 'lead', ARGV[8], 'fit', ARGV[9], 'grade', ARGV[10],
+             'reasons', ARGV[11], 'has_lead', '1', 'updated_at', now)
+  if redis.call('HSETNX', lead, 'ingested_at', ARGV[5]) == 1 then
+    redis.call('ZADD', KEYS[6], ARGV[5], ARGV[3])
+  end
+else
+  redis.call('HINCRBYFLOAT', lead, 'engagement', ARGV[9])
+  redis.call('HINCRBY', lead, 'activities', 1)
+  redis.call('HINCRBY', lead, 'act:' .. ARGV[8], 1)
+  redis.call('HSET', lead, 'last_activity_at', now, 'updated_at', now)
+end
+
+local state = redis.call('HMGET', lead, 'fit', 'engagement', 'has_lead', 'qualified', 'status',
+                         'lead', 'ingested_at', 'grade')
+local fit = tonumber(state[1]) or 0
+local engagement = tonumber(state[2]) or 0
+local score = fit + engagement
+redis.call('HSET', lead, 'score', tostring(score), 'scored_at', now)
+if not state[5] then
+  redis.call('HSET', lead, 'status', 'scored', 'stage', 'lead')
+end
+redis.call('HINCRBY', KEYS[5], 'scored', 1)
+
+if state[3] == '1' and state[4] ~= '1' and score >= tonumber(ARGV[6]) then
+  redis.call('HSET', lead, 'qualified', '1', 'stage', 'mql', 'qualified_at', now)
+  redis.call('HINCRBY', KEYS[5], 'qualified', 1)
+  redis.call('ZADD', KEYS[4], ARGV[7], ARGV[3])
+  return {2, tostring(score), state[6], state[7] or ARGV[5], tostring(fit),
+          tostring(engagement), state[8] or ''}
+end
+return {1, tostring(score)}

@@ -1,0 +1,24 @@
+/* rules_score.h — the rule-based part of a lead's score: fit (ideal
+ * customer profile rules on lead fields) and points per activity type, both
+ * from the config. Pure functions: no I/O, microseconds per call. */
+#ifndef LEADOPS_RULES_SCORE_H
+#define LEADOPS_RULES_SCORE_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "leadops.pb-c.h"
+
+/* The fit score of LEAD: the sum of the points of every matching fit rule.
+ * When REASONS (a JSON array) is not NULL, appends one string per matching
+ * rule, e.g. "target industry (industry in [software]): +15". */
+double rules_fit(const config_t *cfg, const Leadops__Lead *lead, json_t *reasons);
+
+/* The fit grade for FIT: the first configured band whose min it reaches,
+ * or "D" when no band matches. Borrowed from CFG. */
+const char *rules_grade(const config_t *cfg, double fit);
+
+/* Points for one activity of TYPE (0 for a type with no points). */
+double rules_activity_points(const config_t *cfg, const char *type);
+
+#endif
