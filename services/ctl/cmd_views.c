@@ -44,7 +44,7 @@ static void s_print_queues(const json_t *queues)
            "FREE CAPACITY");
     size_t i;
     json_t *q;
-    json_array_foreach((json_t *)queues, i, q)
+    json_array_foreach(json_object_get(queues, "queues"), i, q)
     {
         printf("%-16s %8lld %14.1f %6lld %8lld %14lld\n",
                json_string_value(json_object_get(q, "name")),

@@ -19,5 +19,5 @@ local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*',
                       'envelope', ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
-redis.call('HINCRBY', KEYS[5], 'ingested_' .. ARGV[3] .. 's', 1)
+redis.call('HINCRBY', KEYS[5], ARGV[3] == 'lead' and 'ingested_leads' or 'ingested_activities', 1)
 return {1, id}

@@ -1,0 +1,278 @@
+/* reporting.c — the event bus listener and the HTTP API; see reporting.h. */
+#include "reporting.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "httpd.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+#include "views.h"
+#include "zutil.h"
+
+/* The loop wakes at least this often, so a stop flag set outside a signal
+ * handler is still seen. */
+#define REPORTING_POLL_MS 1000
+/* Room for the bus socket plus the HTTP listener and connections (httpd.c
+ * caps connections at 800); a connection beyond this is still served, by
+ * the httpd_run after the next wake-up. */
+#define REPORTING_POLL_ITEMS 1024
+/* Messages taken from the bus per wake-up, so a flood of events cannot
+ * starve the HTTP clients. */
+#define REPORTING_EVENT_BATCH 1000
+/* GET requests carry no body worth reading. */
+#define REPORTING_MAX_BODY 4096
+/* An envelope is at most an ingested lead plus a little framing. */
+#define REPORTING_ENVELOPE_SLACK (64 * 1024)
+#define REPORTING_MIN_EVENT_BYTES (1024 * 1024)
+
+struct reporting {
+    const config_t *cfg;    /* borrowed */
+    store_t *store;         /* owned */
+    httpd_t *httpd;         /* owned */
+    void *events;           /* owned: SUB socket bound to cfg->ep_events */
+    metrics_t *metrics;     /* owned */
+    size_t max_event_bytes; /* larger bus frames are skipped unread */
+    bool redis_down;        /* the last Redis read failed: log transitions only */
+    zmq_pollitem_t items[REPORTING_POLL_ITEMS];
+};
+
+/* ---- HTTP ------------------------------------------------------------- */
+
+/* Logs Redis going away and coming back once each, not on every request. */
+static void s_note_redis(reporting_t *self, bool ok, const err_t *err)
+{
+    if (!ok && !self->redis_down)
+        log_warn("redis unavailable, answering 503 until it is back: %s", err->msg);
+    else if (ok && self->redis_down)
+        log_info("redis reachable again");
+    self->redis_down = !ok;
+}
+
+static void s_respond_json(httpd_response_t *res, json_t *view)
+{
+    char *body = json_dumps(view, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    if (!body) {
+        httpd_respond_error(res, 500, "cannot serialise the view");
+        return;
+    }
+    size_t len = strlen(body);
+    char *with_newline = realloc(body, len + 2);
+    if (with_newline) {
+        body = with_newline;
+        memcpy(body + len, "\n", 2);
+    }
+    httpd_respond(res, 200, "application/json", body);
+    free(body);
+}
+
+/* Answers a view's result: the JSON, or the error mapped to a status. */
+static void s_respond_view(reporting_t *self, httpd_response_t *res, json_t *view, const err_t *err)
+{
+    if (view) {
+        s_note_redis(self, true, err);
+        s_respond_json(res, view);
+        json_decref(view);
+        return;
+    }
+    if (err->code == ERR_NOTFOUND) {
+        s_note_redis(self, true, err);
+        httpd_respond_error(res, 404, err->msg);
+    } else if (err->code == ERR_IO) {
+        s_note_redis(self, false, err);
+        char reason[ERR_MSG_MAX + 32];
+        snprintf(reason, sizeof reason, "redis unavailable: %s", err->msg);
+        httpd_respond_error(res, 503, reason);
+        res->retry_after_s = 1;
+    } else {
+        httpd_respond_error(res, 500, err->msg);
+    }
+}
+
+static void s_serve_metrics(reporting_t *self, httpd_response_t *res)
+{
+    err_t err = {0};
+    size_t len = 0;
+    char *text = metrics_render(self->metrics, self->store, self->cfg->redis_prefix, &len, &err);
+    /* Still 200 when Redis is down: the bus counters are worth scraping, and
+     * leadops_redis_up 0 tells the alerting what is wrong. */
+    s_note_redis(self, err.code == ERR_NONE, &err);
+    free(res->body);
+    res->status = 200;
+    res->body = text;
+    res->body_len = len;
+    res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+#define LEADS_PATH "/v1/leads/"
+
+static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *res)
+{
+    reporting_t *self = arg;
+    const char *path = req->path;
+    const char *prefix = self->cfg->redis_prefix;
+    bool is_lead =
+        strncmp(path, LEADS_PATH, strlen(LEADS_PATH)) == 0 && path[strlen(LEADS_PATH)] != '\0';
+    bool known = is_lead || strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0 ||
+                 strcmp(path, "/v1/queues") == 0 || strcmp(path, "/v1/reps") == 0 ||
+                 strcmp(path, "/v1/summary") == 0;
+    char reason[256];
+    if (!known) {
+        snprintf(reason, sizeof reason, "no such resource: %.200s", path);
+        httpd_respond_error(res, 404, reason);
+        return;
+    }
+    if (strcmp(req->method, "GET") != 0) {
+        snprintf(reason, sizeof reason, "method %.16s not allowed on %.200s; use GET", req->method,
+                 path);
+        httpd_respond_error(res, 405, reason);
+        return;
+    }
+
+    err_t err = {0};
+    if (strcmp(path, "/healthz") == 0)
+        httpd_respond(res, 200, "text/plain; charset=utf-8", "ok\n");
+    else if (strcmp(path, "/metrics") == 0)
+        s_serve_metrics(self, res);
+    else if (is_lead)
+        s_respond_view(self, res, views_lead(self->store, prefix, path + strlen(LEADS_PATH), &err),
+                       &err);
+    else if (strcmp(path, "/v1/queues") == 0)
+        s_respond_view(self, res, views_queues(self->store, prefix, &err), &err);
+    else if (strcmp(path, "/v1/reps") == 0)
+        s_respond_view(self, res, views_reps(self->store, prefix, &err), &err);
+    else
+        s_respond_view(self, res, views_summary(self->store, prefix, &err), &err);
+}
+
+/* ---- event bus -------------------------------------------------------- */
+
+/* Takes what the bus has (up to REPORTING_EVENT_BATCH messages) without
+ * blocking. Returns -1 only when the context is being terminated. */
+static int s_drain_events(reporting_t *self)
+{
+    for (int taken = 0; taken < REPORTING_EVENT_BATCH; taken++) {
+        zutil_frames_t frames;
+        if (zutil_recv_frames(self->events, &frames, self->max_event_bytes, ZMQ_DONTWAIT) < 0)
+            return errno == ETERM ? -1 : 0;
+        /* Publishers send one frame per envelope; anything else is a
+         * broken or foreign publisher, counted and skipped. */
+        if (frames.count != 1 || frames.truncated || !frames.data[0]) {
+            metrics_count_malformed(self->metrics);
+            log_debug("skipped a bus message of %zu frame(s), first %zu bytes", frames.count,
+                      frames.size[0]);
+        } else {
+            err_t err = {0};
+            if (metrics_on_event(self->metrics, frames.data[0], frames.size[0], &err) < 0)
+                log_debug("skipped a malformed bus event (%zu bytes): %s", frames.size[0], err.msg);
+        }
+        zutil_frames_clear(&frames);
+    }
+    return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+reporting_t *reporting_new(const config_t *cfg, void *zmq_ctx, err_t *err)
+{
+    char host[256];
+    int port = 0;
+    if (config_split_listen(cfg->http_reporting_listen, host, sizeof host, &port, err) < 0) {
+        err_wrap(err, "http.reporting_listen");
+        return NULL;
+    }
+    reporting_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    self->cfg = cfg;
+    self->max_event_bytes =
+        (cfg->ingest_max_body_bytes > REPORTING_MIN_EVENT_BYTES ? cfg->ingest_max_body_bytes
+                                                                : REPORTING_MIN_EVENT_BYTES) +
+        REPORTING_ENVELOPE_SLACK;
+
+    store_options_t opts = {
+        .host = cfg->redis_host,
+        .port = cfg->redis_port,
+        .user = cfg->redis_user,
+        .password = cfg->redis_password,
+        .db = cfg->redis_db,
+        .timeout_ms = cfg->redis_timeout_ms,
+    };
+    /* Lazy connect: reporting starts (and serves /healthz and bus metrics)
+     * while Redis is still coming up. */
+    self->store = store_new(&opts, false, err);
+    if (!self->store)
+        goto failed;
+    self->metrics = metrics_new(err);
+    if (!self->metrics)
+        goto failed;
+    self->events = zutil_socket(zmq_ctx, ZMQ_SUB, cfg->ep_events, true, ZUTIL_HWM_EVENTS, err);
+    if (!self->events) {
+        err_wrap(err, "endpoints.events");
+        goto failed;
+    }
+    if (zmq_setsockopt(self->events, ZMQ_SUBSCRIBE, "", 0) != 0) {
+        err_set(err, ERR_IO, "zmq subscribe: %s", zmq_strerror(errno));
+        goto failed;
+    }
+    self->httpd = httpd_new(host, port, REPORTING_MAX_BODY, s_on_http, self, err);
+    if (!self->httpd) {
+        err_wrap(err, "http.reporting_listen");
+        goto failed;
+    }
+    return self;
+failed:
+    reporting_destroy(&self);
+    return NULL;
+}
+
+void reporting_destroy(reporting_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    reporting_t *self = *self_p;
+    httpd_destroy(&self->httpd);
+    zutil_close(&self->events);
+    metrics_destroy(&self->metrics);
+    store_destroy(&self->store);
+    free(self);
+    *self_p = NULL;
+}
+
+int reporting_http_port(const reporting_t *self)
+{
+    return httpd_port(self->httpd);
+}
+
+int reporting_run(reporting_t *self, volatile sig_atomic_t *stop)
+{
+    while (!*stop) {
+        int count = 0;
+        self->items[count++] =
+            (zmq_pollitem_t){.socket = self->events, .fd = 0, .events = ZMQ_POLLIN};
+        long timeout_ms = REPORTING_POLL_MS;
+        httpd_poll_prepare(self->httpd, self->items, &count, REPORTING_POLL_ITEMS, &timeout_ms);
+        if (zmq_poll(self->items, count, timeout_ms) < 0) {
+            if (errno == EINTR)
+                continue; /* a signal: the loop condition re-checks the stop flag */
+            log_error("zmq_poll: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if ((self->items[0].revents & ZMQ_POLLIN) && s_drain_events(self) < 0) {
+            log_error("event bus: the ZeroMQ context was terminated");
+            return -1;
+        }
+        /* MHD_run checks its own sockets, so it also serves connections that
+         * did not fit in the poll set and expires idle ones. */
+        httpd_run(self->httpd);
+    }
+    return 0;
+}

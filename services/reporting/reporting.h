@@ -1,0 +1,43 @@
+/* reporting.h — the reporting service as a library: it listens to the event
+ * bus and answers the HTTP API (JSON views over Redis, Prometheus /metrics).
+ *
+ * One thread, one zmq_poll loop: a SUB socket bound to cfg->ep_events (every
+ * other service connects a PUB to it and sends single-frame Envelopes) and
+ * the HTTP server on cfg->http_reporting_listen. HTTP routes, GET only
+ * (other methods 405, unknown paths 404, errors as {"error": "..."}):
+ *   /healthz          200 "ok"
+ *   /v1/leads/{id}    views_lead (404 when missing)
+ *   /v1/queues        views_queues
+ *   /v1/reps          views_reps
+ *   /v1/summary       views_summary
+ *   /metrics          Prometheus text format 0.0.4 (see metrics.h)
+ * When Redis is down the views answer 503 and the service keeps running;
+ * the store reconnects by itself. Malformed bus messages are counted and
+ * skipped. */
+#ifndef LEADOPS_REPORTING_H
+#define LEADOPS_REPORTING_H
+
+#include <signal.h>
+
+#include "config.h"
+#include "err.h"
+
+typedef struct reporting reporting_t;
+
+/* Binds the event SUB socket and the HTTP listener. CFG and ZMQ_CTX are
+ * borrowed and must outlive the service. Redis is connected lazily, so a
+ * Redis that is down does not stop the start. Returns NULL with *err set
+ * when an endpoint cannot be bound (e.g. the port is taken). */
+reporting_t *reporting_new(const config_t *cfg, void *zmq_ctx, err_t *err);
+void reporting_destroy(reporting_t **self_p); /* NULL-safe, idempotent */
+
+/* Runs the loop until *STOP is set (checked at least once a second and after
+ * every signal). Logs what goes wrong (Redis going away and coming back,
+ * malformed events at debug level). Returns 0 when stopped, -1 when the
+ * ZeroMQ context was terminated or polling failed for good. */
+int reporting_run(reporting_t *self, volatile sig_atomic_t *stop);
+
+/* The HTTP port actually bound (useful when the configured port is 0). */
+int reporting_http_port(const reporting_t *self);
+
+#endif

@@ -1,0 +1,35 @@
+/* redis_fixture.h — a real, throw-away redis-server for integration tests.
+ *
+ * Starts `redis-server` (or $LEADOPS_REDIS_SERVER) as a child process on a
+ * free 127.0.0.1 port, without persistence, and waits until it answers PING.
+ * The child is killed when the test process dies (PR_SET_PDEATHSIG), so a
+ * crashed test never leaves a server behind. The fixture owns the process:
+ * stop it with redis_fixture_stop (idempotent). Test helpers may print to
+ * stderr; libraries may not. */
+#ifndef LEADOPS_REDIS_FIXTURE_H
+#define LEADOPS_REDIS_FIXTURE_H
+
+#include <sys/types.h>
+
+#include "store.h"
+
+typedef struct {
+    pid_t pid; /* the redis-server child; 0 when not running */
+    int port;  /* its port on 127.0.0.1; kept across redis_fixture_restart */
+} redis_fixture_t;
+
+/* Starts a server on a free port and fills *F. Returns 0 when it answers
+ * PING, -1 (with the reason on stderr) when it could not be started. */
+int redis_fixture_start(redis_fixture_t *f);
+
+/* Stops the server (SIGTERM, then SIGKILL after 2 s) and waits for it. */
+void redis_fixture_stop(redis_fixture_t *f);
+
+/* Kills the server with SIGKILL (a crash, not a clean shutdown) and starts
+ * a new empty one on the same port, for tests of reconnection. Returns 0 or -1. */
+int redis_fixture_restart(redis_fixture_t *f);
+
+/* Options for store_new that point at the fixture's server. */
+store_options_t redis_fixture_options(const redis_fixture_t *f);
+
+#endif
