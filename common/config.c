@@ -872,8 +872,12 @@ int config_split_listen(const char *listen, char *host, size_t host_size, int *p
     } else if (memchr(listen, ':', length) || memchr(listen, '[', length)) {
         length = 0;
     }
-    if (length == 0 || length >= host_size || !s_parse_integer(colon + 1, &number) || number < 1 || number > 65535)
-        return err_set(err, ERR_CONFIG, "expected host:port with a port 1..65535, got \"%s\"", listen);
+    /* Port 0 asks the kernel for any free port (tests, side-by-side stacks). */
+    if (length == 0 || length >= host_size || !s_parse_integer(colon + 1, &number) ||
+        number < 0 || number > 65535)
+        return err_set(err, ERR_CONFIG,
+                       "expected host:port with a port 0..65535 (0: any free port), got \"%s\"",
+                       listen);
     memcpy(host, start, length);
     host[length] = '\0';
     *port = (int)number;

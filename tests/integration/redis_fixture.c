@@ -28,9 +28,7 @@ static void s_sleep_ms(long ms)
         ;
 }
 
-/* Asks the kernel for a free loopback port. Another process may take it
- * before redis-server binds it; the caller retries with a new one then. */
-static int s_free_port(void)
+int fixture_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -112,7 +110,7 @@ int redis_fixture_start(redis_fixture_t *f)
 {
     memset(f, 0, sizeof *f);
     for (int attempt = 0; attempt < FIXTURE_START_ATTEMPTS; attempt++) {
-        int port = s_free_port();
+        int port = fixture_free_port();
         if (port > 0 && s_start_on(f, port) == 0)
             return 0;
     }

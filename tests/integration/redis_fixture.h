@@ -29,6 +29,10 @@ void redis_fixture_stop(redis_fixture_t *f);
  * a new empty one on the same port, for tests of reconnection. Returns 0 or -1. */
 int redis_fixture_restart(redis_fixture_t *f);
 
+/* Asks the kernel for a free loopback port, or -1. Another process may
+ * take it before the caller binds it; callers retry with a new one then. */
+int fixture_free_port(void);
+
 /* Options for store_new that point at the fixture's server. */
 store_options_t redis_fixture_options(const redis_fixture_t *f);
 
