@@ -1,5 +1,6 @@
 /* leadopsctl send / gen: streams leads and activities to ingest over ZeroMQ. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,25 @@
 #include "producer.h"
 
 #define REJECTS_SHOWN 5
+
+/* Set by SIGTERM / SIGINT: stop generating, wait for the acks, summarize. */
+static volatile sig_atomic_t s_interrupted;
+
+static void s_on_signal(int signum)
+{
+    (void)signum;
+    s_interrupted = 1;
+}
+
+static void s_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
 
 typedef struct {
     uint64_t rejects_shown;
@@ -184,7 +204,8 @@ static int s_usage_gen(FILE *out)
             "sizes, countries and activity mix calibrated on real CRM data). Without\n"
             "--send it prints JSON lines on stdout; with --send it sends them to ingest.\n"
             "  --count N           events to generate (default 1000)\n"
-            "  --duration S        generate for S seconds instead of a count\n"
+            "  --duration S        generate for S seconds instead of a count (0: until\n"
+            "                      SIGTERM or Ctrl-C)\n"
             "  --rate N            events per second (default: as fast as possible)\n"
             "  --seed S            random seed (default: new each run, printed): the same\n"
             "                      seed gives the same stream, event ids included\n"
@@ -198,7 +219,7 @@ int ctl_gen(int argc, char **argv, const config_t *cfg)
     /* A fixed seed repeats event ids, which ingest rightly drops as
      * duplicates: default to a new seed per run, and print it. */
     uint64_t count = 1000, seed = (uint64_t)clock_now_ms() ^ ((uint64_t)getpid() << 32);
-    double duration = 0, rate = 0, ratio = gen_calibrated_activity_ratio();
+    double duration = -1, rate = 0, ratio = gen_calibrated_activity_ratio();
     const char *endpoint = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0)
@@ -242,9 +263,12 @@ int ctl_gen(int argc, char **argv, const config_t *cfg)
     ctl_progress_start(&progress);
     int rc = 0;
     uint64_t made = 0;
-    while (rc == 0) {
-        if (duration > 0 ? (double)(clock_mono_ms() - progress.start_ms) >= duration * 1000
-                         : made >= count)
+    s_catch_signals();
+    while (rc == 0 && !s_interrupted) {
+        bool done = duration > 0    ? (double)(clock_mono_ms() - progress.start_ms) >= duration * 1000
+                    : duration == 0 ? false
+                                    : made >= count;
+        if (done)
             break;
         s_pace(progress.start_ms, made, rate);
         json_t *obj = gen_next(gen, clock_now_ms(), ratio);
