@@ -258,8 +258,7 @@ static void s_queue_accept(intake_t *self, const s_item_t *item)
                           maxlen};
     size_t lens[12];
     for (int i = 0; i < 12; i++)
-        lens[i] = strlen(argv[i]);
-    lens[8] = item->envelope_len;
+        lens[i] = i == 8 ? item->envelope_len : strlen(argv[i]); /* argv[8] is binary */
     store_batch_script(self->batch, self->accept_script, 5, 12, argv, lens);
 }
 

@@ -416,7 +416,7 @@ static void test_wrong_types(void **state)
     s_expect_error(state, "endpoints:\n  events: 127.0.0.1:5559\n", 2, "endpoints.events",
                    "expected a ZeroMQ endpoint like tcp://host:port, got \"127.0.0.1:5559\"");
     s_expect_error(state, "http:\n  ingest_listen: localhost\n", 2, "http.ingest_listen",
-                   "expected host:port with a port 1..65535, got \"localhost\"");
+                   "expected host:port with a port 0..65535 (0: any free port), got \"localhost\"");
 }
 
 static void test_out_of_range(void **state)
@@ -617,7 +617,10 @@ static void test_split_listen(void **state)
     assert_int_equal(config_split_listen("[::1]:9000", host, sizeof host, &port, &err), 0);
     assert_string_equal(host, "::1");
     assert_int_equal(port, 9000);
-    const char *bad[] = { "localhost", ":8080", "host:", "host:0", "host:65536", "host:80x", "::1:80", "[]:80" };
+    /* Port 0 is allowed: it asks the kernel for any free port. */
+    assert_int_equal(config_split_listen("127.0.0.1:0", host, sizeof host, &port, &err), 0);
+    assert_int_equal(port, 0);
+    const char *bad[] = { "localhost", ":8080", "host:", "host:-1", "host:65536", "host:80x", "::1:80", "[]:80" };
     for (size_t i = 0; i < COUNT(bad); i++) {
         assert_int_equal(config_split_listen(bad[i], host, sizeof host, &port, &err), -1);
         assert_int_equal(err.code, ERR_CONFIG);
