@@ -38,29 +38,41 @@ typedef struct {
     char env_name[ENV_NAME_MAX]; /* the overriding variable, or "" */
 } scalar_t;
 
-typedef enum { KEY_STRING, KEY_ENDPOINT, KEY_LISTEN, KEY_QUEUE, KEY_FORMAT, KEY_INT, KEY_LONG, KEY_SIZE, KEY_NUMBER,
-               KEY_LIST } key_type_t;
+typedef enum {
+    KEY_STRING,
+    KEY_ENDPOINT,
+    KEY_LISTEN,
+    KEY_QUEUE,
+    KEY_FORMAT,
+    KEY_INT,
+    KEY_LONG,
+    KEY_SIZE,
+    KEY_NUMBER,
+    KEY_LIST
+} key_type_t;
 
 typedef struct key_spec key_spec_t;
 
 struct key_spec {
-    const char *path;     /* "section.key" */
+    const char *path; /* "section.key" */
     key_type_t type;
     size_t offset;        /* of the field in config_t (scalars) */
     long long lo, hi;     /* integers: the accepted range */
     const char *choices;  /* strings: accepted values, ", " separated; NULL for any */
     bool may_be_empty;    /* strings: "" is a valid value */
     const char *fallback; /* the default: a scalar, or YAML flow text for KEY_LIST */
-    int (*decode_list)(loader_t *loader, const key_spec_t *spec, const yaml_tree_node_t *node); /* KEY_LIST */
+    int (*decode_list)(loader_t *loader, const key_spec_t *spec,
+                       const yaml_tree_node_t *node); /* KEY_LIST */
 };
 
 /* Fills *err with "WHERE: KEY: reason". WHERE is the variable or file line a
  * scalar came from when WHERE_FROM is set, else file:LINE (just the file for
  * line 0 or a default). Returns -1. */
-static int s_fail(loader_t *loader, const scalar_t *where_from, int line, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+static int s_fail(loader_t *loader, const scalar_t *where_from, int line, const char *key,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static int s_fail(loader_t *loader, const scalar_t *where_from, int line, const char *key, const char *fmt, ...)
+static int s_fail(loader_t *loader, const scalar_t *where_from, int line, const char *key,
+                  const char *fmt, ...)
 {
     char reason[ERR_MSG_MAX];
     va_list ap;
@@ -118,16 +130,17 @@ static void s_lower(char *text)
 /* Resolves the scalar NODE at KEY: the LEADOPS_<KEY> variable when set, else
  * NODE's text. NODE is from the file or the defaults: an override needs
  * something to override. */
-static int s_scalar(loader_t *loader, const yaml_tree_node_t *node, const char *key, const char *expected,
-                    scalar_t *out)
+static int s_scalar(loader_t *loader, const yaml_tree_node_t *node, const char *key,
+                    const char *expected, scalar_t *out)
 {
-    *out = (scalar_t){ .line = node->line };
+    *out = (scalar_t){.line = node->line};
     s_env_name(out->env_name, key);
     if ((out->text = getenv(out->env_name)))
         return 0;
     out->env_name[0] = '\0';
     if (node->kind != YAML_TREE_SCALAR)
-        return s_fail(loader, NULL, node->line, key, "expected %s, got %s", expected, yaml_tree_kind_name(node->kind));
+        return s_fail(loader, NULL, node->line, key, "expected %s, got %s", expected,
+                      yaml_tree_kind_name(node->kind));
     out->text = node->text;
     out->quoted = node->quoted;
     return 0;
@@ -138,12 +151,13 @@ static bool s_is_null(const scalar_t *value)
     return !value->quoted && yaml_tree_text_is_null(value->text);
 }
 
-static int s_fail_value(loader_t *loader, const scalar_t *value, const char *key, const char *expected)
+static int s_fail_value(loader_t *loader, const scalar_t *value, const char *key,
+                        const char *expected)
 {
     if (s_is_null(value))
         return s_fail(loader, value, 0, key, "expected %s, got nothing", expected);
-    return s_fail(loader, value, 0, key, "expected %s, got %s\"%s\"", expected, value->quoted ? "the string " : "",
-                  value->text);
+    return s_fail(loader, value, 0, key, "expected %s, got %s\"%s\"", expected,
+                  value->quoted ? "the string " : "", value->text);
 }
 
 static bool s_is_choice(const char *choices, const char *text)
@@ -161,7 +175,10 @@ static int s_read_string(loader_t *loader, const yaml_tree_node_t *node, const c
                          const char *choices, bool may_be_empty, char **out, scalar_t *where)
 {
     char expected[128];
-    snprintf(expected, sizeof expected, "%s%s", choices ? "one of " : may_be_empty ? "a string" : "a non-empty string",
+    snprintf(expected, sizeof expected, "%s%s",
+             choices        ? "one of "
+             : may_be_empty ? "a string"
+                            : "a non-empty string",
              choices ? choices : "");
     scalar_t value;
     if (s_scalar(loader, node, key, expected, &value) != 0)
@@ -223,36 +240,42 @@ static int s_read_number(loader_t *loader, const yaml_tree_node_t *node, const c
 }
 
 /* Checks that ITEM at KEY is a mapping whose keys are all in KNOWN. */
-static int s_check_map(loader_t *loader, const yaml_tree_node_t *item, const char *key, const char *const *known)
+static int s_check_map(loader_t *loader, const yaml_tree_node_t *item, const char *key,
+                       const char *const *known)
 {
     if (item->kind != YAML_TREE_MAP)
-        return s_fail(loader, NULL, item->line, key, "expected a mapping, got %s", yaml_tree_kind_name(item->kind));
+        return s_fail(loader, NULL, item->line, key, "expected a mapping, got %s",
+                      yaml_tree_kind_name(item->kind));
     for (size_t i = 0; i < item->count; i++) {
         const char *const *name = known;
         while (*name && strcmp(*name, item->pairs[i].key) != 0)
             name++;
         char path[KEY_PATH_MAX];
         if (!*name)
-            return s_fail(loader, NULL, item->pairs[i].key_line, s_join(path, key, item->pairs[i].key), "unknown key");
+            return s_fail(loader, NULL, item->pairs[i].key_line,
+                          s_join(path, key, item->pairs[i].key), "unknown key");
     }
     return 0;
 }
 
 /* The number of items of the list NODE at KEY; null counts as an empty list. */
-static int s_list_count(loader_t *loader, const yaml_tree_node_t *node, const char *key, size_t *count)
+static int s_list_count(loader_t *loader, const yaml_tree_node_t *node, const char *key,
+                        size_t *count)
 {
     *count = 0;
     if (yaml_tree_is_null(node))
         return 0;
     if (node->kind != YAML_TREE_LIST)
-        return s_fail(loader, NULL, node->line, key, "expected a list, got %s", yaml_tree_kind_name(node->kind));
+        return s_fail(loader, NULL, node->line, key, "expected a list, got %s",
+                      yaml_tree_kind_name(node->kind));
     *count = node->count;
     return 0;
 }
 
-/* Field NAME of the list item MAP at KEY, its path in PATH; a missing one is an error at the item's line. */
-static const yaml_tree_node_t *s_field(loader_t *loader, const yaml_tree_node_t *map, const char *key,
-                                       const char *name, char path[KEY_PATH_MAX])
+/* Field NAME of the list item MAP at KEY, its path in PATH; a missing one is an error at the item's
+ * line. */
+static const yaml_tree_node_t *s_field(loader_t *loader, const yaml_tree_node_t *map,
+                                       const char *key, const char *name, char path[KEY_PATH_MAX])
 {
     s_join(path, key, name);
     const yaml_tree_node_t *node = yaml_tree_get(map, name);
@@ -261,16 +284,16 @@ static const yaml_tree_node_t *s_field(loader_t *loader, const yaml_tree_node_t 
     return node;
 }
 
-static int s_item_string(loader_t *loader, const yaml_tree_node_t *map, const char *key, const char *name,
-                         const char *choices, char **out, scalar_t *where)
+static int s_item_string(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                         const char *name, const char *choices, char **out, scalar_t *where)
 {
     char path[KEY_PATH_MAX];
     const yaml_tree_node_t *node = s_field(loader, map, key, name, path);
     return node ? s_read_string(loader, node, path, choices, false, out, where) : -1;
 }
 
-static int s_item_number(loader_t *loader, const yaml_tree_node_t *map, const char *key, const char *name,
-                         double *out, scalar_t *where)
+static int s_item_number(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                         const char *name, double *out, scalar_t *where)
 {
     char path[KEY_PATH_MAX];
     const yaml_tree_node_t *node = s_field(loader, map, key, name, path);
@@ -281,11 +304,13 @@ static int s_check_queue(loader_t *loader, const scalar_t *where, const char *ke
 {
     if (config_queue(loader->config, name))
         return 0;
-    return s_fail(loader, where, 0, key, "\"%s\" is not a configured queue (see routing.queues)", name);
+    return s_fail(loader, where, 0, key, "\"%s\" is not a configured queue (see routing.queues)",
+                  name);
 }
 
 /* Splits a LEADOPS_ override like "a, b,c" into *OUT; "" is an empty list. */
-static int s_split_env(loader_t *loader, const scalar_t *where, const char *key, char ***out, size_t *count)
+static int s_split_env(loader_t *loader, const scalar_t *where, const char *key, char ***out,
+                       size_t *count)
 {
     size_t pieces = 1;
     for (const char *c = where->text; *c; c++)
@@ -311,11 +336,12 @@ static int s_split_env(loader_t *loader, const scalar_t *where, const char *key,
 /* Reads the list NODE at KEY of non-empty strings into *OUT / *COUNT (empty
  * on entry). LEADOPS_<KEY> replaces the whole list, comma-separated;
  * LEADOPS_<KEY>_<i> one item. LOWER folds case; CHECK, if set, vets each item. */
-static int s_read_string_list(loader_t *loader, const yaml_tree_node_t *node, const char *key, bool lower,
-                              int (*check)(loader_t *, const scalar_t *, const char *, const char *), char ***out,
-                              size_t *count, scalar_t *where)
+static int
+s_read_string_list(loader_t *loader, const yaml_tree_node_t *node, const char *key, bool lower,
+                   int (*check)(loader_t *, const scalar_t *, const char *, const char *),
+                   char ***out, size_t *count, scalar_t *where)
 {
-    scalar_t list = { .line = node->line }, item;
+    scalar_t list = {.line = node->line}, item;
     char path[KEY_PATH_MAX];
     size_t items = 0;
     s_env_name(list.env_name, key);
@@ -334,7 +360,8 @@ static int s_read_string_list(loader_t *loader, const yaml_tree_node_t *node, co
             return s_nomem(loader);
     }
     for (size_t i = 0; i < items; i++) {
-        if (s_read_string(loader, node->items[i], s_index(path, key, i), NULL, false, &(*out)[i], &item) != 0)
+        if (s_read_string(loader, node->items[i], s_index(path, key, i), NULL, false, &(*out)[i],
+                          &item) != 0)
             return -1;
         (*count)++;
         if (check && check(loader, &item, path, (*out)[i]) != 0)
@@ -352,9 +379,10 @@ static int s_read_string_list(loader_t *loader, const yaml_tree_node_t *node, co
  * before it, for duplicates and ordering). An element counts in
  * *COUNT before it is read, so config_destroy frees a half-read one. Returns
  * the array (half-filled on failure), with *RC 0 or -1. */
-static void *s_read_items(loader_t *loader, const yaml_tree_node_t *node, const char *key, const char *const *known,
-                          size_t size,
-                          int (*read_item)(loader_t *, const yaml_tree_node_t *, const char *, void *, size_t),
+static void *s_read_items(loader_t *loader, const yaml_tree_node_t *node, const char *key,
+                          const char *const *known, size_t size,
+                          int (*read_item)(loader_t *, const yaml_tree_node_t *, const char *,
+                                           void *, size_t),
                           size_t *count, int *rc)
 {
     size_t items;
@@ -369,32 +397,36 @@ static void *s_read_items(loader_t *loader, const yaml_tree_node_t *node, const 
         char item_key[KEY_PATH_MAX];
         s_index(item_key, key, i);
         (*count)++;
-        if (s_check_map(loader, node->items[i], item_key, known) != 0
-            || read_item(loader, node->items[i], item_key, array, i) != 0)
+        if (s_check_map(loader, node->items[i], item_key, known) != 0 ||
+            read_item(loader, node->items[i], item_key, array, i) != 0)
             *rc = -1;
     }
     return array;
 }
 
-static const char *const s_cond_keys[] = { "field", "op", "value", "values", "min", "max", NULL };
+static const char *const s_cond_keys[] = {"field", "op", "value", "values", "min", "max", NULL};
 
-/* Fills a cond_t from MAP: field, op, then value or values (lower-cased), or min and max for range. */
-static int s_read_cond(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array, size_t index)
+/* Fills a cond_t from MAP: field, op, then value or values (lower-cased), or min and max for range.
+ */
+static int s_read_cond(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
+                       size_t index)
 {
-    static const char *const operands[] = { "value", "values", "min", "max" };
+    static const char *const operands[] = {"value", "values", "min", "max"};
     cond_t *cond = (cond_t *)array + index;
     char path[KEY_PATH_MAX], *op_name = NULL;
     scalar_t where;
     if (s_item_string(loader, map, key, "field", NULL, &cond->field, &where) != 0)
         return -1;
     if (!lead_field_is_known(cond->field))
-        return s_fail(loader, &where, 0, s_join(path, key, "field"), "unknown lead field \"%s\"", cond->field);
+        return s_fail(loader, &where, 0, s_join(path, key, "field"), "unknown lead field \"%s\"",
+                      cond->field);
     if (s_item_string(loader, map, key, "op", NULL, &op_name, &where) != 0)
         return -1;
     int rc = cond_op_parse(op_name, &cond->op);
     if (rc != 0)
         s_fail(loader, &where, 0, s_join(path, key, "op"),
-               "unknown op \"%s\" (expected equals, in, range, prefix, suffix, contains or exists)", op_name);
+               "unknown op \"%s\" (expected equals, in, range, prefix, suffix, contains or exists)",
+               op_name);
     free(op_name);
     if (rc != 0)
         return -1;
@@ -403,37 +435,44 @@ static int s_read_cond(loader_t *loader, const yaml_tree_node_t *map, const char
         const yaml_tree_node_t *operand = yaml_tree_get(map, operands[i]);
         bool wanted = i >= 2 ? is_range : takes_values && !(i == 0 && cond->op == COND_IN);
         if (operand && !wanted)
-            return s_fail(loader, NULL, operand->line, s_join(path, key, operands[i]), "not used by op %s",
-                          cond_op_name(cond->op));
+            return s_fail(loader, NULL, operand->line, s_join(path, key, operands[i]),
+                          "not used by op %s", cond_op_name(cond->op));
     }
-    const yaml_tree_node_t *value = yaml_tree_get(map, "value"), *values = yaml_tree_get(map, "values");
+    const yaml_tree_node_t *value = yaml_tree_get(map, "value"),
+                           *values = yaml_tree_get(map, "values");
     if (is_range) {
-        if (s_item_number(loader, map, key, "min", &cond->min, NULL) != 0
-            || s_item_number(loader, map, key, "max", &cond->max, &where) != 0)
+        if (s_item_number(loader, map, key, "min", &cond->min, NULL) != 0 ||
+            s_item_number(loader, map, key, "max", &cond->max, &where) != 0)
             return -1;
         if (cond->max < cond->min)
-            return s_fail(loader, &where, 0, s_join(path, key, "max"), "%g is below min %g", cond->max, cond->min);
+            return s_fail(loader, &where, 0, s_join(path, key, "max"), "%g is below min %g",
+                          cond->max, cond->min);
     } else if (value && values) {
-        return s_fail(loader, NULL, value->line, s_join(path, key, "value"), "give either value or values");
+        return s_fail(loader, NULL, value->line, s_join(path, key, "value"),
+                      "give either value or values");
     } else if (value) {
         if (!(cond->values = calloc(1, sizeof *cond->values)))
             return s_nomem(loader);
-        if (s_read_string(loader, value, s_join(path, key, "value"), NULL, false, cond->values, NULL) != 0)
+        if (s_read_string(loader, value, s_join(path, key, "value"), NULL, false, cond->values,
+                          NULL) != 0)
             return -1;
         s_lower(cond->values[cond->value_count++]);
     } else if (takes_values) {
-        if (!(values = s_field(loader, map, key, "values", path))
-            || s_read_string_list(loader, values, path, true, NULL, &cond->values, &cond->value_count, &where) != 0)
+        if (!(values = s_field(loader, map, key, "values", path)) ||
+            s_read_string_list(loader, values, path, true, NULL, &cond->values, &cond->value_count,
+                               &where) != 0)
             return -1;
         if (cond->value_count == 0)
             return s_fail(loader, &where, 0, path, "expected at least one value");
         if (cond->op == COND_EQUALS && cond->value_count > 1)
-            return s_fail(loader, &where, 0, path, "op equals takes one value (op in takes several)");
+            return s_fail(loader, &where, 0, path,
+                          "op equals takes one value (op in takes several)");
     }
     return 0;
 }
 
-static int s_read_grade(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array, size_t index)
+static int s_read_grade(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
+                        size_t index)
 {
     grade_band_t *band = (grade_band_t *)array + index;
     char path[KEY_PATH_MAX], *grade = NULL;
@@ -452,21 +491,23 @@ static int s_read_grade(loader_t *loader, const yaml_tree_node_t *map, const cha
     /* Scoring gives the first band whose min the score reaches. */
     if (index > 0 && !(band->min < band[-1].min))
         return s_fail(loader, &where, 0, s_join(path, key, "min"),
-                      "grade bands must be strictly descending: %g is not below %g", band->min, band[-1].min);
+                      "grade bands must be strictly descending: %g is not below %g", band->min,
+                      band[-1].min);
     return 0;
 }
 
-static int s_read_fit_rule(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
-                           size_t index)
+static int s_read_fit_rule(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                           void *array, size_t index)
 {
     fit_rule_t *rule = (fit_rule_t *)array + index;
-    if (s_item_string(loader, map, key, "name", NULL, &rule->name, NULL) != 0
-        || s_read_cond(loader, map, key, &rule->cond, 0) != 0)
+    if (s_item_string(loader, map, key, "name", NULL, &rule->name, NULL) != 0 ||
+        s_read_cond(loader, map, key, &rule->cond, 0) != 0)
         return -1;
     return s_item_number(loader, map, key, "points", &rule->points, NULL);
 }
 
-static int s_read_queue(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array, size_t index)
+static int s_read_queue(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
+                        size_t index)
 {
     queue_config_t *queue = (queue_config_t *)array + index;
     char path[KEY_PATH_MAX], *strategy = NULL;
@@ -475,7 +516,8 @@ static int s_read_queue(loader_t *loader, const yaml_tree_node_t *map, const cha
         return -1;
     for (const queue_config_t *other = array; other < queue; other++) {
         if (strcmp(other->name, queue->name) == 0)
-            return s_fail(loader, &where, 0, s_join(path, key, "name"), "duplicate queue \"%s\"", queue->name);
+            return s_fail(loader, &where, 0, s_join(path, key, "name"), "duplicate queue \"%s\"",
+                          queue->name);
     }
     /* One strategy so far: checking its name is all there is to do. */
     if (s_item_string(loader, map, key, "strategy", "round_robin", &strategy, NULL) != 0)
@@ -485,26 +527,27 @@ static int s_read_queue(loader_t *loader, const yaml_tree_node_t *map, const cha
     return 0;
 }
 
-static int s_read_route_rule(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
-                             size_t index)
+static int s_read_route_rule(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                             void *array, size_t index)
 {
     route_rule_t *rule = (route_rule_t *)array + index;
     char path[KEY_PATH_MAX];
     scalar_t where;
     int rc;
-    if (s_item_string(loader, map, key, "name", NULL, &rule->name, NULL) != 0
-        || s_item_string(loader, map, key, "queue", NULL, &rule->queue, &where) != 0
-        || s_check_queue(loader, &where, s_join(path, key, "queue"), rule->queue) != 0)
+    if (s_item_string(loader, map, key, "name", NULL, &rule->name, NULL) != 0 ||
+        s_item_string(loader, map, key, "queue", NULL, &rule->queue, &where) != 0 ||
+        s_check_queue(loader, &where, s_join(path, key, "queue"), rule->queue) != 0)
         return -1;
     /* A rule without "when" catches every lead. */
     const yaml_tree_node_t *when = yaml_tree_get(map, "when");
     if (when)
-        rule->conds = s_read_items(loader, when, s_join(path, key, "when"), s_cond_keys, sizeof *rule->conds,
-                                   s_read_cond, &rule->cond_count, &rc);
+        rule->conds = s_read_items(loader, when, s_join(path, key, "when"), s_cond_keys,
+                                   sizeof *rule->conds, s_read_cond, &rule->cond_count, &rc);
     return when ? rc : 0;
 }
 
-static int s_read_rep(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array, size_t index)
+static int s_read_rep(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
+                      size_t index)
 {
     rep_config_t *rep = (rep_config_t *)array + index;
     const yaml_tree_node_t *field;
@@ -515,14 +558,16 @@ static int s_read_rep(loader_t *loader, const yaml_tree_node_t *map, const char 
         return -1;
     for (const rep_config_t *other = array; other < rep; other++) {
         if (strcmp(other->id, rep->id) == 0)
-            return s_fail(loader, &where, 0, s_join(path, key, "id"), "duplicate rep id \"%s\"", rep->id);
+            return s_fail(loader, &where, 0, s_join(path, key, "id"), "duplicate rep id \"%s\"",
+                          rep->id);
     }
-    if (s_item_string(loader, map, key, "name", NULL, &rep->name, NULL) != 0
-        || !(field = s_field(loader, map, key, "capacity", path))
-        || s_read_integer(loader, field, path, 0, 100000, &capacity) != 0
-        || !(field = s_field(loader, map, key, "queues", path))
-        || s_read_string_list(loader, field, path, false, s_check_queue, &rep->queues, &rep->queue_count, NULL) != 0
-        || s_item_string(loader, map, key, "status", "online, offline", &status, NULL) != 0)
+    if (s_item_string(loader, map, key, "name", NULL, &rep->name, NULL) != 0 ||
+        !(field = s_field(loader, map, key, "capacity", path)) ||
+        s_read_integer(loader, field, path, 0, 100000, &capacity) != 0 ||
+        !(field = s_field(loader, map, key, "queues", path)) ||
+        s_read_string_list(loader, field, path, false, s_check_queue, &rep->queues,
+                           &rep->queue_count, NULL) != 0 ||
+        s_item_string(loader, map, key, "status", "online, offline", &status, NULL) != 0)
         return -1;
     rep->capacity = (unsigned)capacity;
     rep->online = strcmp(status, "online") == 0;
@@ -530,22 +575,26 @@ static int s_read_rep(loader_t *loader, const yaml_tree_node_t *map, const char 
     return 0;
 }
 
-static int s_decode_activity_types(loader_t *loader, const key_spec_t *spec, const yaml_tree_node_t *node)
+static int s_decode_activity_types(loader_t *loader, const key_spec_t *spec,
+                                   const yaml_tree_node_t *node)
 {
     config_t *config = loader->config;
     return s_read_string_list(loader, node, spec->path, false, NULL, &config->activity_types,
                               &config->activity_type_count, NULL);
 }
 
-static int s_decode_activity_points(loader_t *loader, const key_spec_t *spec, const yaml_tree_node_t *node)
+static int s_decode_activity_points(loader_t *loader, const key_spec_t *spec,
+                                    const yaml_tree_node_t *node)
 {
     config_t *config = loader->config;
     if (yaml_tree_is_null(node))
         return 0;
     if (node->kind != YAML_TREE_MAP)
-        return s_fail(loader, NULL, node->line, spec->path, "expected a mapping of activity type to points, got %s",
+        return s_fail(loader, NULL, node->line, spec->path,
+                      "expected a mapping of activity type to points, got %s",
                       yaml_tree_kind_name(node->kind));
-    if (!(config->activity_points = calloc(node->count ? node->count : 1, sizeof *config->activity_points)))
+    if (!(config->activity_points =
+              calloc(node->count ? node->count : 1, sizeof *config->activity_points)))
         return s_nomem(loader);
     for (size_t i = 0; i < node->count; i++) {
         activity_points_t *entry = &config->activity_points[i];
@@ -560,27 +609,30 @@ static int s_decode_activity_points(loader_t *loader, const key_spec_t *spec, co
     return 0;
 }
 
-static const char *const s_grade_keys[] = { "grade", "min", NULL };
-static const char *const s_fit_keys[] = { "name", "field", "op", "value", "values", "min", "max", "points", NULL };
-static const char *const s_queue_keys[] = { "name", "strategy", NULL };
-static const char *const s_rule_keys[] = { "name", "queue", "when", NULL };
-static const char *const s_rep_keys[] = { "id", "name", "capacity", "queues", "status", NULL };
+static const char *const s_grade_keys[] = {"grade", "min", NULL};
+static const char *const s_fit_keys[] = {"name", "field", "op",     "value", "values",
+                                         "min",  "max",   "points", NULL};
+static const char *const s_queue_keys[] = {"name", "strategy", NULL};
+static const char *const s_rule_keys[] = {"name", "queue", "when", NULL};
+static const char *const s_rep_keys[] = {"id", "name", "capacity", "queues", "status", NULL};
 
 static int s_decode_grades(loader_t *loader, const key_spec_t *spec, const yaml_tree_node_t *node)
 {
     config_t *config = loader->config;
     int rc;
-    config->grades = s_read_items(loader, node, spec->path, s_grade_keys, sizeof *config->grades, s_read_grade,
-                                  &config->grade_count, &rc);
+    config->grades = s_read_items(loader, node, spec->path, s_grade_keys, sizeof *config->grades,
+                                  s_read_grade, &config->grade_count, &rc);
     return rc;
 }
 
-static int s_decode_fit_rules(loader_t *loader, const key_spec_t *spec, const yaml_tree_node_t *node)
+static int s_decode_fit_rules(loader_t *loader, const key_spec_t *spec,
+                              const yaml_tree_node_t *node)
 {
     config_t *config = loader->config;
     int rc;
-    config->fit_rules = s_read_items(loader, node, spec->path, s_fit_keys, sizeof *config->fit_rules,
-                                     s_read_fit_rule, &config->fit_rule_count, &rc);
+    config->fit_rules =
+        s_read_items(loader, node, spec->path, s_fit_keys, sizeof *config->fit_rules,
+                     s_read_fit_rule, &config->fit_rule_count, &rc);
     return rc;
 }
 
@@ -588,17 +640,19 @@ static int s_decode_queues(loader_t *loader, const key_spec_t *spec, const yaml_
 {
     config_t *config = loader->config;
     int rc;
-    config->queues = s_read_items(loader, node, spec->path, s_queue_keys, sizeof *config->queues, s_read_queue,
-                                  &config->queue_count, &rc);
+    config->queues = s_read_items(loader, node, spec->path, s_queue_keys, sizeof *config->queues,
+                                  s_read_queue, &config->queue_count, &rc);
     return rc;
 }
 
-static int s_decode_route_rules(loader_t *loader, const key_spec_t *spec, const yaml_tree_node_t *node)
+static int s_decode_route_rules(loader_t *loader, const key_spec_t *spec,
+                                const yaml_tree_node_t *node)
 {
     config_t *config = loader->config;
     int rc;
-    config->route_rules = s_read_items(loader, node, spec->path, s_rule_keys, sizeof *config->route_rules,
-                                       s_read_route_rule, &config->route_rule_count, &rc);
+    config->route_rules =
+        s_read_items(loader, node, spec->path, s_rule_keys, sizeof *config->route_rules,
+                     s_read_route_rule, &config->route_rule_count, &rc);
     return rc;
 }
 
@@ -606,8 +660,8 @@ static int s_decode_reps(loader_t *loader, const key_spec_t *spec, const yaml_tr
 {
     config_t *config = loader->config;
     int rc;
-    config->reps = s_read_items(loader, node, spec->path, s_rep_keys, sizeof *config->reps, s_read_rep,
-                                &config->rep_count, &rc);
+    config->reps = s_read_items(loader, node, spec->path, s_rep_keys, sizeof *config->reps,
+                                s_read_rep, &config->rep_count, &rc);
     return rc;
 }
 
@@ -645,7 +699,8 @@ static int s_decode_scalar(loader_t *loader, const key_spec_t *spec, const yaml_
         break;
     }
     char **text = field;
-    if (s_read_string(loader, node, spec->path, spec->choices, spec->may_be_empty, text, &where) != 0)
+    if (s_read_string(loader, node, spec->path, spec->choices, spec->may_be_empty, text, &where) !=
+        0)
         return -1;
     if (spec->type == KEY_ENDPOINT && !strstr(*text, "://"))
         return s_fail_value(loader, &where, spec->path, "a ZeroMQ endpoint like tcp://host:port");
@@ -656,11 +711,16 @@ static int s_decode_scalar(loader_t *loader, const key_spec_t *spec, const yaml_
     return 0;
 }
 
-#define SCALAR(p, t, f, def, ...)                                                                                  \
-    { .path = p, .type = t, .offset = offsetof(config_t, f), .fallback = def, __VA_ARGS__ }
-#define STRING(p, f, def) SCALAR(p, KEY_STRING, f, def)
+#define SCALAR(p, t, f, def, ...)                                                                  \
+    {                                                                                              \
+        .path = p, .type = t, .offset = offsetof(config_t, f), .fallback = def, __VA_ARGS__        \
+    }
+#define STRING(p, f, def)               SCALAR(p, KEY_STRING, f, def)
 #define INTEGER(p, t, f, min, max, def) SCALAR(p, t, f, def, .lo = min, .hi = max)
-#define LIST(p, decode, def) { .path = p, .type = KEY_LIST, .decode_list = decode, .fallback = def }
+#define LIST(p, decode, def)                                                                       \
+    {                                                                                              \
+        .path = p, .type = KEY_LIST, .decode_list = decode, .fallback = def                        \
+    }
 
 /* Every key the file may have, with its default: the values of the sample
  * deploy/leadops.yaml, except that there are no fit rules, route rules or
@@ -690,8 +750,10 @@ static const key_spec_t s_keys[] = {
     INTEGER("ingest.journal_max_len", KEY_LONG, ingest_journal_max_len, 1, LONG_MAX, "1000000"),
     INTEGER("ingest.redelivery_ms", KEY_INT, ingest_redelivery_ms, 1, INT_MAX, "3000"),
     LIST("ingest.activity_types", s_decode_activity_types,
-         "[page_view, email_open, email_click, form_fill, content_download, webinar, demo_request, pricing_view,"
-         " call, email_sent, meeting, demo_completed, proposal_sent, opportunity_created, deal_won, deal_lost,"
+         "[page_view, email_open, email_click, form_fill, content_download, webinar, demo_request, "
+         "pricing_view,"
+         " call, email_sent, meeting, demo_completed, proposal_sent, opportunity_created, "
+         "deal_won, deal_lost,"
          " unsubscribe, email_bounce]"),
     SCALAR("scoring.qualify_threshold", KEY_NUMBER, scoring_qualify_threshold, "20"),
     INTEGER("scoring.redelivery_ms", KEY_INT, scoring_redelivery_ms, 1, INT_MAX, "3000"),
@@ -699,7 +761,8 @@ static const key_spec_t s_keys[] = {
          "[{grade: A, min: 45}, {grade: B, min: 30}, {grade: C, min: 15}, {grade: D, min: -1000}]"),
     LIST("scoring.fit", s_decode_fit_rules, "[]"),
     LIST("scoring.activity_points", s_decode_activity_points,
-         "{page_view: 1, email_open: 1, email_click: 3, form_fill: 10, content_download: 5, webinar: 8,"
+         "{page_view: 1, email_open: 1, email_click: 3, form_fill: 10, content_download: 5, "
+         "webinar: 8,"
          " demo_request: 25, pricing_view: 5, unsubscribe: -20, email_bounce: -10}"),
     INTEGER("routing.redelivery_ms", KEY_INT, routing_redelivery_ms, 1, INT_MAX, "3000"),
     LIST("routing.queues", s_decode_queues, "[{name: general, strategy: round_robin}]"),
@@ -715,8 +778,8 @@ static const key_spec_t *s_find_key(const char *section, const char *name)
 {
     size_t length = strlen(section);
     for (const key_spec_t *spec = s_keys; spec < s_keys + KEY_COUNT; spec++) {
-        if (strncmp(spec->path, section, length) == 0 && spec->path[length] == '.'
-            && (!name || strcmp(spec->path + length + 1, name) == 0))
+        if (strncmp(spec->path, section, length) == 0 && spec->path[length] == '.' &&
+            (!name || strcmp(spec->path + length + 1, name) == 0))
             return spec;
     }
     return NULL;
@@ -732,7 +795,8 @@ static int s_check_keys(loader_t *loader, const yaml_tree_node_t *root)
     if (root->kind != YAML_TREE_MAP)
         return s_fail(loader, NULL, root->line, "(top level)", "expected a mapping, got %s",
                       yaml_tree_kind_name(root->kind));
-    for (const yaml_tree_pair_t *section = root->pairs; section < root->pairs + root->count; section++) {
+    for (const yaml_tree_pair_t *section = root->pairs; section < root->pairs + root->count;
+         section++) {
         const yaml_tree_node_t *keys = section->value;
         if (!s_find_key(section->key, NULL))
             return s_fail(loader, NULL, section->key_line, section->key, "unknown key");
@@ -741,8 +805,8 @@ static int s_check_keys(loader_t *loader, const yaml_tree_node_t *root)
                           yaml_tree_kind_name(keys->kind));
         for (size_t i = 0; keys->kind == YAML_TREE_MAP && i < keys->count; i++) {
             if (!s_find_key(section->key, keys->pairs[i].key))
-                return s_fail(loader, NULL, keys->pairs[i].key_line, s_join(path, section->key, keys->pairs[i].key),
-                              "unknown key");
+                return s_fail(loader, NULL, keys->pairs[i].key_line,
+                              s_join(path, section->key, keys->pairs[i].key), "unknown key");
         }
     }
     return 0;
@@ -757,10 +821,12 @@ static int s_decode_key(loader_t *loader, const key_spec_t *spec, const yaml_tre
     snprintf(section, sizeof section, "%.*s", (int)(dot - spec->path), spec->path);
     const yaml_tree_node_t *node = yaml_tree_get(yaml_tree_get(root, section), dot + 1);
     yaml_tree_node_t *fallback = NULL;
-    if (!node && !(node = fallback = yaml_tree_parse(spec->fallback, strlen(spec->fallback), "defaults", loader->err)))
+    if (!node && !(node = fallback = yaml_tree_parse(spec->fallback, strlen(spec->fallback),
+                                                     "defaults", loader->err)))
         return -1; /* out of memory: the unit tests load every default */
     loader->in_defaults = fallback != NULL;
-    int rc = spec->type == KEY_LIST ? spec->decode_list(loader, spec, node) : s_decode_scalar(loader, spec, node);
+    int rc = spec->type == KEY_LIST ? spec->decode_list(loader, spec, node)
+                                    : s_decode_scalar(loader, spec, node);
     loader->in_defaults = false;
     yaml_tree_destroy(&fallback);
     return rc;
@@ -773,7 +839,7 @@ config_t *config_load(const char *path, err_t *err)
         err_set(err, ERR_NOMEM, "out of memory");
         return NULL;
     }
-    loader_t loader = { .config = config, .file = path ? path : "defaults", .err = err };
+    loader_t loader = {.config = config, .file = path ? path : "defaults", .err = err};
     yaml_tree_node_t *root = NULL;
     int rc = 0;
     if (path && !(config->path = strdup(path)))
@@ -873,8 +939,8 @@ int config_split_listen(const char *listen, char *host, size_t host_size, int *p
         length = 0;
     }
     /* Port 0 asks the kernel for any free port (tests, side-by-side stacks). */
-    if (length == 0 || length >= host_size || !s_parse_integer(colon + 1, &number) ||
-        number < 0 || number > 65535)
+    if (length == 0 || length >= host_size || !s_parse_integer(colon + 1, &number) || number < 0 ||
+        number > 65535)
         return err_set(err, ERR_CONFIG,
                        "expected host:port with a port 0..65535 (0: any free port), got \"%s\"",
                        listen);

@@ -19,90 +19,90 @@
 #define CONFIG_NAME_MAX 64
 
 typedef struct {
-    char *name;         /* owned; shown in score reasons */
+    char *name; /* owned; shown in score reasons */
     cond_t cond;
-    double points;      /* positive or negative */
+    double points; /* positive or negative */
 } fit_rule_t;
 
 typedef struct {
-    char grade[8];      /* "A" */
-    double min;         /* fit score at or above this earns the grade */
+    char grade[8]; /* "A" */
+    double min;    /* fit score at or above this earns the grade */
 } grade_band_t;
 
 typedef struct {
-    char *type;         /* owned; activity type */
+    char *type; /* owned; activity type */
     double points;
 } activity_points_t;
 
 typedef enum { STRATEGY_ROUND_ROBIN = 0 } strategy_t;
 
 typedef struct {
-    char *name;         /* owned */
+    char *name; /* owned */
     strategy_t strategy;
 } queue_config_t;
 
 typedef struct {
-    char *name;         /* owned */
-    char *queue;        /* owned; must name a configured queue */
-    cond_t *conds;      /* owned; all must match */
+    char *name;    /* owned */
+    char *queue;   /* owned; must name a configured queue */
+    cond_t *conds; /* owned; all must match */
     size_t cond_count;
 } route_rule_t;
 
 typedef struct {
-    char *id;           /* owned */
-    char *name;         /* owned */
-    unsigned capacity;  /* open leads at most */
-    char **queues;      /* owned; names of configured queues */
+    char *id;          /* owned */
+    char *name;        /* owned */
+    unsigned capacity; /* open leads at most */
+    char **queues;     /* owned; names of configured queues */
     size_t queue_count;
-    bool online;        /* initial status for a rep Redis does not know yet */
+    bool online; /* initial status for a rep Redis does not know yet */
 } rep_config_t;
 
 typedef struct {
-    char *path;                 /* owned: the file it came from */
+    char *path; /* owned: the file it came from */
 
-    char *log_level;            /* error|warn|info|debug */
+    char *log_level; /* error|warn|info|debug */
     bool log_json;
 
     char *redis_host;
     int redis_port;
-    char *redis_password;       /* secret: never logged */
+    char *redis_password; /* secret: never logged */
     char *redis_user;
     int redis_db;
     char *redis_prefix;
     int redis_timeout_ms;
 
-    char *ep_ingest;            /* ZeroMQ endpoints */
+    char *ep_ingest; /* ZeroMQ endpoints */
     char *ep_scoring;
     char *ep_routing;
     char *ep_commands;
     char *ep_events;
 
-    char *http_ingest_listen;   /* "host:port" */
+    char *http_ingest_listen; /* "host:port" */
     char *http_reporting_listen;
 
     size_t ingest_max_body_bytes;
     int ingest_dedup_window_s;
     long ingest_journal_max_len;
     int ingest_redelivery_ms;
-    char **activity_types;      /* owned */
+    char **activity_types; /* owned */
     size_t activity_type_count;
 
     double scoring_qualify_threshold;
     int scoring_redelivery_ms;
-    grade_band_t *grades;       /* owned, highest min first */
+    grade_band_t *grades; /* owned, highest min first */
     size_t grade_count;
-    fit_rule_t *fit_rules;      /* owned */
+    fit_rule_t *fit_rules; /* owned */
     size_t fit_rule_count;
     activity_points_t *activity_points; /* owned */
     size_t activity_points_count;
 
     int routing_redelivery_ms;
     char *fallback_queue;
-    queue_config_t *queues;     /* owned */
+    queue_config_t *queues; /* owned */
     size_t queue_count;
-    route_rule_t *route_rules;  /* owned, in order: first match wins */
+    route_rule_t *route_rules; /* owned, in order: first match wins */
     size_t route_rule_count;
-    rep_config_t *reps;         /* owned */
+    rep_config_t *reps; /* owned */
     size_t rep_count;
 } config_t;
 

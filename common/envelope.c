@@ -65,8 +65,8 @@ uint8_t *envelope_pack_raw(const Leadops__Envelope *env, size_t *len, err_t *err
 }
 
 uint8_t *envelope_pack(Leadops__EventType type, const char *event_id, const char *producer,
-                       int64_t occurred_at_ms, int64_t ingested_at_ms,
-                       const ProtobufCMessage *msg, size_t *len, err_t *err)
+                       int64_t occurred_at_ms, int64_t ingested_at_ms, const ProtobufCMessage *msg,
+                       size_t *len, err_t *err)
 {
     char new_id[33];
     if (!event_id) {
@@ -120,7 +120,7 @@ Leadops__Envelope *envelope_decode(const uint8_t *bytes, size_t len, err_t *err)
     else if (env->schema_version < 1 || env->schema_version > ENVELOPE_SCHEMA_VERSION)
         problem = "unsupported schema_version (this build speaks 1)";
     else if (!protobuf_c_enum_descriptor_get_value(&leadops__event_type__descriptor,
-                                                     (int)env->type) ||
+                                                   (int)env->type) ||
              env->type == LEADOPS__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED)
         problem = "unknown event type";
     if (problem) {
@@ -131,18 +131,18 @@ Leadops__Envelope *envelope_decode(const uint8_t *bytes, size_t len, err_t *err)
     return env;
 }
 
-#define ENVELOPE_PAYLOAD_DECODER(fn, Type, lower, TYPE_CONST, label)                           \
-    Type *fn(const Leadops__Envelope *env, err_t *err)                                          \
-    {                                                                                           \
-        if (env->type != TYPE_CONST) {                                                          \
-            err_set(err, ERR_INPUT, "expected a %s event, got %s", label,                       \
-                    envelope_type_name(env->type));                                             \
-            return NULL;                                                                        \
-        }                                                                                       \
-        Type *msg = lower##__unpack(NULL, env->payload.len, env->payload.data);                 \
-        if (!msg)                                                                               \
-            err_set(err, ERR_INPUT, "malformed %s payload", label);                             \
-        return msg;                                                                             \
+#define ENVELOPE_PAYLOAD_DECODER(fn, Type, lower, TYPE_CONST, label)                               \
+    Type *fn(const Leadops__Envelope *env, err_t *err)                                             \
+    {                                                                                              \
+        if (env->type != TYPE_CONST) {                                                             \
+            err_set(err, ERR_INPUT, "expected a %s event, got %s", label,                          \
+                    envelope_type_name(env->type));                                                \
+            return NULL;                                                                           \
+        }                                                                                          \
+        Type *msg = lower##__unpack(NULL, env->payload.len, env->payload.data);                    \
+        if (!msg)                                                                                  \
+            err_set(err, ERR_INPUT, "malformed %s payload", label);                                \
+        return msg;                                                                                \
     }
 
 ENVELOPE_PAYLOAD_DECODER(envelope_lead, Leadops__Lead, leadops__lead,
@@ -159,16 +159,27 @@ ENVELOPE_PAYLOAD_DECODER(envelope_ack, Leadops__Ack, leadops__ack, LEADOPS__EVEN
 const char *envelope_type_name(Leadops__EventType type)
 {
     switch (type) {
-    case LEADOPS__EVENT_TYPE__EVENT_LEAD: return "lead";
-    case LEADOPS__EVENT_TYPE__EVENT_ACTIVITY: return "activity";
-    case LEADOPS__EVENT_TYPE__EVENT_SCORED_LEAD: return "scored_lead";
-    case LEADOPS__EVENT_TYPE__EVENT_ASSIGNMENT: return "assignment";
-    case LEADOPS__EVENT_TYPE__EVENT_LEAD_QUEUED: return "lead_queued";
-    case LEADOPS__EVENT_TYPE__EVENT_REP_COMMAND: return "rep_command";
-    case LEADOPS__EVENT_TYPE__EVENT_ACK: return "ack";
-    case LEADOPS__EVENT_TYPE__EVENT_LEAD_CLOSED: return "lead_closed";
-    case LEADOPS__EVENT_TYPE__EVENT_REJECTED: return "rejected";
-    case LEADOPS__EVENT_TYPE__EVENT_REP_CHANGED: return "rep_changed";
-    default: return "unknown";
+    case LEADOPS__EVENT_TYPE__EVENT_LEAD:
+        return "lead";
+    case LEADOPS__EVENT_TYPE__EVENT_ACTIVITY:
+        return "activity";
+    case LEADOPS__EVENT_TYPE__EVENT_SCORED_LEAD:
+        return "scored_lead";
+    case LEADOPS__EVENT_TYPE__EVENT_ASSIGNMENT:
+        return "assignment";
+    case LEADOPS__EVENT_TYPE__EVENT_LEAD_QUEUED:
+        return "lead_queued";
+    case LEADOPS__EVENT_TYPE__EVENT_REP_COMMAND:
+        return "rep_command";
+    case LEADOPS__EVENT_TYPE__EVENT_ACK:
+        return "ack";
+    case LEADOPS__EVENT_TYPE__EVENT_LEAD_CLOSED:
+        return "lead_closed";
+    case LEADOPS__EVENT_TYPE__EVENT_REJECTED:
+        return "rejected";
+    case LEADOPS__EVENT_TYPE__EVENT_REP_CHANGED:
+        return "rep_changed";
+    default:
+        return "unknown";
     }
 }

@@ -14,7 +14,7 @@
 #include "leadops.pb-c.h"
 
 #define ENVELOPE_SCHEMA_VERSION 1
-#define EVENT_ID_MAX 64  /* bytes including NUL; longer ids are rejected */
+#define EVENT_ID_MAX            64 /* bytes including NUL; longer ids are rejected */
 
 /* Milliseconds since the Unix epoch (wall clock) and a monotonic clock. */
 int64_t clock_now_ms(void);
@@ -29,8 +29,8 @@ void envelope_new_id(char out[33]);
  * TYPE. EVENT_ID NULL means a new random id. Returns malloc'ed bytes with
  * their length in *LEN, or NULL with *err set. */
 uint8_t *envelope_pack(Leadops__EventType type, const char *event_id, const char *producer,
-                       int64_t occurred_at_ms, int64_t ingested_at_ms,
-                       const ProtobufCMessage *msg, size_t *len, err_t *err);
+                       int64_t occurred_at_ms, int64_t ingested_at_ms, const ProtobufCMessage *msg,
+                       size_t *len, err_t *err);
 
 /* Packs ENV as is (sent_at_ms is not touched). Same ownership. */
 uint8_t *envelope_pack_raw(const Leadops__Envelope *env, size_t *len, err_t *err);

@@ -47,13 +47,20 @@ void err_clear(err_t *err)
 const char *err_code_name(err_code_t code)
 {
     switch (code) {
-    case ERR_NONE: return "none";
-    case ERR_IO: return "io";
-    case ERR_INPUT: return "input";
-    case ERR_CONFIG: return "config";
-    case ERR_NOMEM: return "nomem";
-    case ERR_BUSY: return "busy";
-    case ERR_NOTFOUND: return "notfound";
+    case ERR_NONE:
+        return "none";
+    case ERR_IO:
+        return "io";
+    case ERR_INPUT:
+        return "input";
+    case ERR_CONFIG:
+        return "config";
+    case ERR_NOMEM:
+        return "nomem";
+    case ERR_BUSY:
+        return "busy";
+    case ERR_NOTFOUND:
+        return "notfound";
     }
     return "unknown";
 }

@@ -11,11 +11,11 @@
 
 typedef enum {
     ERR_NONE = 0,
-    ERR_IO,       /* network, file or Redis failure: may succeed on retry */
-    ERR_INPUT,    /* bad input from outside: answer the sender, do not retry */
-    ERR_CONFIG,   /* bad configuration: refuse to start */
+    ERR_IO,     /* network, file or Redis failure: may succeed on retry */
+    ERR_INPUT,  /* bad input from outside: answer the sender, do not retry */
+    ERR_CONFIG, /* bad configuration: refuse to start */
     ERR_NOMEM,
-    ERR_BUSY,     /* backpressure: try again later */
+    ERR_BUSY, /* backpressure: try again later */
     ERR_NOTFOUND,
 } err_code_t;
 

@@ -85,8 +85,7 @@ int hop_claim(hop_t *self, int64_t now_ms, size_t limit, hop_resend_fn resend, v
         if (member->type != STORE_STR)
             continue;
         bool has_message = message->type == STORE_STR;
-        resend(arg, member->str, has_message ? message->str : NULL,
-               has_message ? message->len : 0);
+        resend(arg, member->str, has_message ? message->str : NULL, has_message ? message->len : 0);
         claimed++;
     }
     store_value_free(&reply);

@@ -23,8 +23,8 @@ hop_t *hop_new(store_t *store, const char *prefix, const char *name, bool with_m
                int redelivery_ms, err_t *err);
 void hop_destroy(hop_t **self_p);
 
-const char *hop_key(const hop_t *self);          /* <prefix>:inflight:<name> */
-const char *hop_message_key(const hop_t *self);  /* <prefix>:inflight:<name>:msg */
+const char *hop_key(const hop_t *self);         /* <prefix>:inflight:<name> */
+const char *hop_message_key(const hop_t *self); /* <prefix>:inflight:<name>:msg */
 int hop_redelivery_ms(const hop_t *self);
 
 /* Called for each claimed entry; MESSAGE is NULL when the hop keeps none. */

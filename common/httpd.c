@@ -11,7 +11,7 @@
 
 /* select() limits descriptors to FD_SETSIZE; keep a margin for the service's
  * own sockets. */
-#define HTTPD_CONNECTION_LIMIT 800
+#define HTTPD_CONNECTION_LIMIT     800
 #define HTTPD_CONNECTION_TIMEOUT_S 30
 
 struct httpd {
@@ -25,16 +25,16 @@ struct httpd {
 
 /* Per-request state while the body arrives. */
 typedef struct {
-    char *body;       /* owned */
+    char *body; /* owned */
     size_t len, capacity;
     bool too_large;
 } s_upload_t;
 
 static enum MHD_Result s_send(struct MHD_Connection *conn, httpd_response_t *res)
 {
-    struct MHD_Response *response = MHD_create_response_from_buffer(
-        res->body_len, res->body ? res->body : (void *)"", res->body ? MHD_RESPMEM_MUST_FREE
-                                                                     : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(res->body_len, res->body ? res->body : (void *)"",
+                                        res->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     res->body = NULL; /* MHD frees it now */
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
                             res->content_type ? res->content_type : "application/json");
@@ -123,8 +123,8 @@ static void s_on_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     }
 }
 
-httpd_t *httpd_new(const char *host, int port, size_t max_body, httpd_handler_fn handler,
-                   void *arg, err_t *err)
+httpd_t *httpd_new(const char *host, int port, size_t max_body, httpd_handler_fn handler, void *arg,
+                   err_t *err)
 {
     httpd_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -148,11 +148,10 @@ httpd_t *httpd_new(const char *host, int port, size_t max_body, httpd_handler_fn
      * handlers run on the service thread (its Redis context and sockets
      * belong to that thread). */
     self->daemon = MHD_start_daemon(
-        MHD_NO_FLAG, (uint16_t)port, NULL, NULL, s_on_request, self,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)HTTPD_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)HTTPD_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
-        MHD_OPTION_END);
+        MHD_NO_FLAG, (uint16_t)port, NULL, NULL, s_on_request, self, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTION_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self, MHD_OPTION_END);
     if (!self->daemon) {
         free(self);
         err_set(err, ERR_IO, "http: cannot listen on %s:%d (port in use?)", host, port);
@@ -199,8 +198,7 @@ void httpd_poll_prepare(httpd_t *self, void *items_v, int *count, int capacity, 
         (*count)++;
     }
     MHD_UNSIGNED_LONG_LONG mhd_timeout;
-    if (MHD_get_timeout(self->daemon, &mhd_timeout) == MHD_YES &&
-        (long)mhd_timeout < *timeout_ms)
+    if (MHD_get_timeout(self->daemon, &mhd_timeout) == MHD_YES && (long)mhd_timeout < *timeout_ms)
         *timeout_ms = (long)mhd_timeout;
 }
 

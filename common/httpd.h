@@ -16,19 +16,19 @@
 typedef struct httpd httpd_t;
 
 typedef struct {
-    const char *method;   /* borrowed: "GET", "POST" */
-    const char *path;     /* borrowed: "/v1/leads" (no query string) */
-    const char *body;     /* borrowed, NUL-terminated, may be "" */
+    const char *method; /* borrowed: "GET", "POST" */
+    const char *path;   /* borrowed: "/v1/leads" (no query string) */
+    const char *body;   /* borrowed, NUL-terminated, may be "" */
     size_t body_len;
-    void *conn;           /* borrowed: for httpd_query */
+    void *conn; /* borrowed: for httpd_query */
 } httpd_request_t;
 
 typedef struct {
     int status;
-    char *body;                /* owned by the response: malloc'ed */
+    char *body; /* owned by the response: malloc'ed */
     size_t body_len;
-    const char *content_type;  /* borrowed static string */
-    int retry_after_s;         /* > 0 adds Retry-After */
+    const char *content_type; /* borrowed static string */
+    int retry_after_s;        /* > 0 adds Retry-After */
 } httpd_response_t;
 
 typedef void (*httpd_handler_fn)(void *arg, const httpd_request_t *req, httpd_response_t *res);
@@ -36,8 +36,8 @@ typedef void (*httpd_handler_fn)(void *arg, const httpd_request_t *req, httpd_re
 /* Starts listening on HOST:PORT (port 0: any free port; see httpd_port).
  * HANDLER is called on the thread that calls httpd_run. Returns NULL with
  * *err set when the port cannot be bound. */
-httpd_t *httpd_new(const char *host, int port, size_t max_body, httpd_handler_fn handler,
-                   void *arg, err_t *err);
+httpd_t *httpd_new(const char *host, int port, size_t max_body, httpd_handler_fn handler, void *arg,
+                   err_t *err);
 void httpd_destroy(httpd_t **self_p);
 int httpd_port(const httpd_t *self);
 

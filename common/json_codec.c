@@ -14,15 +14,21 @@ typedef struct {
     size_t offset;
 } s_str_field_t;
 
-#define LEAD_STR(f) {#f, offsetof(Leadops__Lead, f)}
+#define LEAD_STR(f)                                                                                \
+    {                                                                                              \
+#f, offsetof(Leadops__Lead, f)                                                             \
+    }
 static const s_str_field_t s_lead_strings[] = {
-    LEAD_STR(lead_id),   LEAD_STR(email),       LEAD_STR(first_name), LEAD_STR(last_name),
-    LEAD_STR(phone),     LEAD_STR(company),     LEAD_STR(domain),     LEAD_STR(title),
-    LEAD_STR(industry),  LEAD_STR(country),     LEAD_STR(region),     LEAD_STR(city),
-    LEAD_STR(postal_code), LEAD_STR(source),    LEAD_STR(campaign),   LEAD_STR(source_system),
-    LEAD_STR(source_id), LEAD_STR(language),
+    LEAD_STR(lead_id),     LEAD_STR(email),    LEAD_STR(first_name), LEAD_STR(last_name),
+    LEAD_STR(phone),       LEAD_STR(company),  LEAD_STR(domain),     LEAD_STR(title),
+    LEAD_STR(industry),    LEAD_STR(country),  LEAD_STR(region),     LEAD_STR(city),
+    LEAD_STR(postal_code), LEAD_STR(source),   LEAD_STR(campaign),   LEAD_STR(source_system),
+    LEAD_STR(source_id),   LEAD_STR(language),
 };
-#define ACT_STR(f) {#f, offsetof(Leadops__Activity, f)}
+#define ACT_STR(f)                                                                                 \
+    {                                                                                              \
+#f, offsetof(Leadops__Activity, f)                                                         \
+    }
 static const s_str_field_t s_activity_strings[] = {
     ACT_STR(activity_id), ACT_STR(lead_id), ACT_STR(type),
     ACT_STR(rep_id),      ACT_STR(channel), ACT_STR(outcome),
@@ -68,8 +74,12 @@ int64_t json_parse_time(const char *text)
     }
     if (*p || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
         return -1;
-    struct tm tm = {.tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
-                    .tm_hour = hour, .tm_min = min, .tm_sec = sec};
+    struct tm tm = {.tm_year = year - 1900,
+                    .tm_mon = mon - 1,
+                    .tm_mday = day,
+                    .tm_hour = hour,
+                    .tm_min = min,
+                    .tm_sec = sec};
     time_t t = timegm(&tm);
     return ((int64_t)t - offset_s) * 1000 + (int64_t)llround(frac * 1000);
 }
@@ -138,7 +148,8 @@ static void s_add_attribute(Leadops__Lead *lead, const char *key, const char *va
     leadops__lead__attributes_entry__init(entry);
     entry->key = strdup(key);
     entry->value = strdup(value);
-    lead->attributes = realloc(lead->attributes, (lead->n_attributes + 1) * sizeof *lead->attributes);
+    lead->attributes =
+        realloc(lead->attributes, (lead->n_attributes + 1) * sizeof *lead->attributes);
     if (!lead->attributes || !entry->key || !entry->value)
         abort();
     lead->attributes[lead->n_attributes++] = entry;
@@ -174,7 +185,8 @@ static int s_attribute(Leadops__Lead *lead, const char *key, const json_t *value
 
 static int s_lead_key(Leadops__Lead *lead, const char *key, const json_t *value, err_t *err)
 {
-    const s_str_field_t *f = s_find(s_lead_strings, sizeof s_lead_strings / sizeof s_lead_strings[0], key);
+    const s_str_field_t *f =
+        s_find(s_lead_strings, sizeof s_lead_strings / sizeof s_lead_strings[0], key);
     if (f)
         return s_string(key, value, (char **)((char *)lead + f->offset), err);
     double n;

@@ -13,16 +13,31 @@ typedef struct {
     size_t offset;
 } s_field_t;
 
-#define STR_FIELD(f) {#f, FIELD_STR, offsetof(Leadops__Lead, f)}
+#define STR_FIELD(f)                                                                               \
+    {                                                                                              \
+#f, FIELD_STR, offsetof(Leadops__Lead, f)                                                  \
+    }
 static const s_field_t s_fields[] = {
-    STR_FIELD(lead_id),     STR_FIELD(email),   STR_FIELD(first_name),
-    STR_FIELD(last_name),   STR_FIELD(phone),   STR_FIELD(company),
-    STR_FIELD(domain),      STR_FIELD(title),   STR_FIELD(industry),
+    STR_FIELD(lead_id),
+    STR_FIELD(email),
+    STR_FIELD(first_name),
+    STR_FIELD(last_name),
+    STR_FIELD(phone),
+    STR_FIELD(company),
+    STR_FIELD(domain),
+    STR_FIELD(title),
+    STR_FIELD(industry),
     {"company_size", FIELD_UINT, offsetof(Leadops__Lead, company_size)},
     {"annual_revenue", FIELD_DOUBLE, offsetof(Leadops__Lead, annual_revenue)},
-    STR_FIELD(country),     STR_FIELD(region),  STR_FIELD(city),
-    STR_FIELD(postal_code), STR_FIELD(source),  STR_FIELD(campaign),
-    STR_FIELD(source_system), STR_FIELD(source_id), STR_FIELD(language),
+    STR_FIELD(country),
+    STR_FIELD(region),
+    STR_FIELD(city),
+    STR_FIELD(postal_code),
+    STR_FIELD(source),
+    STR_FIELD(campaign),
+    STR_FIELD(source_system),
+    STR_FIELD(source_id),
+    STR_FIELD(language),
     {"created_at_ms", FIELD_INT64, offsetof(Leadops__Lead, created_at_ms)},
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
@@ -143,11 +158,11 @@ static void s_upper(char *s)
 
 void lead_normalize(Leadops__Lead *lead)
 {
-    char **strings[] = {&lead->lead_id, &lead->email, &lead->first_name, &lead->last_name,
-                        &lead->phone, &lead->company, &lead->domain, &lead->title,
-                        &lead->industry, &lead->country, &lead->region, &lead->city,
-                        &lead->postal_code, &lead->source, &lead->campaign,
-                        &lead->source_system, &lead->source_id, &lead->language};
+    char **strings[] = {&lead->lead_id,     &lead->email,   &lead->first_name, &lead->last_name,
+                        &lead->phone,       &lead->company, &lead->domain,     &lead->title,
+                        &lead->industry,    &lead->country, &lead->region,     &lead->city,
+                        &lead->postal_code, &lead->source,  &lead->campaign,   &lead->source_system,
+                        &lead->source_id,   &lead->language};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         s_trim(*strings[i]);
     s_lower(lead->email);

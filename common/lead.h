@@ -14,7 +14,7 @@
 #include "err.h"
 #include "leadops.pb-c.h"
 
-#define LEAD_ID_MAX 128  /* bytes, without the NUL */
+#define LEAD_ID_MAX 128 /* bytes, without the NUL */
 
 /* True when FIELD names a Lead field rules can use: a proto field name, or
  * "attributes.KEY". */

@@ -18,14 +18,14 @@ void log_init(const char *service, log_level_t level, bool json);
 int log_level_parse(const char *name, log_level_t *level);
 void log_write(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define LOG_AT(level, ...)                                                                        \
-    do {                                                                                          \
-        if ((level) <= log_threshold)                                                             \
-            log_write((level), __VA_ARGS__);                                                      \
+#define LOG_AT(level, ...)                                                                         \
+    do {                                                                                           \
+        if ((level) <= log_threshold)                                                              \
+            log_write((level), __VA_ARGS__);                                                       \
     } while (0)
 #define log_error(...) LOG_AT(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) LOG_AT(LOG_WARN, __VA_ARGS__)
-#define log_info(...) LOG_AT(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  LOG_AT(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  LOG_AT(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) LOG_AT(LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -7,8 +7,8 @@
 
 #include "lead.h"
 
-static const char *s_op_names[] = {"equals", "in", "range", "prefix", "suffix", "contains",
-                                   "exists"};
+static const char *s_op_names[] = {"equals", "in",       "range", "prefix",
+                                   "suffix", "contains", "exists"};
 
 int cond_op_parse(const char *name, cond_op_t *op)
 {
@@ -44,7 +44,8 @@ bool cond_matches(const cond_t *cond, const Leadops__Lead *lead)
         return false;
     if (cond->op == COND_EXISTS) {
         double number;
-        if (lead_field_number(lead, cond->field, &number) && strncmp(cond->field, "attributes.", 11))
+        if (lead_field_number(lead, cond->field, &number) &&
+            strncmp(cond->field, "attributes.", 11))
             return number != 0;
         return *text != '\0';
     }

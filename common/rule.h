@@ -23,9 +23,9 @@ typedef enum {
 } cond_op_t;
 
 typedef struct {
-    char *field;    /* owned */
+    char *field; /* owned */
     cond_op_t op;
-    char **values;  /* owned, value_count strings, lower case */
+    char **values; /* owned, value_count strings, lower case */
     size_t value_count;
     double min, max;
 } cond_t;

@@ -17,7 +17,7 @@ typedef struct {
 } store_script_t;
 
 struct store {
-    char *host;     /* owned */
+    char *host; /* owned */
     int port;
     char *user;     /* owned, may be NULL */
     char *password; /* owned, may be NULL; a secret: never in error messages */
@@ -32,9 +32,9 @@ struct store {
 /* One queued command: its arguments are copied so callers may reuse buffers. */
 typedef struct {
     int argc;
-    char **argv;   /* owned */
-    size_t *lens;  /* owned */
-    int script;    /* -1 for a plain command; else argv[1] is the SHA slot */
+    char **argv;  /* owned */
+    size_t *lens; /* owned */
+    int script;   /* -1 for a plain command; else argv[1] is the SHA slot */
 } store_cmd_t;
 
 struct store_batch {
@@ -201,9 +201,8 @@ static int s_connect(store_t *self, err_t *err)
     self->ctx = ctx;
 
     if (self->password) {
-        redisReply *reply = self->user
-                                ? redisCommand(ctx, "AUTH %s %s", self->user, self->password)
-                                : redisCommand(ctx, "AUTH %s", self->password);
+        redisReply *reply = self->user ? redisCommand(ctx, "AUTH %s %s", self->user, self->password)
+                                       : redisCommand(ctx, "AUTH %s", self->password);
         bool ok = reply && reply->type != REDIS_REPLY_ERROR;
         if (reply)
             freeReplyObject(reply);
@@ -222,8 +221,8 @@ static int s_connect(store_t *self, err_t *err)
             freeReplyObject(reply);
         if (!ok) {
             s_disconnect(self);
-            return err_set(err, ERR_IO, "redis %s:%d: SELECT %d failed", self->host,
-                           self->port, self->db);
+            return err_set(err, ERR_IO, "redis %s:%d: SELECT %d failed", self->host, self->port,
+                           self->db);
         }
     }
     if (s_load_scripts(self, err) < 0) {
@@ -465,8 +464,8 @@ static int s_batch_round(store_t *self, store_batch_t *batch, err_t *err)
         if (batch->replies[i])
             continue;
         s_fill_sha(self, &batch->cmds[i]);
-        redisAppendCommandArgv(self->ctx, batch->cmds[i].argc,
-                               (const char **)batch->cmds[i].argv, batch->cmds[i].lens);
+        redisAppendCommandArgv(self->ctx, batch->cmds[i].argc, (const char **)batch->cmds[i].argv,
+                               batch->cmds[i].lens);
     }
     for (size_t i = 0; i < batch->count; i++) {
         if (batch->replies[i])

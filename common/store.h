@@ -20,7 +20,7 @@
 #define STORE_RECONNECT_MS 200
 
 typedef struct {
-    const char *host;     /* borrowed */
+    const char *host; /* borrowed */
     int port;
     const char *user;     /* borrowed; NULL or "" for the default user */
     const char *password; /* borrowed; NULL or "" for none */
@@ -31,15 +31,15 @@ typedef struct {
 typedef enum {
     STORE_NIL = 0,
     STORE_INT,
-    STORE_STR,    /* bulk or status string */
+    STORE_STR, /* bulk or status string */
     STORE_ARRAY,
-    STORE_ERROR,  /* an error reply from Redis (e.g. a script's error) */
+    STORE_ERROR, /* an error reply from Redis (e.g. a script's error) */
 } store_type_t;
 
 typedef struct store_value {
     store_type_t type;
     long long integer;
-    char *str;                     /* owned, NUL-terminated; len excludes the NUL */
+    char *str; /* owned, NUL-terminated; len excludes the NUL */
     size_t len;
     struct store_value **elements; /* owned */
     size_t count;

@@ -53,7 +53,8 @@ static int s_next(reader_t *reader, yaml_event_t *event)
     if (parser->error == YAML_READER_ERROR) {
         /* A reader error (bad UTF-8, a control character) has only a byte
          * offset: the reader decodes ahead of the scanner, so no mark is near. */
-        size_t offset = parser->problem_offset < reader->size ? parser->problem_offset : reader->size;
+        size_t offset =
+            parser->problem_offset < reader->size ? parser->problem_offset : reader->size;
         line0 = 0;
         for (size_t i = 0; i < offset; i++)
             line0 += reader->text[i] == '\n';
@@ -139,8 +140,8 @@ static yaml_tree_node_t *s_build_scalar(reader_t *reader, const yaml_event_t *ev
     /* Anything but a plain scalar is a string by YAML's rules, and so is a
      * plain one tagged !!str. */
     const char *tag = (const char *)event->data.scalar.tag;
-    node->quoted = event->data.scalar.style != YAML_PLAIN_SCALAR_STYLE
-                   || (tag && strcmp(tag, YAML_STR_TAG) == 0);
+    node->quoted = event->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+                   (tag && strcmp(tag, YAML_STR_TAG) == 0);
     return node;
 }
 
@@ -198,8 +199,8 @@ static char *s_read_key(reader_t *reader, const yaml_tree_node_t *map, int *key_
          * one wins" would hide a typo'd copy-paste, so refuse it. */
         for (size_t i = 0; key && i < map->count; i++) {
             if (strcmp(map->pairs[i].key, key) == 0) {
-                s_fail(reader, event.start_mark.line, "duplicate key \"%s\" (first on line %d)", key,
-                       map->pairs[i].key_line);
+                s_fail(reader, event.start_mark.line, "duplicate key \"%s\" (first on line %d)",
+                       key, map->pairs[i].key_line);
                 free(key);
                 key = NULL;
             }
@@ -242,7 +243,8 @@ static yaml_tree_node_t *s_build_map(reader_t *reader, const yaml_event_t *start
             s_fail_nomem(reader);
             goto fail;
         }
-        node->pairs[node->count++] = (yaml_tree_pair_t){ .key = key, .key_line = key_line, .value = value };
+        node->pairs[node->count++] =
+            (yaml_tree_pair_t){.key = key, .key_line = key_line, .value = value};
     }
 fail:
     s_node_free(node);
@@ -260,11 +262,12 @@ static yaml_tree_node_t *s_build(reader_t *reader, const yaml_event_t *event, in
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT:
         if (depth >= YAML_TREE_DEPTH_MAX) {
-            s_fail(reader, event->start_mark.line, "nested deeper than %d levels", YAML_TREE_DEPTH_MAX);
+            s_fail(reader, event->start_mark.line, "nested deeper than %d levels",
+                   YAML_TREE_DEPTH_MAX);
             return NULL;
         }
         return event->type == YAML_SEQUENCE_START_EVENT ? s_build_list(reader, event, depth)
-                                                       : s_build_map(reader, event, depth);
+                                                        : s_build_map(reader, event, depth);
     case YAML_ALIAS_EVENT:
         s_fail(reader, event->start_mark.line, "aliases are not supported (*%s)",
                (const char *)event->data.alias.anchor);
@@ -325,7 +328,7 @@ fail:
 
 yaml_tree_node_t *yaml_tree_parse(const char *text, size_t size, const char *name, err_t *err)
 {
-    reader_t reader = { .text = text, .size = size, .name = name, .err = err };
+    reader_t reader = {.text = text, .size = size, .name = name, .err = err};
     if (!yaml_parser_initialize(&reader.parser)) {
         err_set(err, ERR_NOMEM, "%s: out of memory", name);
         return NULL;
@@ -408,21 +411,25 @@ const yaml_tree_node_t *yaml_tree_get(const yaml_tree_node_t *map, const char *k
 
 bool yaml_tree_is_null(const yaml_tree_node_t *node)
 {
-    return node && node->kind == YAML_TREE_SCALAR && !node->quoted && yaml_tree_text_is_null(node->text);
+    return node && node->kind == YAML_TREE_SCALAR && !node->quoted &&
+           yaml_tree_text_is_null(node->text);
 }
 
 bool yaml_tree_text_is_null(const char *text)
 {
-    return text[0] == '\0' || strcmp(text, "~") == 0 || strcmp(text, "null") == 0
-           || strcmp(text, "Null") == 0 || strcmp(text, "NULL") == 0;
+    return text[0] == '\0' || strcmp(text, "~") == 0 || strcmp(text, "null") == 0 ||
+           strcmp(text, "Null") == 0 || strcmp(text, "NULL") == 0;
 }
 
 const char *yaml_tree_kind_name(yaml_tree_kind_t kind)
 {
     switch (kind) {
-    case YAML_TREE_SCALAR: return "a scalar";
-    case YAML_TREE_LIST: return "a list";
-    case YAML_TREE_MAP: return "a mapping";
+    case YAML_TREE_SCALAR:
+        return "a scalar";
+    case YAML_TREE_LIST:
+        return "a list";
+    case YAML_TREE_MAP:
+        return "a mapping";
     }
     return "an unknown node";
 }

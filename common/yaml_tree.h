@@ -33,18 +33,18 @@ typedef enum {
 typedef struct yaml_tree_node yaml_tree_node_t;
 
 typedef struct {
-    char *key;                  /* owned */
-    int key_line;               /* 1-based */
-    yaml_tree_node_t *value;    /* owned */
+    char *key;               /* owned */
+    int key_line;            /* 1-based */
+    yaml_tree_node_t *value; /* owned */
 } yaml_tree_pair_t;
 
 struct yaml_tree_node {
     yaml_tree_kind_t kind;
-    int line;                   /* 1-based line the node starts on */
-    bool quoted;                /* scalar written quoted or as a block (| or >) */
-    char *text;                 /* owned; scalar only, NUL-terminated */
-    yaml_tree_node_t **items;   /* owned; list only, count items */
-    yaml_tree_pair_t *pairs;    /* owned; map only, count pairs in file order */
+    int line;                 /* 1-based line the node starts on */
+    bool quoted;              /* scalar written quoted or as a block (| or >) */
+    char *text;               /* owned; scalar only, NUL-terminated */
+    yaml_tree_node_t **items; /* owned; list only, count items */
+    yaml_tree_pair_t *pairs;  /* owned; map only, count pairs in file order */
     size_t count;
 };
 

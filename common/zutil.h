@@ -18,9 +18,9 @@
  * the real buffer of work in flight is Redis' in-flight set, so a full queue
  * never loses anything: senders see EAGAIN and leave the entry for
  * redelivery. */
-#define ZUTIL_HWM_WORK 50000
+#define ZUTIL_HWM_WORK   50000
 #define ZUTIL_HWM_EVENTS 100000
-#define ZUTIL_HWM_REPLY 10000
+#define ZUTIL_HWM_REPLY  10000
 
 /* Creates a socket of TYPE (ZMQ_PUSH, ...), binds it to ENDPOINT when BIND,
  * else connects. Returns the socket or NULL with *err set. */
@@ -33,9 +33,9 @@ void zutil_close(void **sock_p);
  * body. Frames are copied into memory the struct owns. */
 typedef struct {
     size_t count;
-    void *data[ZUTIL_MAX_FRAMES];  /* owned */
+    void *data[ZUTIL_MAX_FRAMES]; /* owned */
     size_t size[ZUTIL_MAX_FRAMES];
-    bool truncated;                /* more frames than ZUTIL_MAX_FRAMES arrived (dropped) */
+    bool truncated; /* more frames than ZUTIL_MAX_FRAMES arrived (dropped) */
 } zutil_frames_t;
 
 /* Receives one whole multipart message. FLAGS as zmq_recv (ZMQ_DONTWAIT).

@@ -54,8 +54,9 @@ static Leadops__Ack *s_request(const config_t *cfg, const Leadops__RepCommand *c
         if (!ack)
             fprintf(stderr, "leadopsctl rep: bad answer from routing: %s\n", err.msg);
     } else {
-        fprintf(stderr, "leadopsctl rep: no answer from routing on %s within %d s; is "
-                        "leadops-routing running?\n",
+        fprintf(stderr,
+                "leadopsctl rep: no answer from routing on %s within %d s; is "
+                "leadops-routing running?\n",
                 cfg->ep_commands, REP_TIMEOUT_MS / 1000);
     }
     zutil_close(&sock);
@@ -102,7 +103,8 @@ int ctl_rep(int argc, char **argv, const config_t *cfg)
         cmd.action = LEADOPS__REP_COMMAND__ACTION__SET_CAPACITY;
         cmd.rep_id = argv[2];
         cmd.capacity = (uint32_t)capacity;
-    } else if (strcmp(verb, "close") == 0 && (argc == 4 || (argc == 6 && strcmp(argv[4], "--outcome") == 0))) {
+    } else if (strcmp(verb, "close") == 0 &&
+               (argc == 4 || (argc == 6 && strcmp(argv[4], "--outcome") == 0))) {
         cmd.action = LEADOPS__REP_COMMAND__ACTION__CLOSE_LEAD;
         cmd.rep_id = argv[2];
         cmd.lead_id = argv[3];

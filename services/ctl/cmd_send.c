@@ -197,20 +197,19 @@ int ctl_send(int argc, char **argv, const config_t *cfg)
 
 static int s_usage_gen(FILE *out)
 {
-    fprintf(out,
-            "usage: leadopsctl gen [--count N | --duration SECONDS] [--rate N] [--seed S]\n"
-            "                      [--activity-ratio X] [--send [ENDPOINT]]\n"
-            "Generates a realistic stream of leads and activities (sources, industries,\n"
-            "sizes, countries and activity mix calibrated on real CRM data). Without\n"
-            "--send it prints JSON lines on stdout; with --send it sends them to ingest.\n"
-            "  --count N           events to generate (default 1000)\n"
-            "  --duration S        generate for S seconds instead of a count (0: until\n"
-            "                      SIGTERM or Ctrl-C)\n"
-            "  --rate N            events per second (default: as fast as possible)\n"
-            "  --seed S            random seed (default: new each run, printed): the same\n"
-            "                      seed gives the same stream, event ids included\n"
-            "  --activity-ratio X  share of events that are activities (default: calibrated)\n"
-            "  --send [ENDPOINT]   send to ingest (default endpoint: endpoints.ingest)\n");
+    fprintf(out, "usage: leadopsctl gen [--count N | --duration SECONDS] [--rate N] [--seed S]\n"
+                 "                      [--activity-ratio X] [--send [ENDPOINT]]\n"
+                 "Generates a realistic stream of leads and activities (sources, industries,\n"
+                 "sizes, countries and activity mix calibrated on real CRM data). Without\n"
+                 "--send it prints JSON lines on stdout; with --send it sends them to ingest.\n"
+                 "  --count N           events to generate (default 1000)\n"
+                 "  --duration S        generate for S seconds instead of a count (0: until\n"
+                 "                      SIGTERM or Ctrl-C)\n"
+                 "  --rate N            events per second (default: as fast as possible)\n"
+                 "  --seed S            random seed (default: new each run, printed): the same\n"
+                 "                      seed gives the same stream, event ids included\n"
+                 "  --activity-ratio X  share of events that are activities (default: calibrated)\n"
+                 "  --send [ENDPOINT]   send to ingest (default endpoint: endpoints.ingest)\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -235,8 +234,8 @@ int ctl_gen(int argc, char **argv, const config_t *cfg)
         else if (strcmp(argv[i], "--activity-ratio") == 0 && i + 1 < argc)
             ratio = atof(argv[++i]);
         else if (strcmp(argv[i], "--send") == 0)
-            endpoint = (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) ? argv[++i]
-                                                                             : cfg->ep_ingest;
+            endpoint =
+                (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) ? argv[++i] : cfg->ep_ingest;
         else
             return s_usage_gen(stderr);
     }
@@ -265,7 +264,7 @@ int ctl_gen(int argc, char **argv, const config_t *cfg)
     uint64_t made = 0;
     s_catch_signals();
     while (rc == 0 && !s_interrupted) {
-        bool done = duration > 0    ? (double)(clock_mono_ms() - progress.start_ms) >= duration * 1000
+        bool done = duration > 0 ? (double)(clock_mono_ms() - progress.start_ms) >= duration * 1000
                     : duration == 0 ? false
                                     : made >= count;
         if (done)

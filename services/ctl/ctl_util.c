@@ -47,9 +47,12 @@ uint8_t *ctl_envelope_from_json(const json_t *obj, char event_id[64], size_t *si
 
 store_t *ctl_store_open(const config_t *cfg)
 {
-    store_options_t opts = {.host = cfg->redis_host, .port = cfg->redis_port,
-                            .user = cfg->redis_user, .password = cfg->redis_password,
-                            .db = cfg->redis_db, .timeout_ms = cfg->redis_timeout_ms};
+    store_options_t opts = {.host = cfg->redis_host,
+                            .port = cfg->redis_port,
+                            .user = cfg->redis_user,
+                            .password = cfg->redis_password,
+                            .db = cfg->redis_db,
+                            .timeout_ms = cfg->redis_timeout_ms};
     err_t err = {0};
     store_t *store = store_new(&opts, true, &err);
     if (!store)

@@ -19,13 +19,13 @@
 #include "gen_tables.h"
 
 #define GEN_COUNT(array) (sizeof(array) / sizeof((array)[0]))
-#define GEN_PICK(self, table)                                                                     \
+#define GEN_PICK(self, table)                                                                      \
     s_pick((self), &(table)[0].weight, GEN_COUNT(table), sizeof((table)[0]))
 
 /* Tries before a biased draw settles for the last candidate it saw. */
-#define GEN_BIAS_TRIES 8
-#define GEN_TEXT_MAX 128 /* ids, company names: far above what the tables can make */
-#define GEN_MS_PER_DAY INT64_C(86400000)
+#define GEN_BIAS_TRIES  8
+#define GEN_TEXT_MAX    128 /* ids, company names: far above what the tables can make */
+#define GEN_MS_PER_DAY  INT64_C(86400000)
 #define GEN_MS_PER_HOUR INT64_C(3600000)
 
 typedef enum {
@@ -52,9 +52,9 @@ typedef struct {
 _Static_assert(GEN_RECENT_LEADS <= 65536, "pools and pool_pos hold ring slots in 16 bits");
 
 struct gen {
-    uint64_t rng[4];      /* xoshiro256** state */
-    uint64_t seed;        /* printed in ids, so streams of two seeds never share one */
-    uint64_t lead_count;  /* leads emitted; the newest lead's seq */
+    uint64_t rng[4];         /* xoshiro256** state */
+    uint64_t seed;           /* printed in ids, so streams of two seeds never share one */
+    uint64_t lead_count;     /* leads emitted; the newest lead's seq */
     uint64_t activity_count; /* activities emitted; the newest activity's number */
     ring_slot_t ring[GEN_RECENT_LEADS]; /* lead seq N lives in slot (N - 1) % GEN_RECENT_LEADS */
     stage_pool_t opportunities;         /* leads with an opportunity and no proposal yet */
@@ -93,7 +93,7 @@ static uint64_t s_next(gen_t *self)
 /* Uniform in [0, 1) with 53 random bits. */
 static double s_uniform(gen_t *self)
 {
-    return (double) (s_next(self) >> 11) * 0x1.0p-53;
+    return (double)(s_next(self) >> 11) * 0x1.0p-53;
 }
 
 /* Uniform in [0, N); N > 0. The bias of scaling a 53-bit fraction is far
@@ -101,7 +101,7 @@ static double s_uniform(gen_t *self)
 static size_t s_below(gen_t *self, size_t n)
 {
     assert(n > 0);
-    size_t value = (size_t) (s_uniform(self) * (double) n);
+    size_t value = (size_t)(s_uniform(self) * (double)n);
     return value < n ? value : n - 1;
 }
 
@@ -115,14 +115,14 @@ static bool s_chance(gen_t *self, double probability)
  * every table (see GEN_PICK). */
 static size_t s_pick(gen_t *self, const uint32_t *first_weight, size_t count, size_t stride)
 {
-    const char *base = (const char *) first_weight;
+    const char *base = (const char *)first_weight;
     uint64_t total = 0;
     for (size_t i = 0; i < count; i++)
-        total += *(const uint32_t *) (const void *) (base + i * stride);
+        total += *(const uint32_t *)(const void *)(base + i * stride);
     assert(total > 0);
-    uint64_t target = (uint64_t) (s_uniform(self) * (double) total);
+    uint64_t target = (uint64_t)(s_uniform(self) * (double)total);
     for (size_t i = 0; i < count; i++) {
-        uint32_t weight = *(const uint32_t *) (const void *) (base + i * stride);
+        uint32_t weight = *(const uint32_t *)(const void *)(base + i * stride);
         if (target < weight)
             return i;
         target -= weight;
@@ -144,14 +144,14 @@ static double s_normal(gen_t *self, double mean, double sd)
 
 static size_t s_slot_of(uint64_t seq)
 {
-    return (size_t) ((seq - 1) % GEN_RECENT_LEADS);
+    return (size_t)((seq - 1) % GEN_RECENT_LEADS);
 }
 
 static void s_pool_add(gen_t *self, stage_pool_t *pool, size_t slot)
 {
     assert(pool->count < GEN_RECENT_LEADS);
-    self->ring[slot].pool_pos = (uint16_t) pool->count;
-    pool->slots[pool->count++] = (uint16_t) slot;
+    self->ring[slot].pool_pos = (uint16_t)pool->count;
+    pool->slots[pool->count++] = (uint16_t)slot;
 }
 
 static void s_pool_remove(gen_t *self, stage_pool_t *pool, size_t slot)
@@ -160,7 +160,7 @@ static void s_pool_remove(gen_t *self, stage_pool_t *pool, size_t slot)
     assert(pos < pool->count && pool->slots[pos] == slot);
     uint16_t moved = pool->slots[--pool->count];
     pool->slots[pos] = moved;
-    self->ring[moved].pool_pos = (uint16_t) pos;
+    self->ring[moved].pool_pos = (uint16_t)pos;
 }
 
 static stage_pool_t *s_pool_of(gen_t *self, uint8_t stage)
@@ -190,7 +190,7 @@ static size_t s_recent_slot(gen_t *self)
 {
     uint64_t in_ring = self->lead_count < GEN_RECENT_LEADS ? self->lead_count : GEN_RECENT_LEADS;
     double u = s_uniform(self);
-    uint64_t age = (uint64_t) ((double) in_ring * u * u * u);
+    uint64_t age = (uint64_t)((double)in_ring * u * u * u);
     if (age >= in_ring)
         age = in_ring - 1;
     return s_slot_of(self->lead_count - age);
@@ -219,14 +219,14 @@ static long s_funnel_slot(gen_t *self, gen_step_t step)
 {
     if (step != GEN_STEP_OPEN) {
         stage_pool_t *pool = step == GEN_STEP_PROPOSE ? &self->opportunities : &self->proposals;
-        return pool->count > 0 ? (long) pool->slots[s_below(self, pool->count)] : -1;
+        return pool->count > 0 ? (long)pool->slots[s_below(self, pool->count)] : -1;
     }
     long last = -1;
     for (int attempt = 0; attempt < GEN_BIAS_TRIES; attempt++) {
         size_t slot = s_recent_slot(self);
         if (self->ring[slot].stage != STAGE_NONE)
             continue;
-        last = (long) slot;
+        last = (long)slot;
         if (s_chance(self, s_acceptance(&self->ring[slot])))
             break;
     }
@@ -278,8 +278,8 @@ static void s_slug(const char *src, char *out, size_t size)
 {
     size_t n = 0;
     for (; *src && n + 1 < size; src++)
-        if (isalnum((unsigned char) *src))
-            out[n++] = (char) tolower((unsigned char) *src);
+        if (isalnum((unsigned char)*src))
+            out[n++] = (char)tolower((unsigned char)*src);
     out[n] = '\0';
 }
 
@@ -290,7 +290,7 @@ static size_t s_pick_city(gen_t *self, const char *country)
         if (strcmp(s_cities[i].country, country) == 0)
             total += s_cities[i].weight;
     assert(total > 0);
-    uint64_t target = (uint64_t) (s_uniform(self) * (double) total);
+    uint64_t target = (uint64_t)(s_uniform(self) * (double)total);
     size_t last = 0;
     for (size_t i = 0; i < GEN_COUNT(s_cities); i++) {
         if (strcmp(s_cities[i].country, country) != 0)
@@ -308,13 +308,13 @@ static size_t s_pick_city(gen_t *self, const char *country)
 static double s_annual_revenue(gen_t *self, uint32_t size)
 {
     double position = s_uniform(self) * 10.0;
-    size_t decile = (size_t) position;
+    size_t decile = (size_t)position;
     if (decile > 9)
         decile = 9;
     double low = s_revenue_per_employee_deciles[decile];
     double high = s_revenue_per_employee_deciles[decile + 1];
-    double per_employee = low + (high - low) * (position - (double) decile);
-    return (double) (int64_t) (per_employee * size / 1000.0 + 0.5) * 1000.0;
+    double per_employee = low + (high - low) * (position - (double)decile);
+    return (double)(int64_t)(per_employee * size / 1000.0 + 0.5) * 1000.0;
 }
 
 static json_t *s_make_lead(gen_t *self, int64_t now_ms)
@@ -328,7 +328,7 @@ static json_t *s_make_lead(gen_t *self, int64_t now_ms)
 
     char event_id[33];
     s_hex_id(self, event_id);
-    lead->source = (uint8_t) GEN_PICK(self, s_sources);
+    lead->source = (uint8_t)GEN_PICK(self, s_sources);
     const gen_source_row_t *source = &s_sources[lead->source];
     const char *campaign = source->campaigns[s_below(self, GEN_COUNT(source->campaigns))];
     const gen_country_row_t *country = &s_countries[GEN_PICK(self, s_countries)];
@@ -341,7 +341,7 @@ static json_t *s_make_lead(gen_t *self, int64_t now_ms)
     const char *stem = s_company_stems[s_below(self, GEN_COUNT(s_company_stems))];
     const gen_size_row_t *size_bin = &s_company_sizes[GEN_PICK(self, s_company_sizes)];
     uint32_t company_size =
-        size_bin->min + (uint32_t) s_below(self, size_bin->max - size_bin->min + 1);
+        size_bin->min + (uint32_t)s_below(self, size_bin->max - size_bin->min + 1);
     double annual_revenue = s_annual_revenue(self, company_size);
 
     char company[GEN_TEXT_MAX], domain[96], email[2 * GEN_TEXT_MAX];
@@ -355,7 +355,7 @@ static json_t *s_make_lead(gen_t *self, int64_t now_ms)
         snprintf(domain, sizeof domain, "%s", free_domain);
         if (s_chance(self, 0.5))
             snprintf(email, sizeof email, "%s.%s%02u@%s", first_slug, last_slug,
-                     (unsigned) s_below(self, 100), domain);
+                     (unsigned)s_below(self, 100), domain);
         else
             snprintf(email, sizeof email, "%s.%s@%s", first_slug, last_slug, domain);
     } else {
@@ -370,9 +370,9 @@ static json_t *s_make_lead(gen_t *self, int64_t now_ms)
     /* A national number of 10 digits under +1 and 9 elsewhere, never
      * starting with 0 or 1 (trunk and service prefixes). */
     int digits = strcmp(country->dial, "1") == 0 ? 10 : 9;
-    int n = snprintf(phone, sizeof phone, "+%s%u", country->dial, 2 + (unsigned) s_below(self, 8));
-    for (int i = 1; i < digits && n < (int) sizeof phone - 1; i++)
-        phone[n++] = (char) ('0' + s_below(self, 10));
+    int n = snprintf(phone, sizeof phone, "+%s%u", country->dial, 2 + (unsigned)s_below(self, 8));
+    for (int i = 1; i < digits && n < (int)sizeof phone - 1; i++)
+        phone[n++] = (char)('0' + s_below(self, 10));
     phone[n] = '\0';
     s_lead_id(self, seq, lead_id, sizeof lead_id);
 
@@ -413,7 +413,7 @@ static double s_deal_value(gen_t *self, const ring_slot_t *lead)
         ratio = s_close_ratio_min;
     if (ratio > s_close_ratio_max)
         ratio = s_close_ratio_max;
-    return (double) (int64_t) (s_products[lead->product].price * ratio + 0.5);
+    return (double)(int64_t)(s_products[lead->product].price * ratio + 0.5);
 }
 
 static json_t *s_make_activity(gen_t *self, int64_t now_ms)
@@ -434,7 +434,7 @@ static json_t *s_make_activity(gen_t *self, int64_t now_ms)
             row = s_row_of_step(step == GEN_STEP_PROPOSE ? GEN_STEP_OPEN : GEN_STEP_PROPOSE);
     }
     const gen_activity_row_t *activity = &s_activities[row];
-    size_t slot = found >= 0 ? (size_t) found : s_recent_slot(self);
+    size_t slot = found >= 0 ? (size_t)found : s_recent_slot(self);
     ring_slot_t *lead = &self->ring[slot];
 
     char event_id[33], activity_id[GEN_TEXT_MAX], lead_id[GEN_TEXT_MAX];
@@ -445,13 +445,13 @@ static json_t *s_make_activity(gen_t *self, int64_t now_ms)
 
     /* One rep owns a lead from the first sales touch on. */
     if (activity->is_sales && lead->rep == 0)
-        lead->rep = (uint8_t) (1 + s_below(self, GEN_COUNT(s_reps)));
+        lead->rep = (uint8_t)(1 + s_below(self, GEN_COUNT(s_reps)));
 
     double value = -1;
     const char *outcome = NULL;
     switch (activity->step) {
     case GEN_STEP_OPEN:
-        lead->product = (uint8_t) GEN_PICK(self, s_products);
+        lead->product = (uint8_t)GEN_PICK(self, s_products);
         s_set_stage(self, slot, STAGE_OPPORTUNITY);
         value = s_products[lead->product].price;
         break;
@@ -540,7 +540,7 @@ double gen_hour_weight(int hour)
     uint64_t total = 0;
     for (int i = 0; i < 24; i++)
         total += s_arrivals_by_hour[i];
-    return (double) s_arrivals_by_hour[hour] * 24.0 / (double) total;
+    return (double)s_arrivals_by_hour[hour] * 24.0 / (double)total;
 }
 
 double gen_weekday_weight(int weekday)
@@ -550,12 +550,12 @@ double gen_weekday_weight(int weekday)
     uint64_t total = 0;
     for (int i = 0; i < 7; i++)
         total += s_arrivals_by_weekday[i];
-    return (double) s_arrivals_by_weekday[weekday] * 7.0 / (double) total;
+    return (double)s_arrivals_by_weekday[weekday] * 7.0 / (double)total;
 }
 
 double gen_rate_factor(int64_t now_ms, int utc_offset_min)
 {
-    int64_t local_ms = now_ms + (int64_t) utc_offset_min * 60000;
+    int64_t local_ms = now_ms + (int64_t)utc_offset_min * 60000;
     int64_t day = local_ms / GEN_MS_PER_DAY;
     int64_t ms_of_day = local_ms % GEN_MS_PER_DAY;
     if (ms_of_day < 0) { /* C division truncates toward zero; we need floor */
@@ -563,8 +563,8 @@ double gen_rate_factor(int64_t now_ms, int utc_offset_min)
         day -= 1;
     }
     /* 1970-01-01 was a Thursday: weekday 3 when Monday is 0. */
-    int weekday = (int) (((day % 7) + 7 + 3) % 7);
-    int hour = (int) (ms_of_day / GEN_MS_PER_HOUR);
+    int weekday = (int)(((day % 7) + 7 + 3) % 7);
+    int hour = (int)(ms_of_day / GEN_MS_PER_HOUR);
     return gen_hour_weight(hour) * gen_weekday_weight(weekday);
 }
 

@@ -128,8 +128,8 @@ typedef struct {
 } gen_product_row_t;
 
 static const gen_product_row_t s_products[] = {
-    {1866, "GTX Basic", 550},      {1651, "MG Special", 55},       {1480, "GTX Pro", 4821},
-    {1412, "MG Advanced", 3393},   {1383, "GTX Plus Basic", 1096}, {968, "GTX Plus Pro", 5482},
+    {1866, "GTX Basic", 550},    {1651, "MG Special", 55},       {1480, "GTX Pro", 4821},
+    {1412, "MG Advanced", 3393}, {1383, "GTX Plus Basic", 1096}, {968, "GTX Plus Pro", 5482},
     {40, "GTK 500", 26768},
 };
 
@@ -142,11 +142,11 @@ static const double s_close_ratio_max = 1.342;
  * maven_crm/sales_pipeline.csv as "rep-<first name>", the convention of the
  * sample configuration (whose reps are among them). */
 static const char *const s_reps[] = {
-    "rep-anna",     "rep-boris",   "rep-cassey", "rep-cecily",   "rep-corliss", "rep-daniell",
-    "rep-darcel",   "rep-donn",    "rep-elease", "rep-garret",   "rep-gladys",  "rep-hayden",
-    "rep-james",    "rep-jonathan", "rep-kami",  "rep-kary",     "rep-lajuana", "rep-markita",
-    "rep-marty",    "rep-maureen", "rep-moses",  "rep-niesha",   "rep-reed",    "rep-rosalina",
-    "rep-rosie",    "rep-versie",  "rep-vicki",  "rep-violet",   "rep-wilburn", "rep-zane",
+    "rep-anna",   "rep-boris",    "rep-cassey", "rep-cecily", "rep-corliss", "rep-daniell",
+    "rep-darcel", "rep-donn",     "rep-elease", "rep-garret", "rep-gladys",  "rep-hayden",
+    "rep-james",  "rep-jonathan", "rep-kami",   "rep-kary",   "rep-lajuana", "rep-markita",
+    "rep-marty",  "rep-maureen",  "rep-moses",  "rep-niesha", "rep-reed",    "rep-rosalina",
+    "rep-rosie",  "rep-versie",   "rep-vicki",  "rep-violet", "rep-wilburn", "rep-zane",
 };
 
 /* --- Firmographics ---------------------------------------------------------
@@ -159,9 +159,9 @@ typedef struct {
 } gen_name_row_t;
 
 static const gen_name_row_t s_industries[] = {
-    {17, "retail"},   {12, "technology"},        {12, "medical"},      {8, "marketing"},
-    {8, "finance"},   {7, "software"},           {6, "entertainment"}, {6, "telecommunications"},
-    {5, "services"},  {4, "employment"},         {4, "fintech"},
+    {17, "retail"},  {12, "technology"}, {12, "medical"},      {8, "marketing"},
+    {8, "finance"},  {7, "software"},    {6, "entertainment"}, {6, "telecommunications"},
+    {5, "services"}, {4, "employment"},  {4, "fintech"},
 };
 
 /* Company size: maven_crm/accounts.csv `employees` (85 accounts, 9 ..
@@ -174,9 +174,8 @@ typedef struct {
 } gen_size_row_t;
 
 static const gen_size_row_t s_company_sizes[] = {
-    {1, 5, 49},        {1, 50, 99},         {5, 100, 249},       {4, 250, 499},
-    {7, 500, 999},     {22, 1000, 2499},    {18, 2500, 4999},    {18, 5000, 9999},
-    {6, 10000, 19999}, {3, 20000, 35000},
+    {1, 5, 49},       {1, 50, 99},      {5, 100, 249},    {4, 250, 499},     {7, 500, 999},
+    {22, 1000, 2499}, {18, 2500, 4999}, {18, 5000, 9999}, {6, 10000, 19999}, {3, 20000, 35000},
 };
 
 /* Annual revenue per employee, USD: deciles (0%, 10% .. 100%) of
@@ -252,48 +251,91 @@ typedef struct {
 } gen_city_row_t;
 
 static const gen_city_row_t s_cities[] = {
-    {1, "GB", "England", "London"},           {1, "GB", "England", "Manchester"},
-    {1, "GB", "Scotland", "Edinburgh"},        {1, "DE", "Berlin", "Berlin"},
-    {1, "DE", "Bavaria", "Munich"},            {1, "DE", "Hamburg", "Hamburg"},
-    {1, "FR", "Ile-de-France", "Paris"},       {1, "FR", "Auvergne-Rhone-Alpes", "Lyon"},
-    {1, "NL", "North Holland", "Amsterdam"},   {1, "NL", "South Holland", "Rotterdam"},
-    {1, "ES", "Madrid", "Madrid"},             {1, "ES", "Catalonia", "Barcelona"},
-    {1, "IT", "Lombardy", "Milan"},            {1, "IT", "Lazio", "Rome"},
-    {1, "SE", "Stockholm", "Stockholm"},       {1, "PL", "Masovia", "Warsaw"},
-    {1, "PL", "Lesser Poland", "Krakow"},      {1, "IE", "Leinster", "Dublin"},
-    {1, "BE", "Brussels", "Brussels"},         {1, "CH", "Zurich", "Zurich"},
-    {1, "AT", "Vienna", "Vienna"},             {1, "PT", "Lisbon", "Lisbon"},
-    {1, "NO", "Oslo", "Oslo"},                 {1, "RO", "Bucharest", "Bucharest"},
-    {1, "AE", "Dubai", "Dubai"},               {1, "US", "California", "San Francisco"},
-    {1, "US", "New York", "New York"},         {1, "US", "Texas", "Austin"},
-    {1, "US", "Illinois", "Chicago"},          {1, "US", "Massachusetts", "Boston"},
-    {1, "US", "Washington", "Seattle"},        {1, "US", "Georgia", "Atlanta"},
-    {1, "CA", "Ontario", "Toronto"},           {1, "CA", "British Columbia", "Vancouver"},
-    {1, "BR", "Sao Paulo", "Sao Paulo"},       {1, "BR", "Rio de Janeiro", "Rio de Janeiro"},
-    {1, "MX", "Mexico City", "Mexico City"},   {1, "MX", "Jalisco", "Guadalajara"},
-    {1, "AR", "Buenos Aires", "Buenos Aires"}, {1, "CO", "Bogota", "Bogota"},
-    {1, "CL", "Santiago", "Santiago"},         {3715, "IN", "Delhi", "New Delhi"},
-    {2299, "IN", "Maharashtra", "Mumbai"},     {2089, "IN", "Karnataka", "Bengaluru"},
-    {1449, "IN", "Telangana", "Hyderabad"},    {1419, "IN", "Maharashtra", "Pune"},
-    {1039, "IN", "Tamil Nadu", "Chennai"},     {916, "IN", "West Bengal", "Kolkata"},
-    {1, "AU", "New South Wales", "Sydney"},    {1, "AU", "Victoria", "Melbourne"},
-    {1, "SG", "Singapore", "Singapore"},       {1, "JP", "Tokyo", "Tokyo"},
-    {1, "JP", "Osaka", "Osaka"},               {1, "KR", "Seoul", "Seoul"},
-    {1, "CN", "Shanghai", "Shanghai"},         {1, "CN", "Guangdong", "Shenzhen"},
-    {1, "PH", "Metro Manila", "Manila"},       {1, "HK", "Hong Kong", "Hong Kong"},
+    {1, "GB", "England", "London"},
+    {1, "GB", "England", "Manchester"},
+    {1, "GB", "Scotland", "Edinburgh"},
+    {1, "DE", "Berlin", "Berlin"},
+    {1, "DE", "Bavaria", "Munich"},
+    {1, "DE", "Hamburg", "Hamburg"},
+    {1, "FR", "Ile-de-France", "Paris"},
+    {1, "FR", "Auvergne-Rhone-Alpes", "Lyon"},
+    {1, "NL", "North Holland", "Amsterdam"},
+    {1, "NL", "South Holland", "Rotterdam"},
+    {1, "ES", "Madrid", "Madrid"},
+    {1, "ES", "Catalonia", "Barcelona"},
+    {1, "IT", "Lombardy", "Milan"},
+    {1, "IT", "Lazio", "Rome"},
+    {1, "SE", "Stockholm", "Stockholm"},
+    {1, "PL", "Masovia", "Warsaw"},
+    {1, "PL", "Lesser Poland", "Krakow"},
+    {1, "IE", "Leinster", "Dublin"},
+    {1, "BE", "Brussels", "Brussels"},
+    {1, "CH", "Zurich", "Zurich"},
+    {1, "AT", "Vienna", "Vienna"},
+    {1, "PT", "Lisbon", "Lisbon"},
+    {1, "NO", "Oslo", "Oslo"},
+    {1, "RO", "Bucharest", "Bucharest"},
+    {1, "AE", "Dubai", "Dubai"},
+    {1, "US", "California", "San Francisco"},
+    {1, "US", "New York", "New York"},
+    {1, "US", "Texas", "Austin"},
+    {1, "US", "Illinois", "Chicago"},
+    {1, "US", "Massachusetts", "Boston"},
+    {1, "US", "Washington", "Seattle"},
+    {1, "US", "Georgia", "Atlanta"},
+    {1, "CA", "Ontario", "Toronto"},
+    {1, "CA", "British Columbia", "Vancouver"},
+    {1, "BR", "Sao Paulo", "Sao Paulo"},
+    {1, "BR", "Rio de Janeiro", "Rio de Janeiro"},
+    {1, "MX", "Mexico City", "Mexico City"},
+    {1, "MX", "Jalisco", "Guadalajara"},
+    {1, "AR", "Buenos Aires", "Buenos Aires"},
+    {1, "CO", "Bogota", "Bogota"},
+    {1, "CL", "Santiago", "Santiago"},
+    {3715, "IN", "Delhi", "New Delhi"},
+    {2299, "IN", "Maharashtra", "Mumbai"},
+    {2089, "IN", "Karnataka", "Bengaluru"},
+    {1449, "IN", "Telangana", "Hyderabad"},
+    {1419, "IN", "Maharashtra", "Pune"},
+    {1039, "IN", "Tamil Nadu", "Chennai"},
+    {916, "IN", "West Bengal", "Kolkata"},
+    {1, "AU", "New South Wales", "Sydney"},
+    {1, "AU", "Victoria", "Melbourne"},
+    {1, "SG", "Singapore", "Singapore"},
+    {1, "JP", "Tokyo", "Tokyo"},
+    {1, "JP", "Osaka", "Osaka"},
+    {1, "KR", "Seoul", "Seoul"},
+    {1, "CN", "Shanghai", "Shanghai"},
+    {1, "CN", "Guangdong", "Shenzhen"},
+    {1, "PH", "Metro Manila", "Manila"},
+    {1, "HK", "Hong Kong", "Hong Kong"},
 };
 
 /* --- People ----------------------------------------------------------------
  * Job titles: chosen (no data): about a quarter senior, including the exact
  * titles the sample scoring rules reward. */
 static const gen_name_row_t s_titles[] = {
-    {40, "CEO"},                 {30, "Founder"},           {30, "CTO"},
-    {20, "CFO"},                 {30, "VP Sales"},          {30, "VP Marketing"},
-    {30, "Head of Sales"},       {50, "Director"},          {90, "Marketing Manager"},
-    {80, "Sales Manager"},       {60, "Product Manager"},   {60, "IT Manager"},
-    {60, "Operations Manager"},  {80, "Software Engineer"}, {80, "Analyst"},
-    {60, "Consultant"},          {50, "Account Executive"}, {30, "Head of Marketing"},
-    {30, "Procurement Manager"}, {30, "HR Manager"},        {30, "Office Manager"},
+    {40, "CEO"},
+    {30, "Founder"},
+    {30, "CTO"},
+    {20, "CFO"},
+    {30, "VP Sales"},
+    {30, "VP Marketing"},
+    {30, "Head of Sales"},
+    {50, "Director"},
+    {90, "Marketing Manager"},
+    {80, "Sales Manager"},
+    {60, "Product Manager"},
+    {60, "IT Manager"},
+    {60, "Operations Manager"},
+    {80, "Software Engineer"},
+    {80, "Analyst"},
+    {60, "Consultant"},
+    {50, "Account Executive"},
+    {30, "Head of Marketing"},
+    {30, "Procurement Manager"},
+    {30, "HR Manager"},
+    {30, "Office Manager"},
 };
 
 /* Share of leads on a free mail domain, and those domains: chosen (no
@@ -301,38 +343,40 @@ static const gen_name_row_t s_titles[] = {
 static const double s_free_mail_share = 0.20;
 
 static const gen_name_row_t s_free_mail_domains[] = {
-    {60, "gmail.com"}, {15, "outlook.com"}, {15, "yahoo.com"}, {10, "hotmail.com"},
+    {60, "gmail.com"},
+    {15, "outlook.com"},
+    {15, "yahoo.com"},
+    {10, "hotmail.com"},
 };
 
 /* Synthetic names: common given and family names from many countries,
  * combined at random, so no generated person matches a data row. */
 static const char *const s_first_names[] = {
-    "Anna",  "Lukas",  "Sofia",  "Mateo",  "Emma",   "Noah",   "Olivia", "Liam",
-    "Mia",   "Elias",  "Chloe",  "Hugo",   "Lea",    "Leon",   "Clara",  "Marco",
-    "Giulia", "Lars",  "Ingrid", "Jan",    "Zofia",  "Aoife",  "Sean",   "Ines",
-    "Tiago", "Priya",  "Arjun",  "Ananya", "Rahul",  "Yuki",   "Haruto", "Wei",
-    "Mei",   "Grace",  "Daniel", "Sarah",  "James",  "Laura",  "Carlos", "Lucia",
-    "Gabriel", "Camila", "Ethan", "Ava",   "Omar",   "Layla",  "Kofi",   "Amara",
+    "Anna",    "Lukas",  "Sofia", "Mateo", "Emma",   "Noah",  "Olivia", "Liam",   "Mia",    "Elias",
+    "Chloe",   "Hugo",   "Lea",   "Leon",  "Clara",  "Marco", "Giulia", "Lars",   "Ingrid", "Jan",
+    "Zofia",   "Aoife",  "Sean",  "Ines",  "Tiago",  "Priya", "Arjun",  "Ananya", "Rahul",  "Yuki",
+    "Haruto",  "Wei",    "Mei",   "Grace", "Daniel", "Sarah", "James",  "Laura",  "Carlos", "Lucia",
+    "Gabriel", "Camila", "Ethan", "Ava",   "Omar",   "Layla", "Kofi",   "Amara",
 };
 
 static const char *const s_last_names[] = {
-    "Smith",  "Mueller",  "Martin",  "Garcia",  "Rossi",   "Jansen",  "Andersson", "Nowak",
-    "Murphy", "Silva",    "Schmidt", "Dubois",  "Lopez",   "Bianchi", "Johansson", "Kowalski",
-    "Kelly",  "Santos",   "Patel",   "Sharma",  "Iyer",    "Tanaka",  "Sato",      "Kim",
-    "Chen",   "Wang",     "Nguyen",  "Brown",   "Wilson",  "Taylor",  "Fischer",   "Weber",
-    "Moreau", "Fernandez", "Romano", "Berg",    "Byrne",   "Costa",   "Reddy",     "Suzuki",
-    "Lee",    "Lim",      "Tan",     "Johnson", "Miller",  "Davis",   "Novak",     "Haddad",
+    "Smith",  "Mueller",   "Martin",  "Garcia",  "Rossi",  "Jansen",  "Andersson", "Nowak",
+    "Murphy", "Silva",     "Schmidt", "Dubois",  "Lopez",  "Bianchi", "Johansson", "Kowalski",
+    "Kelly",  "Santos",    "Patel",   "Sharma",  "Iyer",   "Tanaka",  "Sato",      "Kim",
+    "Chen",   "Wang",      "Nguyen",  "Brown",   "Wilson", "Taylor",  "Fischer",   "Weber",
+    "Moreau", "Fernandez", "Romano",  "Berg",    "Byrne",  "Costa",   "Reddy",     "Suzuki",
+    "Lee",    "Lim",       "Tan",     "Johnson", "Miller", "Davis",   "Novak",     "Haddad",
 };
 
 /* Synthetic company names: a prefix and a stem, e.g. "Novalogic GmbH". */
 static const char *const s_company_prefixes[] = {
-    "Nova",  "Blue",  "Vertex", "Quant", "Terra", "Bright", "Ever",  "Apex",
-    "Cobalt", "Lumen", "Orbit", "Pine",  "Silver", "Stone", "Zen",   "North",
-    "Red",   "Clear", "Hyper",  "Swift", "Iron",  "Sky",    "Delta", "Polar",
+    "Nova",   "Blue",  "Vertex", "Quant", "Terra",  "Bright", "Ever",  "Apex",
+    "Cobalt", "Lumen", "Orbit",  "Pine",  "Silver", "Stone",  "Zen",   "North",
+    "Red",    "Clear", "Hyper",  "Swift", "Iron",   "Sky",    "Delta", "Polar",
 };
 
 static const char *const s_company_stems[] = {
-    "soft", "labs", "works", "data", "logic", "tech", "systems", "link",
+    "soft", "labs", "works", "data", "logic", "tech",  "systems", "link",
     "core", "wave", "grid",  "path", "ware",  "cloud", "metrics", "scale",
 };
 

@@ -143,7 +143,8 @@ int producer_send(producer_t *self, const char *event_id, const void *bytes, siz
     while (self->outstanding >= PRODUCER_WINDOW) {
         producer_poll(self, 100);
         if (clock_mono_ms() - self->last_ack_ms > PRODUCER_GIVE_UP_MS)
-            return err_set(err, ERR_IO, "no answer from ingest for %d s; is leadops-ingest running?",
+            return err_set(err, ERR_IO,
+                           "no answer from ingest for %d s; is leadops-ingest running?",
                            PRODUCER_GIVE_UP_MS / 1000);
     }
     producer_poll(self, 0);

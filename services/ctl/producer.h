@@ -12,7 +12,7 @@
 #include "err.h"
 #include "leadops.pb-c.h"
 
-#define PRODUCER_WINDOW 512
+#define PRODUCER_WINDOW     512
 #define PRODUCER_TIMEOUT_MS 5000
 
 typedef struct producer producer_t;

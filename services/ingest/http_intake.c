@@ -10,11 +10,16 @@
 static const char *s_status_name(Leadops__Ack__Status status)
 {
     switch (status) {
-    case LEADOPS__ACK__STATUS__ACCEPTED: return "accepted";
-    case LEADOPS__ACK__STATUS__DUPLICATE: return "duplicate";
-    case LEADOPS__ACK__STATUS__REJECTED: return "rejected";
-    case LEADOPS__ACK__STATUS__BUSY: return "busy";
-    default: return "error";
+    case LEADOPS__ACK__STATUS__ACCEPTED:
+        return "accepted";
+    case LEADOPS__ACK__STATUS__DUPLICATE:
+        return "duplicate";
+    case LEADOPS__ACK__STATUS__REJECTED:
+        return "rejected";
+    case LEADOPS__ACK__STATUS__BUSY:
+        return "busy";
+    default:
+        return "error";
     }
 }
 

@@ -15,16 +15,16 @@
 #include "zutil.h"
 
 #define REDELIVERY_TICK_MS 250
-#define POLL_ITEMS_MAX 1024
+#define POLL_ITEMS_MAX     1024
 
 struct ingest {
-    const config_t *cfg;  /* borrowed */
-    store_t *store;       /* owned */
-    void *router;         /* owned: producers */
-    void *scoring_push;   /* owned */
-    void *events_pub;     /* owned */
-    httpd_t *httpd;       /* owned */
-    intake_t *intake;     /* owned */
+    const config_t *cfg;                     /* borrowed */
+    store_t *store;                          /* owned */
+    void *router;                            /* owned: producers */
+    void *scoring_push;                      /* owned */
+    void *events_pub;                        /* owned */
+    httpd_t *httpd;                          /* owned */
+    intake_t *intake;                        /* owned */
     zutil_frames_t routes[INGEST_BATCH_MAX]; /* reply routes of the batch in hand */
     int64_t next_redelivery_ms;
     bool store_down_logged;
@@ -38,9 +38,12 @@ ingest_t *ingest_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         return NULL;
     }
     self->cfg = cfg;
-    store_options_t opts = {.host = cfg->redis_host, .port = cfg->redis_port,
-                            .user = cfg->redis_user, .password = cfg->redis_password,
-                            .db = cfg->redis_db, .timeout_ms = cfg->redis_timeout_ms};
+    store_options_t opts = {.host = cfg->redis_host,
+                            .port = cfg->redis_port,
+                            .user = cfg->redis_user,
+                            .password = cfg->redis_password,
+                            .db = cfg->redis_db,
+                            .timeout_ms = cfg->redis_timeout_ms};
     self->store = store_new(&opts, false, err);
     if (!self->store)
         goto fail;
@@ -62,8 +65,8 @@ ingest_t *ingest_new(const config_t *cfg, void *zmq_ctx, err_t *err)
     int port;
     if (config_split_listen(cfg->http_ingest_listen, host, sizeof host, &port, err) < 0)
         goto fail;
-    self->httpd = httpd_new(host, port, cfg->ingest_max_body_bytes, http_intake_handle,
-                            self->intake, err);
+    self->httpd =
+        httpd_new(host, port, cfg->ingest_max_body_bytes, http_intake_handle, self->intake, err);
     if (!self->httpd)
         goto fail;
     return self;
@@ -92,8 +95,7 @@ int ingest_http_port(const ingest_t *self)
     return httpd_port(self->httpd);
 }
 
-static void s_send_ack(ingest_t *self, const zutil_frames_t *route,
-                       const intake_result_t *result)
+static void s_send_ack(ingest_t *self, const zutil_frames_t *route, const intake_result_t *result)
 {
     Leadops__Ack ack = LEADOPS__ACK__INIT;
     ack.event_id = (char *)result->event_id;

@@ -15,22 +15,22 @@ extern const char ingest_script_accept[];
 
 typedef struct {
     intake_result_t result;
-    uint8_t *envelope;     /* owned: the canonical envelope of a valid input */
+    uint8_t *envelope; /* owned: the canonical envelope of a valid input */
     size_t envelope_len;
-    size_t size;           /* bytes received, for dead letters */
-    const char *channel;   /* borrowed static string */
-    bool valid;            /* decoded and validated: goes to the accept script */
+    size_t size;         /* bytes received, for dead letters */
+    const char *channel; /* borrowed static string */
+    bool valid;          /* decoded and validated: goes to the accept script */
 } s_item_t;
 
 struct intake {
-    const config_t *cfg;   /* borrowed */
-    store_t *store;        /* borrowed */
-    void *scoring_push;    /* borrowed */
-    void *events_pub;      /* borrowed, may be NULL */
-    hop_t *hop;            /* owned */
+    const config_t *cfg; /* borrowed */
+    store_t *store;      /* borrowed */
+    void *scoring_push;  /* borrowed */
+    void *events_pub;    /* borrowed, may be NULL */
+    hop_t *hop;          /* owned */
     int accept_script;
-    store_batch_t *batch;  /* owned */
-    s_item_t *items;       /* owned */
+    store_batch_t *batch; /* owned */
+    s_item_t *items;      /* owned */
     size_t count, capacity;
     intake_stats_t stats;
     char key_journal[KEY_MAX], key_stats[KEY_MAX], key_deadletter[KEY_MAX], key_rejects[KEY_MAX];
@@ -195,8 +195,7 @@ size_t intake_add_envelope(intake_t *self, const void *bytes, size_t size, const
     } else if (env->type == LEADOPS__EVENT_TYPE__EVENT_ACTIVITY) {
         Leadops__Activity *activity = envelope_activity(env, &err);
         if (activity)
-            s_add_activity(self, item, activity, env->event_id, env->producer,
-                           env->occurred_at_ms);
+            s_add_activity(self, item, activity, env->event_id, env->producer, env->occurred_at_ms);
         else
             s_reject(item, err.msg);
     } else {
@@ -218,10 +217,13 @@ static void s_queue_reject(intake_t *self, const s_item_t *item)
 {
     char size[24];
     snprintf(size, sizeof size, "%zu", item->size);
-    const char *dead[] = {"XADD", self->key_deadletter, "MAXLEN", "~", "10000", "*",
-                          "reason", item->result.reason, "channel", item->channel,
-                          "kind", item->result.kind[0] ? item->result.kind : "unknown",
-                          "size", size};
+    const char *dead[] = {"XADD",    self->key_deadletter,
+                          "MAXLEN",  "~",
+                          "10000",   "*",
+                          "reason",  item->result.reason,
+                          "channel", item->channel,
+                          "kind",    item->result.kind[0] ? item->result.kind : "unknown",
+                          "size",    size};
     store_batch_command(self->batch, 14, dead, NULL);
     const char *stat[] = {"HINCRBY", self->key_stats, "rejected", "1"};
     store_batch_command(self->batch, 4, stat, NULL);
@@ -252,9 +254,17 @@ static void s_queue_accept(intake_t *self, const s_item_t *item)
              (long long)(clock_now_ms() + self->cfg->ingest_redelivery_ms));
     snprintf(window, sizeof window, "%d", self->cfg->ingest_dedup_window_s);
     snprintf(maxlen, sizeof maxlen, "%ld", self->cfg->ingest_journal_max_len);
-    const char *argv[] = {eventid_key, self->key_journal, hop_key(self->hop), inflight_msg,
-                          self->key_stats, item->result.event_id, item->result.lead_id,
-                          item->result.kind, (const char *)item->envelope, deadline, window,
+    const char *argv[] = {eventid_key,
+                          self->key_journal,
+                          hop_key(self->hop),
+                          inflight_msg,
+                          self->key_stats,
+                          item->result.event_id,
+                          item->result.lead_id,
+                          item->result.kind,
+                          (const char *)item->envelope,
+                          deadline,
+                          window,
                           maxlen};
     size_t lens[12];
     for (int i = 0; i < 12; i++)

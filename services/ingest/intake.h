@@ -22,10 +22,10 @@ typedef struct intake intake_t;
 
 typedef struct {
     Leadops__Ack__Status status;
-    char reason[ERR_MSG_MAX];        /* for REJECTED and BUSY */
+    char reason[ERR_MSG_MAX]; /* for REJECTED and BUSY */
     char event_id[EVENT_ID_MAX];
     char lead_id[LEAD_ID_MAX + 1];
-    char kind[16];                   /* "lead" or "activity" */
+    char kind[16]; /* "lead" or "activity" */
 } intake_result_t;
 
 typedef struct {

@@ -18,7 +18,7 @@
 #include "store.h"
 
 #define METRICS_MAX_REASONS 32
-#define METRICS_REASON_MAX 96 /* longer reasons are cut to this many bytes */
+#define METRICS_REASON_MAX  96 /* longer reasons are cut to this many bytes */
 
 typedef struct metrics metrics_t;
 

@@ -29,7 +29,7 @@
 /* GET requests carry no body worth reading. */
 #define REPORTING_MAX_BODY 4096
 /* An envelope is at most an ingested lead plus a little framing. */
-#define REPORTING_ENVELOPE_SLACK (64 * 1024)
+#define REPORTING_ENVELOPE_SLACK  (64 * 1024)
 #define REPORTING_MIN_EVENT_BYTES (1024 * 1024)
 
 struct reporting {

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <zmq.h>
 
-#include "routing.h"
 #include "log.h"
+#include "routing.h"
 #include "service.h"
 
 static volatile sig_atomic_t s_stop;

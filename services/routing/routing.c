@@ -22,11 +22,11 @@ typedef struct {
 } s_pending_t;
 
 struct routing {
-    const config_t *cfg;  /* borrowed */
-    store_t *store;       /* owned */
-    void *pull;           /* owned: scored leads */
-    void *commands;       /* owned: ROUTER for rep commands */
-    void *events_pub;     /* owned */
+    const config_t *cfg; /* borrowed */
+    store_t *store;      /* owned */
+    void *pull;          /* owned: scored leads */
+    void *commands;      /* owned: ROUTER for rep commands */
+    void *events_pub;    /* owned */
     int script;
     store_batch_t *batch; /* owned */
     s_pending_t pending[ROUTING_BATCH_MAX];
@@ -44,9 +44,12 @@ routing_t *routing_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         return NULL;
     }
     self->cfg = cfg;
-    store_options_t opts = {.host = cfg->redis_host, .port = cfg->redis_port,
-                            .user = cfg->redis_user, .password = cfg->redis_password,
-                            .db = cfg->redis_db, .timeout_ms = cfg->redis_timeout_ms};
+    store_options_t opts = {.host = cfg->redis_host,
+                            .port = cfg->redis_port,
+                            .user = cfg->redis_user,
+                            .password = cfg->redis_password,
+                            .db = cfg->redis_db,
+                            .timeout_ms = cfg->redis_timeout_ms};
     self->store = store_new(&opts, false, err);
     if (!self->store)
         goto fail;
@@ -101,7 +104,8 @@ static void s_publish(routing_t *self, Leadops__EventType type, const ProtobufCM
                       int64_t ingested_at_ms)
 {
     size_t len;
-    uint8_t *bytes = envelope_pack(type, NULL, "leadops-routing", 0, ingested_at_ms, msg, &len, NULL);
+    uint8_t *bytes =
+        envelope_pack(type, NULL, "leadops-routing", 0, ingested_at_ms, msg, &len, NULL);
     if (bytes) {
         zmq_send(self->events_pub, bytes, len, ZMQ_DONTWAIT);
         free(bytes);
@@ -207,8 +211,8 @@ static bool s_queue_lead(routing_t *self, Leadops__ScoredLead *scored, s_pending
     char now[24], score[32];
     snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
     snprintf(score, sizeof score, "%.17g", scored->score);
-    const char *argv[] = {"route", self->cfg->redis_prefix, now, scored->lead->lead_id,
-                          pending->queue, pending->rule, score, "round_robin"};
+    const char *argv[] = {"route",        self->cfg->redis_prefix, now,   scored->lead->lead_id,
+                          pending->queue, pending->rule,           score, "round_robin"};
     store_batch_script(self->batch, self->script, 0, 8, argv, NULL);
     return true;
 }
@@ -356,10 +360,11 @@ static void s_list_reps(routing_t *self, Leadops__Ack *ack, err_t *err)
     store_batch_reset(self->batch);
     for (size_t i = 0; i < ids->count; i++) {
         char rep_key[KEY_MAX], queues_key[KEY_MAX + 16];
-        snprintf(rep_key, sizeof rep_key, "%s:rep:%s", self->cfg->redis_prefix, ids->elements[i]->str);
+        snprintf(rep_key, sizeof rep_key, "%s:rep:%s", self->cfg->redis_prefix,
+                 ids->elements[i]->str);
         snprintf(queues_key, sizeof queues_key, "%s:queues", rep_key);
-        const char *hmget[] = {"HMGET", rep_key, "name", "status", "capacity", "open",
-                               "assigned_total"};
+        const char *hmget[] = {"HMGET",    rep_key, "name",          "status",
+                               "capacity", "open",  "assigned_total"};
         store_batch_command(self->batch, 7, hmget, NULL);
         const char *smembers[] = {"SMEMBERS", queues_key};
         store_batch_command(self->batch, 2, smembers, NULL);
@@ -424,8 +429,7 @@ void routing_command(routing_t *self, const Leadops__RepCommand *cmd, Leadops__A
             snprintf(value, sizeof value, "%u", cmd->capacity);
         } else {
             snprintf(value, sizeof value, "%s",
-                     cmd->action == LEADOPS__REP_COMMAND__ACTION__GO_ONLINE ? "online"
-                                                                             : "offline");
+                     cmd->action == LEADOPS__REP_COMMAND__ACTION__GO_ONLINE ? "online" : "offline");
         }
         const char *args[] = {rep_id, field, value, max};
         reply = s_call(self, "rep", 4, args, &err);

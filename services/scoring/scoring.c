@@ -17,7 +17,7 @@
 
 extern const char scoring_script_apply[];
 
-#define REDELIVERY_TICK_MS 250
+#define REDELIVERY_TICK_MS   250
 #define REDELIVERY_CLAIM_MAX 1000
 
 /* One event of the batch in hand, kept until its script reply is read. */
@@ -27,15 +27,15 @@ typedef struct {
 } s_pending_t;
 
 struct scoring {
-    const config_t *cfg;   /* borrowed */
-    store_t *store;        /* owned */
-    void *pull;            /* owned: work from ingest */
-    void *routing_push;    /* owned */
-    void *events_pub;      /* owned */
-    hop_t *ingest_hop;     /* owned: we are its receiver */
-    hop_t *routing_hop;    /* owned: we are its sender */
+    const config_t *cfg; /* borrowed */
+    store_t *store;      /* owned */
+    void *pull;          /* owned: work from ingest */
+    void *routing_push;  /* owned */
+    void *events_pub;    /* owned */
+    hop_t *ingest_hop;   /* owned: we are its receiver */
+    hop_t *routing_hop;  /* owned: we are its sender */
     int apply_script;
-    store_batch_t *batch;  /* owned */
+    store_batch_t *batch; /* owned */
     s_pending_t pending[SCORING_BATCH_MAX];
     size_t pending_count;
     scoring_stats_t stats;
@@ -53,17 +53,20 @@ scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         return NULL;
     }
     self->cfg = cfg;
-    store_options_t opts = {.host = cfg->redis_host, .port = cfg->redis_port,
-                            .user = cfg->redis_user, .password = cfg->redis_password,
-                            .db = cfg->redis_db, .timeout_ms = cfg->redis_timeout_ms};
+    store_options_t opts = {.host = cfg->redis_host,
+                            .port = cfg->redis_port,
+                            .user = cfg->redis_user,
+                            .password = cfg->redis_password,
+                            .db = cfg->redis_db,
+                            .timeout_ms = cfg->redis_timeout_ms};
     self->store = store_new(&opts, false, err);
     if (!self->store)
         goto fail;
     self->batch = store_batch_new();
-    self->ingest_hop = hop_new(self->store, cfg->redis_prefix, "scoring", true,
-                               cfg->ingest_redelivery_ms, err);
-    self->routing_hop = hop_new(self->store, cfg->redis_prefix, "routing", false,
-                                cfg->scoring_redelivery_ms, err);
+    self->ingest_hop =
+        hop_new(self->store, cfg->redis_prefix, "scoring", true, cfg->ingest_redelivery_ms, err);
+    self->routing_hop =
+        hop_new(self->store, cfg->redis_prefix, "routing", false, cfg->scoring_redelivery_ms, err);
     if (!self->ingest_hop || !self->routing_hop)
         goto fail;
     self->apply_script = store_script_register(self->store, "apply", scoring_script_apply, err);
@@ -185,10 +188,23 @@ static bool s_queue_event(scoring_t *self, Leadops__Envelope *env, char *lead_id
         json_decref(reasons);
         snprintf(fit_text, sizeof fit_text, "%.17g", fit);
         snprintf(k_lead, sizeof k_lead, "%s:lead:%s", p, lead->lead_id);
-        const char *argv[] = {k_in, k_in_msg, k_lead, k_route, self->key_stats, self->key_leads,
-                              env->event_id, "lead", lead->lead_id, now, ingested, threshold,
-                              deadline, (const char *)env->payload.data, fit_text,
-                              rules_grade(self->cfg, fit), reasons_text ? reasons_text : "[]"};
+        const char *argv[] = {k_in,
+                              k_in_msg,
+                              k_lead,
+                              k_route,
+                              self->key_stats,
+                              self->key_leads,
+                              env->event_id,
+                              "lead",
+                              lead->lead_id,
+                              now,
+                              ingested,
+                              threshold,
+                              deadline,
+                              (const char *)env->payload.data,
+                              fit_text,
+                              rules_grade(self->cfg, fit),
+                              reasons_text ? reasons_text : "[]"};
         size_t lens[17];
         for (int i = 0; i < 17; i++)
             lens[i] = i == 13 ? env->payload.len : strlen(argv[i]);
@@ -205,9 +221,11 @@ static bool s_queue_event(scoring_t *self, Leadops__Envelope *env, char *lead_id
         snprintf(points_text, sizeof points_text, "%.17g",
                  rules_activity_points(self->cfg, activity->type));
         snprintf(k_lead, sizeof k_lead, "%s:lead:%s", p, activity->lead_id);
-        const char *argv[] = {k_in, k_in_msg, k_lead, k_route, self->key_stats, self->key_leads,
-                              env->event_id, "activity", activity->lead_id, now, ingested,
-                              threshold, deadline, activity->type, points_text};
+        const char *argv[] = {k_in,          k_in_msg,        k_lead,
+                              k_route,       self->key_stats, self->key_leads,
+                              env->event_id, "activity",      activity->lead_id,
+                              now,           ingested,        threshold,
+                              deadline,      activity->type,  points_text};
         store_batch_script(self->batch, self->apply_script, 6, 15, argv, NULL);
         leadops__activity__free_unpacked(activity, NULL);
         return true;
@@ -245,8 +263,8 @@ static void s_handle_batch(scoring_t *self)
     if (store_batch_exec(self->store, self->batch, &err) < 0) {
         /* The events stay in flight in Redis; ingest re-sends them. */
         if (!self->store_down_logged)
-            log_error("store unavailable, %zu events left for redelivery: %s",
-                      self->pending_count, err.msg);
+            log_error("store unavailable, %zu events left for redelivery: %s", self->pending_count,
+                      err.msg);
         self->store_down_logged = true;
         s_clear_pending(self);
         return;
@@ -314,8 +332,8 @@ static void s_redeliver(scoring_t *self)
     for (size_t i = 0; i < claimed.count; i++) {
         char key[KEY_MAX];
         snprintf(key, sizeof key, "%s:lead:%s", self->cfg->redis_prefix, ids[i]);
-        const char *argv[] = {"HMGET", key, "lead", "score", "fit", "engagement", "grade",
-                              "ingested_at"};
+        const char *argv[] = {"HMGET", key,          "lead",  "score",
+                              "fit",   "engagement", "grade", "ingested_at"};
         store_batch_command(self->batch, 8, argv, NULL);
     }
     if (store_batch_exec(self->store, self->batch, &err) < 0) {
@@ -324,12 +342,11 @@ static void s_redeliver(scoring_t *self)
     }
     for (size_t i = 0; i < claimed.count; i++) {
         const store_value_t *r = store_batch_reply(self->batch, i);
-        s_send_scored(self, ids[i], store_value_at(r, 0),
-                      store_value_double(store_value_at(r, 1), 0),
-                      store_value_double(store_value_at(r, 2), 0),
-                      store_value_double(store_value_at(r, 3), 0),
-                      store_value_str(store_value_at(r, 4), ""),
-                      store_value_int(store_value_at(r, 5), 0), true);
+        s_send_scored(
+            self, ids[i], store_value_at(r, 0), store_value_double(store_value_at(r, 1), 0),
+            store_value_double(store_value_at(r, 2), 0),
+            store_value_double(store_value_at(r, 3), 0), store_value_str(store_value_at(r, 4), ""),
+            store_value_int(store_value_at(r, 5), 0), true);
     }
     self->stats.resent_to_routing += claimed.count;
     log_info("re-sent %zu qualified leads to routing", claimed.count);

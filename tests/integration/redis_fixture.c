@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FIXTURE_START_ATTEMPTS 5
+#define FIXTURE_START_ATTEMPTS   5
 #define FIXTURE_READY_TIMEOUT_MS 5000
-#define FIXTURE_STOP_TIMEOUT_MS 2000
+#define FIXTURE_STOP_TIMEOUT_MS  2000
 
 static void s_sleep_ms(long ms)
 {

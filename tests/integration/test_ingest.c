@@ -25,8 +25,8 @@ typedef struct {
     ingest_t *ingest;
     pthread_t thread;
     volatile sig_atomic_t stop;
-    void *producer;  /* DEALER */
-    void *scoring;   /* PULL, standing in for scoring */
+    void *producer; /* DEALER */
+    void *scoring;  /* PULL, standing in for scoring */
     char endpoint[64];
 } s_ctx_t;
 
@@ -103,8 +103,8 @@ static Leadops__Ack *s_request(s_ctx_t *ctx, const void *bytes, size_t size)
     zutil_frames_t frames;
     assert_int_equal(zutil_recv_frames(ctx->producer, &frames, 1 << 20, 0), 0);
     err_t err = {0};
-    Leadops__Envelope *env = envelope_decode(frames.data[frames.count - 1],
-                                             frames.size[frames.count - 1], &err);
+    Leadops__Envelope *env =
+        envelope_decode(frames.data[frames.count - 1], frames.size[frames.count - 1], &err);
     assert_non_null(env);
     Leadops__Ack *ack = envelope_ack(env, &err);
     assert_non_null(ack);
@@ -271,8 +271,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_accepts_normalizes_and_forwards, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_event_is_acknowledged_once, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_input_gets_error_acks_and_service_goes_on,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input_gets_error_acks_and_service_goes_on, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_unacknowledged_forward_is_redelivered, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_store_down_answers_busy_then_recovers, s_setup,

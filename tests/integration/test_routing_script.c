@@ -93,7 +93,8 @@ static long long s_route(s_ctx_t *ctx, const char *lead, const char *score, char
     store_value_t *reply = s_call(ctx, "route", 5, lead, "q", "rule", score, "round_robin");
     long long outcome = store_value_int(store_value_at(reply, 0), -1);
     if (rep_out)
-        snprintf(rep_out, 64, "%s", outcome == 1 ? store_value_str(store_value_at(reply, 1), "") : "");
+        snprintf(rep_out, 64, "%s",
+                 outcome == 1 ? store_value_str(store_value_at(reply, 1), "") : "");
     store_value_free(&reply);
     return outcome;
 }
@@ -228,7 +229,8 @@ static void test_concurrent_routers_hold_capacity(void **state)
     for (int r = 0; r < 4; r++) {
         char id[16];
         snprintf(id, sizeof id, "rep-%d", r);
-        store_value_free(&(store_value_t *){s_call(ctx, "sync", 5, id, id, caps[r], "online", "q,")});
+        store_value_free(
+            &(store_value_t *){s_call(ctx, "sync", 5, id, id, caps[r], "online", "q,")});
     }
     pid_t children[2];
     for (int c = 0; c < 2; c++) {
@@ -238,7 +240,8 @@ static void test_concurrent_routers_hold_capacity(void **state)
             store_options_t opts = redis_fixture_options(&s_redis);
             err_t err = {0};
             mine.store = store_new(&opts, true, &err);
-            mine.script = store_script_register(mine.store, "routing", routing_script_routing, &err);
+            mine.script =
+                store_script_register(mine.store, "routing", routing_script_routing, &err);
             for (int i = 0; i < 300; i++) {
                 char lead[32];
                 snprintf(lead, sizeof lead, "C%d-%d", c, i);
@@ -281,8 +284,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_offline_rep_gets_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_sync_keeps_runtime_changes_until_config_changes,
                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_routers_hold_capacity, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_routers_hold_capacity, s_setup, s_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     redis_fixture_stop(&s_redis);

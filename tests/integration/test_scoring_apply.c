@@ -34,9 +34,18 @@ static long long s_accept_event(const char *event_id, const char *lead_id, const
 {
     char eventid_key[128];
     snprintf(eventid_key, sizeof eventid_key, "t:eventid:%s", event_id);
-    const char *argv[] = {eventid_key, "t:journal", "t:inflight:scoring", "t:inflight:scoring:msg",
-                          "t:stats", event_id, lead_id, kind, "ENVELOPE", "99999999999999",
-                          "60", "1000"};
+    const char *argv[] = {eventid_key,
+                          "t:journal",
+                          "t:inflight:scoring",
+                          "t:inflight:scoring:msg",
+                          "t:stats",
+                          event_id,
+                          lead_id,
+                          kind,
+                          "ENVELOPE",
+                          "99999999999999",
+                          "60",
+                          "1000"};
     err_t err = {0};
     store_value_t *r = store_script(s_store, s_accept, 5, 12, argv, NULL, &err);
     assert_non_null(r);
@@ -51,8 +60,12 @@ static long long s_apply_event(const char *event_id, const char *kind, const cha
 {
     char lead_key[128];
     snprintf(lead_key, sizeof lead_key, "t:lead:%s", lead_id);
-    const char *keys[] = {"t:inflight:scoring", "t:inflight:scoring:msg", lead_key,
-                          "t:inflight:routing", "t:stats", "t:leads"};
+    const char *keys[] = {"t:inflight:scoring",
+                          "t:inflight:scoring:msg",
+                          lead_key,
+                          "t:inflight:routing",
+                          "t:stats",
+                          "t:leads"};
     const char *argv[17];
     memcpy(argv, keys, sizeof keys);
     const char *common[] = {event_id, kind, lead_id, "2000", "1500", "20", "5000"};

@@ -21,7 +21,8 @@
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 /* snprintf into an array, failing the test if it does not fit. */
-#define FORMAT(array, ...) assert_true((size_t)snprintf((array), sizeof(array), __VA_ARGS__) < sizeof(array))
+#define FORMAT(array, ...)                                                                         \
+    assert_true((size_t)snprintf((array), sizeof(array), __VA_ARGS__) < sizeof(array))
 
 /* Every variable a test sets; the teardown clears them all so that a failed
  * test cannot leak an override into the next one. */
@@ -58,7 +59,8 @@ static int s_group_setup(void **state)
         return -1;
     }
     snprintf(fixture.sample, sizeof fixture.sample, "%s/deploy/leadops.yaml", source_dir);
-    snprintf(fixture.dir, sizeof fixture.dir, "%s/leadops-config-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(fixture.dir, sizeof fixture.dir, "%s/leadops-config-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(fixture.dir))
         return -1;
     *state = &fixture;
@@ -92,7 +94,8 @@ static void s_write(const fixture_t *fixture, const char *text, char path[PATH_M
 
 /* Loads TEXT and checks that it is refused with "<file>:LINE: KEY: REASON"
  * (no ":LINE" when LINE is 0). */
-static void s_expect_error(void **state, const char *text, int line, const char *key, const char *reason)
+static void s_expect_error(void **state, const char *text, int line, const char *key,
+                           const char *reason)
 {
     char path[PATH_MAX], expected[ERR_MSG_MAX];
     err_t err;
@@ -352,10 +355,12 @@ static void test_env_errors(void **state)
     err_t err;
     setenv("LEADOPS_REDIS_PORT", "abc", 1);
     assert_null(config_load(s_sample(state), &err));
-    assert_string_equal(err.msg, "LEADOPS_REDIS_PORT: redis.port: expected an integer 1..65535, got \"abc\"");
+    assert_string_equal(
+        err.msg, "LEADOPS_REDIS_PORT: redis.port: expected an integer 1..65535, got \"abc\"");
     assert_int_equal(err.code, ERR_CONFIG);
     assert_null(config_load(NULL, &err));
-    assert_string_equal(err.msg, "LEADOPS_REDIS_PORT: redis.port: expected an integer 1..65535, got \"abc\"");
+    assert_string_equal(
+        err.msg, "LEADOPS_REDIS_PORT: redis.port: expected an integer 1..65535, got \"abc\"");
     unsetenv("LEADOPS_REDIS_PORT");
 
     setenv("LEADOPS_ROUTING_REPS_0_CAPACITY", "lots", 1);
@@ -378,33 +383,43 @@ static void test_env_errors(void **state)
 
     setenv("LEADOPS_LOG_LEVEL", "loud", 1);
     assert_null(config_load(NULL, &err));
-    assert_string_equal(err.msg,
-                        "LEADOPS_LOG_LEVEL: log.level: expected one of error, warn, info, debug, got \"loud\"");
+    assert_string_equal(
+        err.msg,
+        "LEADOPS_LOG_LEVEL: log.level: expected one of error, warn, info, debug, got \"loud\"");
 }
 
 static void test_unknown_keys(void **state)
 {
-    s_expect_error(state, "log:\n  level: info\nlogging:\n  level: info\n", 3, "logging", "unknown key");
-    s_expect_error(state, "redis:\n  host: localhost\n  prot: 6380\n", 3, "redis.prot", "unknown key");
-    s_expect_error(state,
-                   "routing:\n  reps:\n"
-                   "    - { id: a, name: A, capacity: 1, queues: [general], status: online, team: x }\n",
-                   3, "routing.reps[0].team", "unknown key");
-    s_expect_error(state, "scoring:\n  fit:\n    - name: x\n      field: title\n      op: exists\n      points: 1\n"
-                          "      weight: 2\n",
-                   7, "scoring.fit[0].weight", "unknown key");
+    s_expect_error(state, "log:\n  level: info\nlogging:\n  level: info\n", 3, "logging",
+                   "unknown key");
+    s_expect_error(state, "redis:\n  host: localhost\n  prot: 6380\n", 3, "redis.prot",
+                   "unknown key");
+    s_expect_error(
+        state,
+        "routing:\n  reps:\n"
+        "    - { id: a, name: A, capacity: 1, queues: [general], status: online, team: x }\n",
+        3, "routing.reps[0].team", "unknown key");
+    s_expect_error(
+        state,
+        "scoring:\n  fit:\n    - name: x\n      field: title\n      op: exists\n      points: 1\n"
+        "      weight: 2\n",
+        7, "scoring.fit[0].weight", "unknown key");
     /* Keys are checked before values: the misspelt key is reported, not the bad port above it. */
     s_expect_error(state, "redis:\n  port: abc\n  hots: x\n", 3, "redis.hots", "unknown key");
 }
 
 static void test_wrong_types(void **state)
 {
-    s_expect_error(state, "redis:\n  port: { a: 1 }\n", 2, "redis.port", "expected an integer 1..65535, got a mapping");
-    s_expect_error(state, "redis:\n  port: abc\n", 2, "redis.port", "expected an integer 1..65535, got \"abc\"");
+    s_expect_error(state, "redis:\n  port: { a: 1 }\n", 2, "redis.port",
+                   "expected an integer 1..65535, got a mapping");
+    s_expect_error(state, "redis:\n  port: abc\n", 2, "redis.port",
+                   "expected an integer 1..65535, got \"abc\"");
     s_expect_error(state, "redis:\n  port: \"6379\"\n", 2, "redis.port",
                    "expected an integer 1..65535, got the string \"6379\"");
-    s_expect_error(state, "redis:\n  port:\n", 2, "redis.port", "expected an integer 1..65535, got nothing");
-    s_expect_error(state, "redis:\n  host: [a, b]\n", 2, "redis.host", "expected a non-empty string, got a list");
+    s_expect_error(state, "redis:\n  port:\n", 2, "redis.port",
+                   "expected an integer 1..65535, got nothing");
+    s_expect_error(state, "redis:\n  host: [a, b]\n", 2, "redis.host",
+                   "expected a non-empty string, got a list");
     s_expect_error(state, "redis: 6379\n", 1, "redis", "expected a mapping, got a scalar");
     s_expect_error(state, "- redis\n", 1, "(top level)", "expected a mapping, got a list");
     s_expect_error(state, "scoring:\n  qualify_threshold: high\n", 2, "scoring.qualify_threshold",
@@ -421,61 +436,82 @@ static void test_wrong_types(void **state)
 
 static void test_out_of_range(void **state)
 {
-    s_expect_error(state, "redis:\n  port: 0\n", 2, "redis.port", "expected an integer 1..65535, got \"0\"");
-    s_expect_error(state, "redis:\n  port: 65536\n", 2, "redis.port", "expected an integer 1..65535, got \"65536\"");
-    s_expect_error(state, "redis:\n  timeout_ms: 0\n", 2, "redis.timeout_ms", "expected a positive integer, got \"0\"");
+    s_expect_error(state, "redis:\n  port: 0\n", 2, "redis.port",
+                   "expected an integer 1..65535, got \"0\"");
+    s_expect_error(state, "redis:\n  port: 65536\n", 2, "redis.port",
+                   "expected an integer 1..65535, got \"65536\"");
+    s_expect_error(state, "redis:\n  timeout_ms: 0\n", 2, "redis.timeout_ms",
+                   "expected a positive integer, got \"0\"");
     s_expect_error(state, "scoring:\n  redelivery_ms: -5\n", 2, "scoring.redelivery_ms",
                    "expected a positive integer, got \"-5\"");
     s_expect_error(state, "log:\n  level: verbose\n", 2, "log.level",
                    "expected one of error, warn, info, debug, got \"verbose\"");
-    s_expect_error(state, "log:\n  format: xml\n", 2, "log.format", "expected one of text, json, got \"xml\"");
+    s_expect_error(state, "log:\n  format: xml\n", 2, "log.format",
+                   "expected one of text, json, got \"xml\"");
     s_expect_error(state,
                    "routing:\n  reps:\n"
                    "    - { id: a, name: A, capacity: 5, queues: [general], status: online }\n"
-                   "    - id: b\n      name: B\n      capacity: lots\n      queues: [general]\n      status: online\n",
+                   "    - id: b\n      name: B\n      capacity: lots\n      queues: [general]\n    "
+                   "  status: online\n",
                    6, "routing.reps[1].capacity", "expected an integer 0..100000, got \"lots\"");
-    s_expect_error(state, "routing:\n  reps:\n    - { id: a, name: A, capacity: 100001, queues: [], status: online }\n",
+    s_expect_error(state,
+                   "routing:\n  reps:\n    - { id: a, name: A, capacity: 100001, queues: [], "
+                   "status: online }\n",
                    3, "routing.reps[0].capacity", "expected an integer 0..100000, got \"100001\"");
-    s_expect_error(state, "routing:\n  reps:\n    - { id: a, name: A, capacity: 1, queues: [], status: away }\n", 3,
-                   "routing.reps[0].status", "expected one of online, offline, got \"away\"");
+    s_expect_error(
+        state,
+        "routing:\n  reps:\n    - { id: a, name: A, capacity: 1, queues: [], status: away }\n", 3,
+        "routing.reps[0].status", "expected one of online, offline, got \"away\"");
     s_expect_error(state, "routing:\n  queues:\n    - { name: general, strategy: random }\n", 3,
                    "routing.queues[0].strategy", "expected one of round_robin, got \"random\"");
 }
 
 static void test_conditions(void **state)
 {
-    s_expect_error(state, "scoring:\n  fit:\n    - name: x\n      field: title\n      op: like\n      points: 1\n", 5,
-                   "scoring.fit[0].op",
-                   "unknown op \"like\" (expected equals, in, range, prefix, suffix, contains or exists)");
-    s_expect_error(state, "scoring:\n  fit:\n    - name: big\n      field: company_size\n      op: range\n"
-                          "      min: 50\n      points: 1\n",
+    s_expect_error(
+        state,
+        "scoring:\n  fit:\n    - name: x\n      field: title\n      op: like\n      points: 1\n", 5,
+        "scoring.fit[0].op",
+        "unknown op \"like\" (expected equals, in, range, prefix, suffix, contains or exists)");
+    s_expect_error(state,
+                   "scoring:\n  fit:\n    - name: big\n      field: company_size\n      op: range\n"
+                   "      min: 50\n      points: 1\n",
                    3, "scoring.fit[0].max", "required key is missing");
     s_expect_error(state,
                    "routing:\n  rules:\n    - name: small\n      queue: general\n      when:\n"
                    "        - { field: company_size, op: range, max: 10 }\n",
                    6, "routing.rules[0].when[0].min", "required key is missing");
-    s_expect_error(state, "scoring:\n  fit:\n    - { name: x, field: title, op: in, points: 1 }\n", 3,
-                   "scoring.fit[0].values", "required key is missing");
-    s_expect_error(state, "scoring:\n  fit:\n    - { name: x, field: title, op: in, value: ceo, points: 1 }\n", 3,
-                   "scoring.fit[0].value", "not used by op in");
-    s_expect_error(state, "scoring:\n  fit:\n    - { name: x, field: title, op: exists, values: [a], points: 1 }\n",
-                   3, "scoring.fit[0].values", "not used by op exists");
-    s_expect_error(state, "scoring:\n  fit:\n    - { name: x, field: title, op: equals, values: [a, b], points: 1 }\n",
-                   3, "scoring.fit[0].values", "op equals takes one value (op in takes several)");
-    s_expect_error(state, "scoring:\n  fit:\n    - { name: x, field: title, op: in, values: [], points: 1 }\n", 3,
-                   "scoring.fit[0].values", "expected at least one value");
-    s_expect_error(state, "scoring:\n  fit:\n    - { name: x, field: titel, op: exists, points: 1 }\n", 3,
-                   "scoring.fit[0].field", "unknown lead field \"titel\"");
+    s_expect_error(state, "scoring:\n  fit:\n    - { name: x, field: title, op: in, points: 1 }\n",
+                   3, "scoring.fit[0].values", "required key is missing");
+    s_expect_error(
+        state, "scoring:\n  fit:\n    - { name: x, field: title, op: in, value: ceo, points: 1 }\n",
+        3, "scoring.fit[0].value", "not used by op in");
+    s_expect_error(
+        state,
+        "scoring:\n  fit:\n    - { name: x, field: title, op: exists, values: [a], points: 1 }\n",
+        3, "scoring.fit[0].values", "not used by op exists");
     s_expect_error(state,
-                   "scoring:\n  fit:\n    - { name: x, field: company_size, op: range, min: 9, max: 1,\n"
-                   "        points: 1 }\n",
-                   3, "scoring.fit[0].max", "1 is below min 9");
+                   "scoring:\n  fit:\n    - { name: x, field: title, op: equals, values: [a, b], "
+                   "points: 1 }\n",
+                   3, "scoring.fit[0].values", "op equals takes one value (op in takes several)");
+    s_expect_error(
+        state, "scoring:\n  fit:\n    - { name: x, field: title, op: in, values: [], points: 1 }\n",
+        3, "scoring.fit[0].values", "expected at least one value");
+    s_expect_error(state,
+                   "scoring:\n  fit:\n    - { name: x, field: titel, op: exists, points: 1 }\n", 3,
+                   "scoring.fit[0].field", "unknown lead field \"titel\"");
+    s_expect_error(
+        state,
+        "scoring:\n  fit:\n    - { name: x, field: company_size, op: range, min: 9, max: 1,\n"
+        "        points: 1 }\n",
+        3, "scoring.fit[0].max", "1 is below min 9");
 
-    config_t *config = s_load_text(state, "scoring:\n  fit:\n"
-                                          "    - { name: vp, field: title, op: prefix, value: VP, points: 3 }\n"
-                                          "    - { name: tag, field: attributes.tier, op: equals, values: [Gold],"
-                                          " points: 2 }\n"
-                                          "routing:\n  rules:\n    - { name: catch all, queue: general }\n");
+    config_t *config =
+        s_load_text(state, "scoring:\n  fit:\n"
+                           "    - { name: vp, field: title, op: prefix, value: VP, points: 3 }\n"
+                           "    - { name: tag, field: attributes.tier, op: equals, values: [Gold],"
+                           " points: 2 }\n"
+                           "routing:\n  rules:\n    - { name: catch all, queue: general }\n");
     assert_int_equal(config->fit_rules[0].cond.op, COND_PREFIX);
     assert_int_equal(config->fit_rules[0].cond.value_count, 1);
     assert_string_equal(config->fit_rules[0].cond.values[0], "vp");
@@ -486,40 +522,49 @@ static void test_conditions(void **state)
 
 static void test_consistency(void **state)
 {
-    s_expect_error(state, "scoring:\n  grades:\n    - { grade: A, min: 45 }\n    - { grade: B, min: 50 }\n", 4,
-                   "scoring.grades[1].min", "grade bands must be strictly descending: 50 is not below 45");
-    s_expect_error(state, "scoring:\n  grades:\n    - { grade: A, min: 45 }\n    - { grade: B, min: 45 }\n", 4,
-                   "scoring.grades[1].min", "grade bands must be strictly descending: 45 is not below 45");
-    s_expect_error(state, "routing:\n  rules:\n    - name: r\n      queue: apac\n", 4, "routing.rules[0].queue",
+    s_expect_error(
+        state, "scoring:\n  grades:\n    - { grade: A, min: 45 }\n    - { grade: B, min: 50 }\n", 4,
+        "scoring.grades[1].min", "grade bands must be strictly descending: 50 is not below 45");
+    s_expect_error(
+        state, "scoring:\n  grades:\n    - { grade: A, min: 45 }\n    - { grade: B, min: 45 }\n", 4,
+        "scoring.grades[1].min", "grade bands must be strictly descending: 45 is not below 45");
+    s_expect_error(state, "routing:\n  rules:\n    - name: r\n      queue: apac\n", 4,
+                   "routing.rules[0].queue",
                    "\"apac\" is not a configured queue (see routing.queues)");
     s_expect_error(state,
                    "routing:\n  reps:\n    - id: a\n      name: A\n      capacity: 1\n"
                    "      queues: [general,\n               apac]\n      status: online\n",
-                   7, "routing.reps[0].queues[1]", "\"apac\" is not a configured queue (see routing.queues)");
+                   7, "routing.reps[0].queues[1]",
+                   "\"apac\" is not a configured queue (see routing.queues)");
     s_expect_error(state, "routing:\n  fallback_queue: nowhere\n", 2, "routing.fallback_queue",
                    "\"nowhere\" is not a configured queue (see routing.queues)");
     /* The default fallback names "general"; a file that drops that queue must name another. */
     s_expect_error(state, "routing:\n  queues:\n    - { name: emea, strategy: round_robin }\n", 0,
-                   "routing.fallback_queue", "\"general\" is not a configured queue (see routing.queues)");
-    s_expect_error(state,
-                   "routing:\n  reps:\n    - { id: a, name: A, capacity: 1, queues: [], status: online }\n"
-                   "    - { id: a, name: B, capacity: 1, queues: [], status: online }\n",
-                   4, "routing.reps[1].id", "duplicate rep id \"a\"");
+                   "routing.fallback_queue",
+                   "\"general\" is not a configured queue (see routing.queues)");
+    s_expect_error(
+        state,
+        "routing:\n  reps:\n    - { id: a, name: A, capacity: 1, queues: [], status: online }\n"
+        "    - { id: a, name: B, capacity: 1, queues: [], status: online }\n",
+        4, "routing.reps[1].id", "duplicate rep id \"a\"");
     s_expect_error(state,
                    "routing:\n  queues:\n    - { name: general, strategy: round_robin }\n"
                    "    - { name: general, strategy: round_robin }\n",
                    4, "routing.queues[1].name", "duplicate queue \"general\"");
-    s_expect_error(state, "routing:\n  reps:\n    - { id: \"\", name: A, capacity: 1, queues: [], status: online }\n",
-                   3, "routing.reps[0].id", "expected a non-empty string, got the string \"\"");
-    s_expect_error(state, "routing:\n  reps:\n    - { name: A, capacity: 1, queues: [], status: online }\n", 3,
-                   "routing.reps[0].id", "required key is missing");
+    s_expect_error(
+        state,
+        "routing:\n  reps:\n    - { id: \"\", name: A, capacity: 1, queues: [], status: online }\n",
+        3, "routing.reps[0].id", "expected a non-empty string, got the string \"\"");
+    s_expect_error(
+        state, "routing:\n  reps:\n    - { name: A, capacity: 1, queues: [], status: online }\n", 3,
+        "routing.reps[0].id", "required key is missing");
 }
 
 /* The first error in decoding order is the one reported. */
 static void test_first_error_wins(void **state)
 {
-    s_expect_error(state, "redis:\n  port: abc\n  timeout_ms: 0\nlog:\n  level: loud\n", 5, "log.level",
-                   "expected one of error, warn, info, debug, got \"loud\"");
+    s_expect_error(state, "redis:\n  port: abc\n  timeout_ms: 0\nlog:\n  level: loud\n", 5,
+                   "log.level", "expected one of error, warn, info, debug, got \"loud\"");
     s_expect_error(state, "redis:\n  port: abc\n  timeout_ms: 0\n", 2, "redis.port",
                    "expected an integer 1..65535, got \"abc\"");
 }
@@ -533,12 +578,14 @@ static void test_yaml_errors(void **state)
         int line;
         const char *reason;
     } cases[] = {
-        { "redis:\n  port: 1\n  host: [a, b\n", 4, "did not find expected ',' or ']' while parsing a flow sequence" },
-        { "redis:\n  port: 1\n  port: 2\n", 3, "duplicate key \"port\" (first on line 2)" },
-        { "a: &x 1\nb: *x\n", 2, "aliases are not supported (*x)" },
-        { "log: {}\n---\nlog: {}\n", 2, "expected a single YAML document" },
-        { "redis:\n\tport: 1\n", 2, "found character that cannot start any token while scanning for the next token" },
-        { "redis:\n  host: caf\xe9\n", 2, "incomplete UTF-8 octet sequence" },
+        {"redis:\n  port: 1\n  host: [a, b\n", 4,
+         "did not find expected ',' or ']' while parsing a flow sequence"},
+        {"redis:\n  port: 1\n  port: 2\n", 3, "duplicate key \"port\" (first on line 2)"},
+        {"a: &x 1\nb: *x\n", 2, "aliases are not supported (*x)"},
+        {"log: {}\n---\nlog: {}\n", 2, "expected a single YAML document"},
+        {"redis:\n\tport: 1\n", 2,
+         "found character that cannot start any token while scanning for the next token"},
+        {"redis:\n  host: caf\xe9\n", 2, "incomplete UTF-8 octet sequence"},
     };
     for (size_t i = 0; i < COUNT(cases); i++) {
         s_write(*state, cases[i].text, path);
@@ -620,7 +667,8 @@ static void test_split_listen(void **state)
     /* Port 0 is allowed: it asks the kernel for any free port. */
     assert_int_equal(config_split_listen("127.0.0.1:0", host, sizeof host, &port, &err), 0);
     assert_int_equal(port, 0);
-    const char *bad[] = { "localhost", ":8080", "host:", "host:-1", "host:65536", "host:80x", "::1:80", "[]:80" };
+    const char *bad[] = {"localhost",  ":8080",    "host:",  "host:-1",
+                         "host:65536", "host:80x", "::1:80", "[]:80"};
     for (size_t i = 0; i < COUNT(bad); i++) {
         assert_int_equal(config_split_listen(bad[i], host, sizeof host, &port, &err), -1);
         assert_int_equal(err.code, ERR_CONFIG);

@@ -18,15 +18,29 @@
 #include "gen_tables.h"
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
-#define T0_MS INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
+#define T0_MS        INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
 
 /* From the brief and the sample ingest config, not from gen_tables.h, so a
  * table typo fails here. */
 static const char *const s_allowed_types[] = {
-    "page_view",      "email_open",    "email_click",         "form_fill",    "content_download",
-    "webinar",        "demo_request",  "pricing_view",        "call",         "email_sent",
-    "meeting",        "demo_completed", "proposal_sent",      "opportunity_created",
-    "deal_won",       "deal_lost",     "unsubscribe",         "email_bounce",
+    "page_view",
+    "email_open",
+    "email_click",
+    "form_fill",
+    "content_download",
+    "webinar",
+    "demo_request",
+    "pricing_view",
+    "call",
+    "email_sent",
+    "meeting",
+    "demo_completed",
+    "proposal_sent",
+    "opportunity_created",
+    "deal_won",
+    "deal_lost",
+    "unsubscribe",
+    "email_bounce",
 };
 
 static const char *const s_allowed_industries[] = {
@@ -83,7 +97,7 @@ static char *s_dump(const json_t *event)
 
 static void test_same_seed_same_stream(void **state)
 {
-    (void) state;
+    (void)state;
     gen_t *a = gen_new(42), *b = gen_new(42), *c = gen_new(42);
     assert_non_null(a);
     assert_non_null(b);
@@ -116,7 +130,7 @@ static void test_same_seed_same_stream(void **state)
 
 static void test_different_seeds_differ(void **state)
 {
-    (void) state;
+    (void)state;
     gen_t *a = gen_new(1);
     gen_t *b = gen_new(2);
     int same = 0;
@@ -140,15 +154,16 @@ static void s_check_hex32(const char *id)
 {
     assert_int_equal(strlen(id), 32);
     for (const char *c = id; *c; c++)
-        assert_true(isdigit((unsigned char) *c) || (*c >= 'a' && *c <= 'f'));
+        assert_true(isdigit((unsigned char)*c) || (*c >= 'a' && *c <= 'f'));
 }
 
 static void s_check_lead(const json_t *lead, int64_t now_ms)
 {
     static const char *const keys[] = {
-        "kind",    "event_id", "lead_id",  "email",   "first_name",   "last_name",      "phone",
-        "company", "title",    "industry", "country", "region",       "city",           "source",
-        "campaign", "language", "company_size", "annual_revenue", "created_at_ms",
+        "kind",      "event_id",     "lead_id",        "email",         "first_name",
+        "last_name", "phone",        "company",        "title",         "industry",
+        "country",   "region",       "city",           "source",        "campaign",
+        "language",  "company_size", "annual_revenue", "created_at_ms",
     };
     assert_int_equal(json_object_size(lead), COUNT(keys));
     assert_int_equal(s_int(lead, "created_at_ms"), now_ms);
@@ -157,7 +172,7 @@ static void s_check_lead(const json_t *lead, int64_t now_ms)
     assert_true(s_in(s_str(lead, "industry"), s_allowed_industries, COUNT(s_allowed_industries)));
     const char *country = s_str(lead, "country");
     assert_int_equal(strlen(country), 2);
-    assert_true(isupper((unsigned char) country[0]) && isupper((unsigned char) country[1]));
+    assert_true(isupper((unsigned char)country[0]) && isupper((unsigned char)country[1]));
     static const char *const filled[] = {
         "first_name", "last_name", "phone", "company", "title", "region", "city", "source",
     };
@@ -171,7 +186,7 @@ static void s_check_lead(const json_t *lead, int64_t now_ms)
     snprintf(expected, sizeof expected, "%s.%s", s_str(lead, "first_name"),
              s_str(lead, "last_name"));
     for (char *c = expected; *c; c++)
-        *c = (char) tolower((unsigned char) *c);
+        *c = (char)tolower((unsigned char)*c);
     const char *email = s_str(lead, "email");
     assert_int_equal(strncmp(email, expected, strlen(expected)), 0);
     const char *at = strchr(email, '@');
@@ -184,7 +199,7 @@ static void s_check_lead(const json_t *lead, int64_t now_ms)
     size_t digits = strlen(phone + 1);
     assert_true(digits >= 8 && digits <= 15);
     for (const char *c = phone + 1; *c; c++)
-        assert_true(isdigit((unsigned char) *c));
+        assert_true(isdigit((unsigned char)*c));
 }
 
 /* Every event has its fields with the right JSON types; ids are unique;
@@ -192,7 +207,7 @@ static void s_check_lead(const json_t *lead, int64_t now_ms)
  * funnel runs in order and keeps one rep. */
 static void test_events_are_valid(void **state)
 {
-    (void) state;
+    (void)state;
     gen_t *gen = gen_new(7);
     json_t *event_ids = json_object(), *activity_ids = json_object();
     json_t *stage_by_lead = json_object(), *rep_by_lead = json_object();
@@ -279,7 +294,7 @@ static void test_events_are_valid(void **state)
 
 static double s_share(const json_t *counts, const char *key, long total)
 {
-    return (double) json_integer_value(json_object_get(counts, key)) / (double) total;
+    return (double)json_integer_value(json_object_get(counts, key)) / (double)total;
 }
 
 static void s_count(json_t *counts, const char *key)
@@ -293,13 +308,13 @@ static void s_count(json_t *counts, const char *key)
  * doubled table row of even 1% exceeds. */
 static double s_tolerance(double expected, long n)
 {
-    return 5.0 * sqrt(expected * (1.0 - expected) / (double) n) + 0.001;
+    return 5.0 * sqrt(expected * (1.0 - expected) / (double)n) + 0.001;
 }
 
 /* Over 20,000 events the mix is that of the tables, within a few points. */
 static void test_stream_matches_calibration(void **state)
 {
-    (void) state;
+    (void)state;
     gen_t *gen = gen_new(2024);
     json_t *sources = json_object(), *types = json_object();
     long leads = 0, activities = 0, zones[3] = {0}, free_mail = 0, recent = 0, won = 0, lost = 0;
@@ -326,13 +341,13 @@ static void test_stream_matches_calibration(void **state)
         json_decref(event);
     }
     assert_int_equal(leads + activities, 20000);
-    assert_true(fabs((double) activities / 20000 - 0.6) < 0.02);
+    assert_true(fabs((double)activities / 20000 - 0.6) < 0.02);
 
     uint64_t total = 0;
     for (size_t i = 0; i < COUNT(s_sources); i++)
         total += s_sources[i].weight;
     for (size_t i = 0; i < COUNT(s_sources); i++) {
-        double expected = (double) s_sources[i].weight / (double) total;
+        double expected = (double)s_sources[i].weight / (double)total;
         double seen = s_share(sources, s_sources[i].name, leads);
         if (fabs(seen - expected) >= s_tolerance(expected, leads))
             fail_msg("source %s: %.4f, table %.4f", s_sources[i].name, seen, expected);
@@ -346,21 +361,21 @@ static void test_stream_matches_calibration(void **state)
         for (size_t j = 0; j < COUNT(s_activities); j++)
             if (strcmp(s_activities[j].type, s_activities[i].type) == 0)
                 weight += s_activities[j].weight;
-        double expected = (double) weight / (double) total;
+        double expected = (double)weight / (double)total;
         double seen = s_share(types, s_activities[i].type, activities);
         if (fabs(seen - expected) >= s_tolerance(expected, activities))
             fail_msg("type %s: %.4f, table %.4f", s_activities[i].type, seen, expected);
     }
 
-    assert_true(fabs((double) zones[GEN_ZONE_EMEA] / leads - 0.40) < 0.03);
-    assert_true(fabs((double) zones[GEN_ZONE_AMERICAS] / leads - 0.40) < 0.03);
-    assert_true(fabs((double) zones[GEN_ZONE_OTHER] / leads - 0.20) < 0.03);
-    assert_true(fabs((double) free_mail / leads - s_free_mail_share) < 0.03);
+    assert_true(fabs((double)zones[GEN_ZONE_EMEA] / leads - 0.40) < 0.03);
+    assert_true(fabs((double)zones[GEN_ZONE_AMERICAS] / leads - 0.40) < 0.03);
+    assert_true(fabs((double)zones[GEN_ZONE_OTHER] / leads - 0.20) < 0.03);
+    assert_true(fabs((double)free_mail / leads - s_free_mail_share) < 0.03);
     /* Maven's won share of closed deals, 4238 / 6711 */
     assert_true(won + lost > 100);
-    assert_true(fabs((double) won / (double) (won + lost) - 0.6315) < 0.06);
+    assert_true(fabs((double)won / (double)(won + lost) - 0.6315) < 0.06);
     /* engagement clusters on the newest leads */
-    assert_true((double) recent / (double) activities > 0.4);
+    assert_true((double)recent / (double)activities > 0.4);
     json_decref(sources);
     json_decref(types);
     gen_destroy(&gen);
@@ -368,7 +383,7 @@ static void test_stream_matches_calibration(void **state)
 
 static void test_arrival_pattern(void **state)
 {
-    (void) state;
+    (void)state;
     double hours = 0, days = 0, week = 0;
     for (int h = 0; h < 24; h++)
         hours += gen_hour_weight(h);
@@ -377,7 +392,7 @@ static void test_arrival_pattern(void **state)
     assert_true(fabs(hours / 24 - 1.0) < 1e-9);
     assert_true(fabs(days / 7 - 1.0) < 1e-9);
     for (int h = 0; h < 24 * 7; h++)
-        week += gen_rate_factor(T0_MS + (int64_t) h * 3600000, 0);
+        week += gen_rate_factor(T0_MS + (int64_t)h * 3600000, 0);
     assert_true(fabs(week / (24 * 7) - 1.0) < 1e-9);
     /* the measured shape: an evening peak, a night trough, quieter Sundays */
     assert_true(gen_hour_weight(21) > 1.5 && gen_hour_weight(4) < 0.2);
@@ -394,7 +409,7 @@ static void test_arrival_pattern(void **state)
 
 static void test_activity_ratio_bounds(void **state)
 {
-    (void) state;
+    (void)state;
     double calibrated = gen_calibrated_activity_ratio();
     assert_true(calibrated > 0.85 && calibrated < 0.89);
 
@@ -421,7 +436,7 @@ static void test_activity_ratio_bounds(void **state)
 
 static void test_destroy_is_idempotent(void **state)
 {
-    (void) state;
+    (void)state;
     gen_t *gen = gen_new(0);
     assert_non_null(gen);
     gen_destroy(&gen);

@@ -27,8 +27,9 @@ static Leadops__Lead *s_lead(const char *json)
 static void test_normalize_derives_domain_and_cases(void **state)
 {
     (void)state;
-    Leadops__Lead *lead = s_lead("{\"lead_id\":\" L-1 \",\"email\":\" Anna.Smith@WWW.Example.COM \","
-                                 "\"country\":\"de\",\"industry\":\"Software\"}");
+    Leadops__Lead *lead =
+        s_lead("{\"lead_id\":\" L-1 \",\"email\":\" Anna.Smith@WWW.Example.COM \","
+               "\"country\":\"de\",\"industry\":\"Software\"}");
     assert_non_null(lead);
     lead_normalize(lead);
     assert_string_equal(lead->lead_id, "L-1");
@@ -75,13 +76,15 @@ static void test_json_types_are_checked(void **state)
     assert_non_null(strstr(err.msg, "company_size: expected a number"));
     json_decref(obj);
 
-    obj = json_loads("{\"lead_id\":\"x\",\"company\":\"A\",\"utm\":\"spring\",\"nested\":{}}", 0, &jerr);
+    obj = json_loads("{\"lead_id\":\"x\",\"company\":\"A\",\"utm\":\"spring\",\"nested\":{}}", 0,
+                     &jerr);
     assert_null(json_to_lead(obj, &err));
     assert_non_null(strstr(err.msg, "nested"));
     json_decref(obj);
 
     obj = json_loads("{\"lead_id\":\"x\",\"company\":\"A\",\"utm\":\"spring\","
-                     "\"created_at\":\"2024-05-01T12:00:00Z\"}", 0, &jerr);
+                     "\"created_at\":\"2024-05-01T12:00:00Z\"}",
+                     0, &jerr);
     Leadops__Lead *lead = json_to_lead(obj, &err);
     assert_non_null(lead);
     assert_int_equal(lead->n_attributes, 1);
@@ -110,8 +113,9 @@ static void test_time_parsing(void **state)
 static void test_conditions(void **state)
 {
     (void)state;
-    Leadops__Lead *lead = s_lead("{\"lead_id\":\"x\",\"company\":\"A\",\"title\":\"VP Sales EMEA\","
-                                 "\"company_size\":250,\"country\":\"DE\",\"attributes\":{\"tier\":\"gold\"}}");
+    Leadops__Lead *lead =
+        s_lead("{\"lead_id\":\"x\",\"company\":\"A\",\"title\":\"VP Sales EMEA\","
+               "\"company_size\":250,\"country\":\"DE\",\"attributes\":{\"tier\":\"gold\"}}");
     char *in_values[] = {"fr", "de"};
     cond_t in = {.field = "country", .op = COND_IN, .values = in_values, .value_count = 2};
     assert_true(cond_matches(&in, lead));
@@ -120,7 +124,8 @@ static void test_conditions(void **state)
     range.min = 300;
     assert_false(cond_matches(&range, lead));
     char *prefix_values[] = {"vp "};
-    cond_t prefix = {.field = "title", .op = COND_PREFIX, .values = prefix_values, .value_count = 1};
+    cond_t prefix = {
+        .field = "title", .op = COND_PREFIX, .values = prefix_values, .value_count = 1};
     assert_true(cond_matches(&prefix, lead));
     cond_t exists = {.field = "industry", .op = COND_EXISTS};
     assert_false(cond_matches(&exists, lead));
