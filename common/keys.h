@@ -13,7 +13,7 @@
  *  <p>:leads                   zset     lead ids by first ingest time (ms)
  *  <p>:stats                   hash     counters: ingested_leads, ingested_activities, duplicates,
  * rejected, scored, qualified, assigned, queued, closed <p>:stl                     hash
- * speed-to-lead histogram: bucket upper bound in ms -> count, plus sum, count <p>:reps set every
+ * speed-to-lead histogram: bucket upper bound in ms -> count, plus sum_ms, count <p>:reps set every
  * rep id <p>:rep:<rep_id>            hash     name, status (online|offline), capacity, open,
  * assigned_total, cfg_capacity <p>:rep:<rep_id>:leads      set      the rep's open lead ids
  *  <p>:rep:<rep_id>:queues     set      the queues the rep works

@@ -213,25 +213,52 @@ static void s_publish(intake_t *self, const void *bytes, size_t size)
         zmq_send(self->events_pub, bytes, size, ZMQ_DONTWAIT);
 }
 
+/* The class of a reject reason, for counters, dead letters and the bus:
+ * the part before the first ':' with quoted text dropped and digits folded
+ * to '#'. The sender gets the full reason; what is stored must neither grow
+ * without bound with crafted input nor carry input (a JSON parser's "near
+ * '...'" may quote an email). */
+static void s_reason_class(const char *reason, char *out, size_t size)
+{
+    size_t o = 0;
+    char quote = 0;
+    for (const char *p = reason; *p && *p != ':' && o + 1 < size; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+        } else if (*p == '\'' || *p == '"') {
+            quote = *p;
+        } else if (*p >= '0' && *p <= '9') {
+            if (o == 0 || out[o - 1] != '#')
+                out[o++] = '#';
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+}
+
 static void s_queue_reject(intake_t *self, const s_item_t *item)
 {
+    char reason[96];
+    s_reason_class(item->result.reason, reason, sizeof reason);
     char size[24];
     snprintf(size, sizeof size, "%zu", item->size);
     const char *dead[] = {"XADD",    self->key_deadletter,
                           "MAXLEN",  "~",
                           "10000",   "*",
-                          "reason",  item->result.reason,
+                          "reason",  reason,
                           "channel", item->channel,
                           "kind",    item->result.kind[0] ? item->result.kind : "unknown",
                           "size",    size};
     store_batch_command(self->batch, 14, dead, NULL);
     const char *stat[] = {"HINCRBY", self->key_stats, "rejected", "1"};
     store_batch_command(self->batch, 4, stat, NULL);
-    const char *by_reason[] = {"HINCRBY", self->key_rejects, item->result.reason, "1"};
+    const char *by_reason[] = {"HINCRBY", self->key_rejects, reason, "1"};
     store_batch_command(self->batch, 4, by_reason, NULL);
 
     Leadops__Rejection rejection = LEADOPS__REJECTION__INIT;
-    rejection.reason = (char *)item->result.reason;
+    rejection.reason = reason;
     rejection.channel = (char *)item->channel;
     rejection.lead_id = (char *)item->result.lead_id;
     rejection.size = (uint32_t)item->size;

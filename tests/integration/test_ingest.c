@@ -224,6 +224,15 @@ static void test_bad_input_gets_error_acks_and_service_goes_on(void **state)
     r = store_command(store, &err, "XLEN leadops:deadletter");
     assert_int_equal(store_value_int(r, -1), 4);
     store_value_free(&r);
+    /* Stored reasons are classes: the input ("teleport") is not kept. */
+    r = store_command(store, &err, "HGET leadops:rejects %s",
+                      "unknown activity type  (see ingest.activity_types)");
+    assert_int_equal(store_value_int(r, -1), 1);
+    store_value_free(&r);
+    r = store_command(store, &err, "HGET leadops:rejects %s",
+                      "frame of # bytes exceeds ingest.max_body_bytes");
+    assert_int_equal(store_value_int(r, -1), 1);
+    store_value_free(&r);
     store_destroy(&store);
 }
 
