@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,6 @@
 #include "envelope.h"
 #include "keys.h"
 #include "leadops.pb-c.h"
-
-const double stl_buckets_ms[STL_BUCKET_COUNT] = {
-    1,    2,    5,     10,    20,    50,     100,     200,     500,      1000,
-    2000, 5000, 10000, 30000, 60000, 300000, 1800000, 3600000, 86400000,
-};
 
 const char *const views_stat_names[VIEWS_STAT_COUNT] = {
     "ingested_leads", "ingested_activities", "duplicates", "rejected",
@@ -138,44 +134,7 @@ static void s_set_str(json_t *obj, const char *name, const char *value)
     json_object_set_new(obj, name, value ? s_json_text(value) : json_null());
 }
 
-/* ---- speed-to-lead histogram ------------------------------------------ */
-
-void stl_bucket_field(size_t index, char out[static STL_FIELD_MAX])
-{
-    snprintf(out, STL_FIELD_MAX, "le_%.0f", stl_buckets_ms[index]);
-}
-
-void stl_histogram_observe(stl_histogram_t *hist, double ms)
-{
-    if (ms < 0)
-        ms = 0; /* clocks of two hosts may disagree by a little */
-    size_t bucket = 0;
-    while (bucket < STL_BUCKET_COUNT && ms > stl_buckets_ms[bucket])
-        bucket++;
-    hist->counts[bucket]++;
-    hist->count++;
-    hist->sum_ms += ms;
-}
-
-double stl_histogram_quantile(const stl_histogram_t *hist, double q)
-{
-    if (hist->count == 0)
-        return 0;
-    double rank = q * (double)hist->count;
-    double below = 0;
-    for (size_t i = 0; i <= STL_BUCKET_COUNT; i++) {
-        double in_bucket = (double)hist->counts[i];
-        if (in_bucket == 0 || below + in_bucket < rank) {
-            below += in_bucket;
-            continue;
-        }
-        if (i == STL_BUCKET_COUNT)
-            return stl_buckets_ms[STL_BUCKET_COUNT - 1];
-        double lower = i == 0 ? 0 : stl_buckets_ms[i - 1];
-        return lower + (stl_buckets_ms[i] - lower) * (rank - below) / in_bucket;
-    }
-    return stl_buckets_ms[STL_BUCKET_COUNT - 1];
-}
+/* ---- speed-to-lead hash (layout in stl.h) ------------------------------ */
 
 /* Fills HIST from an HGETALL reply of <p>:stl. "count" is authoritative for
  * the total, so the +Inf bucket is what it has beyond the le_ fields. */

@@ -19,7 +19,7 @@ local op, prefix, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local function key(...) return prefix .. ':' .. table.concat({...}, ':') end
 
 -- Speed-to-lead buckets in ms; the same list as stl_buckets_ms in
--- services/reporting/views.c (a test checks that they agree).
+-- services/reporting/stl.c (a test checks that they agree).
 local STL_BUCKETS = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000,
                      300000, 1800000, 3600000, 86400000}
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "redis_fixture.h"
+#include "stl.h"
 #include "store.h"
 
 extern const char routing_script_routing[];
@@ -273,6 +274,32 @@ static void test_concurrent_routers_hold_capacity(void **state)
     store_value_free(&r);
 }
 
+/* routing.lua and reporting share the speed-to-lead buckets: a lead that
+ * waited exactly a bucket's bound lands in that bucket's field. */
+static void test_speed_to_lead_buckets_agree_with_reporting(void **state)
+{
+    s_ctx_t *ctx = *state;
+    store_value_free(
+        &(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "100", "online", "q,")});
+    err_t err = {0};
+    for (size_t i = 0; i < STL_BUCKET_COUNT; i++) {
+        char lead[32], ingested[32], field[STL_FIELD_MAX];
+        snprintf(lead, sizeof lead, "B%zu", i);
+        /* now is 1000 in s_call: ingested_at = now - bound */
+        snprintf(ingested, sizeof ingested, "%.0f", 1000 - stl_buckets_ms[i]);
+        store_value_t *r = store_command(ctx->store, &err, "ZADD t:inflight:routing 1 %s", lead);
+        store_value_free(&r);
+        r = store_command(ctx->store, &err, "HSET t:lead:%s ingested_at %s", lead, ingested);
+        store_value_free(&r);
+        r = s_call(ctx, "route", 5, lead, "q", "rule", "10", "round_robin");
+        assert_int_equal(store_value_int(store_value_at(r, 0), -1), 1);
+        store_value_free(&r);
+        stl_bucket_field(i, field);
+        assert_int_equal(s_hget_int(ctx, "t:stl", field), 1);
+    }
+    assert_int_equal(s_hget_int(ctx, "t:stl", "count"), STL_BUCKET_COUNT);
+}
+
 int main(void)
 {
     if (redis_fixture_start(&s_redis) < 0)
@@ -285,6 +312,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_keeps_runtime_changes_until_config_changes,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_routers_hold_capacity, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_speed_to_lead_buckets_agree_with_reporting, s_setup,
+                                        s_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     redis_fixture_stop(&s_redis);
