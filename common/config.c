@@ -270,8 +270,8 @@ static int s_check_keys(loader_t *loader, const yaml_tree_node_t *root)
     if (root->kind != YAML_TREE_MAP)
         return config_read_fail(loader, NULL, root->line, "(top level)",
                                 "expected a mapping, got %s", yaml_tree_kind_name(root->kind));
-    for (const yaml_tree_pair_t *section = root->pairs; section < root->pairs + root->count;
-         section++) {
+    for (size_t s = 0; s < root->count; s++) {
+        const yaml_tree_pair_t *section = &root->pairs[s];
         const yaml_tree_node_t *keys = section->value;
         if (!s_find_key(section->key, NULL))
             return config_read_fail(loader, NULL, section->key_line, section->key, "unknown key");

@@ -1,6 +1,7 @@
 #include "json_codec.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,35 +45,58 @@ static const s_str_field_t *s_find(const s_str_field_t *fields, size_t count, co
     return NULL;
 }
 
+/* Reads exactly N digits at *P into *VALUE and advances *P; false if any
+ * of them is not a digit (the NUL included, so it never reads past it). */
+static bool s_digits(const char **p, int n, int *value)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return false;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    *value = v;
+    return true;
+}
+
 int64_t json_parse_time(const char *text)
 {
-    int year, mon, day, hour = 0, min = 0, sec = 0, consumed = 0;
-    if (sscanf(text, "%4d-%2d-%2d%n", &year, &mon, &day, &consumed) != 3)
+    /* Strict ISO-8601 subset, fixed widths, no sscanf/strtod: what arrives
+     * here is untrusted input from webhooks and files. */
+    const char *p = text;
+    int year, mon, day, hour = 0, min = 0, sec = 0, millis = 0;
+    if (!s_digits(&p, 4, &year) || *p++ != '-' || !s_digits(&p, 2, &mon) || *p++ != '-' ||
+        !s_digits(&p, 2, &day))
         return -1;
-    const char *p = text + consumed;
-    double frac = 0;
     if (*p == 'T' || *p == ' ') {
-        int more = 0;
-        if (sscanf(p + 1, "%2d:%2d:%2d%n", &hour, &min, &sec, &more) != 3)
+        p++;
+        if (!s_digits(&p, 2, &hour) || *p++ != ':' || !s_digits(&p, 2, &min) || *p++ != ':' ||
+            !s_digits(&p, 2, &sec))
             return -1;
-        p += 1 + more;
         if (*p == '.') {
-            char *end;
-            frac = strtod(p, &end);
-            p = end;
+            p++;
+            int digits = 0, scale = 100;
+            for (; *p >= '0' && *p <= '9'; p++, digits++) {
+                millis += (*p - '0') * scale;
+                scale /= 10;
+            }
+            if (digits == 0 || digits > 9)
+                return -1;
         }
     }
     long offset_s = 0;
     if (*p == 'Z') {
         p++;
     } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+        int sign = *p++ == '-' ? -1 : 1, oh, om;
+        if (!s_digits(&p, 2, &oh) || *p++ != ':' || !s_digits(&p, 2, &om) || oh > 23 || om > 59)
             return -1;
-        offset_s = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
-        p += 6;
+        offset_s = sign * (oh * 3600L + om * 60L);
     }
-    if (*p || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+    if (*p || year < 1970 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 ||
+        sec > 60)
         return -1;
     struct tm tm = {.tm_year = year - 1900,
                     .tm_mon = mon - 1,
@@ -80,8 +104,8 @@ int64_t json_parse_time(const char *text)
                     .tm_hour = hour,
                     .tm_min = min,
                     .tm_sec = sec};
-    time_t t = timegm(&tm);
-    return ((int64_t)t - offset_s) * 1000 + (int64_t)llround(frac * 1000);
+    int64_t seconds = (int64_t)timegm(&tm) - offset_s;
+    return seconds < 0 ? -1 : seconds * 1000 + millis;
 }
 
 void json_format_time(int64_t ms, char *out, size_t size)

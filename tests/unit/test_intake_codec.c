@@ -108,6 +108,12 @@ static void test_time_parsing(void **state)
     assert_int_equal(json_parse_time("2024-05-01T12:00:00.250Z"), 1714564800250LL);
     assert_int_equal(json_parse_time("yesterday"), -1);
     assert_int_equal(json_parse_time("2024-13-01"), -1);
+    /* Found by fuzzing: short offsets, exponent fractions, signs inside fields. */
+    assert_int_equal(json_parse_time("2024-05-01T12:00:00.125+0:3"), -1);
+    assert_int_equal(json_parse_time("1900-01-01T00:00:00.5e300Z"), -1);
+    assert_int_equal(json_parse_time("2024-05-01T-1:-1:-1Z"), -1);
+    assert_int_equal(json_parse_time("2024-05-01T12:00:00+25:00"), -1);
+    assert_int_equal(json_parse_time("1969-12-31T23:59:59Z"), -1);
 }
 
 static void test_conditions(void **state)
