@@ -27,6 +27,8 @@ struct httpd {
 typedef struct {
     char *body; /* owned */
     size_t len, capacity;
+    size_t announced; /* Content-Length, 0 when absent */
+    size_t received;  /* body bytes received, kept or not */
     bool too_large;
 } s_upload_t;
 
@@ -64,11 +66,13 @@ static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, cons
         /* Refuse an announced oversized body before reading any of it. */
         const char *length =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (length && strtoull(length, NULL, 10) > self->max_body)
+        upload->announced = length ? (size_t)strtoull(length, NULL, 10) : 0;
+        if (upload->announced > self->max_body)
             upload->too_large = true;
         return MHD_YES;
     }
     if (*upload_data_size) {
+        upload->received += *upload_data_size;
         if (!upload->too_large && upload->len + *upload_data_size <= self->max_body) {
             if (upload->len + *upload_data_size + 1 > upload->capacity) {
                 size_t capacity = (upload->len + *upload_data_size + 1) * 2;
@@ -88,24 +92,20 @@ static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, cons
     }
 
     httpd_response_t res = {0};
-    if (upload->too_large) {
-        char reason[128];
-        snprintf(reason, sizeof reason, "request body larger than %zu bytes", self->max_body);
-        httpd_respond_error(&res, 413, reason);
-    } else {
-        httpd_request_t req = {
-            .method = method,
-            .path = url,
-            .body = upload->body ? upload->body : "",
-            .body_len = upload->len,
-            .conn = conn,
-        };
-        if (upload->body)
-            upload->body[upload->len] = '\0';
-        self->handler(self->arg, &req, &res);
-        if (!res.status)
-            httpd_respond_error(&res, 500, "handler produced no response");
-    }
+    if (upload->body)
+        upload->body[upload->len] = '\0';
+    httpd_request_t req = {
+        .method = method,
+        .path = url,
+        .body = upload->too_large || !upload->body ? "" : upload->body,
+        .body_len = upload->too_large ? 0 : upload->len,
+        .body_too_large = upload->too_large,
+        .body_seen = upload->received > upload->announced ? upload->received : upload->announced,
+        .conn = conn,
+    };
+    self->handler(self->arg, &req, &res);
+    if (!res.status)
+        httpd_respond_error(&res, 500, "handler produced no response");
     return s_send(conn, &res);
 }
 

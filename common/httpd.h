@@ -2,9 +2,10 @@
  * own zmq_poll loop, so handlers run on the service thread and may use its
  * Redis store and sockets directly.
  *
- * The handler sees the whole request (body buffered up to max_body bytes;
- * larger bodies are answered 413 before the handler runs) and fills a
- * response. Bearer-token checks, if configured, happen before the handler. */
+ * The handler sees the whole request (body buffered up to max_body bytes)
+ * and fills a response. A larger body is not kept: the handler is called
+ * with body_too_large set and an empty body, so that it can count and
+ * answer the refusal (413) like any other bad input. */
 #ifndef LEADOPS_HTTPD_H
 #define LEADOPS_HTTPD_H
 
@@ -20,7 +21,9 @@ typedef struct {
     const char *path;   /* borrowed: "/v1/leads" (no query string) */
     const char *body;   /* borrowed, NUL-terminated, may be "" */
     size_t body_len;
-    void *conn; /* borrowed: for httpd_query */
+    bool body_too_large; /* the body exceeded max_body and was dropped */
+    size_t body_seen;    /* body bytes announced or received, kept or not */
+    void *conn;          /* borrowed: for httpd_query */
 } httpd_request_t;
 
 typedef struct {

@@ -1,28 +1,34 @@
 /* keys.h — the Redis key layout, in one place. Every key starts with the
- * configured prefix ("leadops" by default) and a colon.
+ * configured prefix <p> ("leadops" by default) and a colon.
  *
- *  <p>:journal                 stream   every accepted event: fields type, event_id, lead_id,
- * envelope (protobuf bytes) <p>:eventid:<event_id>      string   dedup marker, value = lead id, TTL
- * = ingest.dedup_window_s <p>:inflight:<hop>          zset     event ids (hop "scoring") or lead
- * ids (hop "routing") sent but not yet applied, scored by the redelivery deadline (Unix ms)
- *  <p>:inflight:<hop>:msg      hash     member -> encoded Envelope, for re-sending
- *  <p>:lead:<lead_id>          hash     lead state: lead (Lead protobuf), status
- * (new|scored|queued|assigned|closed), score, fit, engagement, grade, stage, qualified (0|1),
- * reasons (JSON array), activities, queue, rule, rep, outcome, ingested_at, scored_at, queued_at,
- *                                       assigned_at, closed_at, updated_at (Unix ms)
- *  <p>:leads                   zset     lead ids by first ingest time (ms)
- *  <p>:stats                   hash     counters: ingested_leads, ingested_activities, duplicates,
- * rejected, scored, qualified, assigned, queued, closed <p>:stl                     hash
- * speed-to-lead histogram: bucket upper bound in ms -> count, plus sum_ms, count <p>:reps set every
- * rep id <p>:rep:<rep_id>            hash     name, status (online|offline), capacity, open,
- * assigned_total, cfg_capacity <p>:rep:<rep_id>:leads      set      the rep's open lead ids
- *  <p>:rep:<rep_id>:queues     set      the queues the rep works
- *  <p>:queues                  set      every queue name
- *  <p>:queue:<q>:rr            zset     the queue's reps by the sequence of their last assignment
- * (round robin) <p>:queue:<q>:waiting       zset     queued lead ids by priority: (1000 - score) *
- * 1e10 + arrival sequence <p>:seq                     string   arrival / assignment sequence
- * counter <p>:deadletter              stream   rejected input: reason, channel, size (never the
- * personal fields)
+ * <p>:journal              stream  every accepted event: type, event_id, lead_id, envelope
+ * <p>:eventid:<event_id>   string  dedup marker = lead id, TTL ingest.dedup_window_s
+ * <p>:inflight:<hop>       zset    sent, not yet applied, by redelivery deadline (ms):
+ *                                  event ids (hop "scoring"), lead ids (hop "routing")
+ * <p>:inflight:<hop>:msg   hash    member -> encoded Envelope, for re-sending
+ * <p>:lead:<lead_id>       hash    lead state: lead (Lead protobuf), status
+ *                                  (scored|queued|assigned|closed), score, fit, engagement,
+ *                                  grade, stage, qualified (0|1), reasons (JSON array),
+ *                                  activities, act:<type> counts, queue, rule, rep, outcome,
+ *                                  ingested_at, scored_at, qualified_at, queued_at,
+ *                                  assigned_at, closed_at, updated_at (Unix ms)
+ * <p>:leads                zset    lead ids by first ingest time (ms)
+ * <p>:stats                hash    counters: ingested_leads, ingested_activities, duplicates,
+ *                                  rejected, scored, qualified, assigned, queued, closed
+ * <p>:rejects              hash    reject reason class -> count
+ * <p>:deadletter           stream  rejected input: reason class, channel, kind, size
+ *                                  (never the input itself)
+ * <p>:stl                  hash    speed-to-lead histogram: le_<bound ms> -> count, count,
+ *                                  sum_ms (bounds: services/reporting/stl.c)
+ * <p>:reps                 set     every rep id
+ * <p>:rep:<rep_id>         hash    name, status (online|offline), capacity, open,
+ *                                  assigned_total, cfg_capacity, cfg_status
+ * <p>:rep:<rep_id>:leads   set     the rep's open lead ids
+ * <p>:rep:<rep_id>:queues  set     the queues the rep works
+ * <p>:queues               set     every queue name
+ * <p>:queue:<q>:rr         zset    the queue's reps by the sequence of their last assignment
+ * <p>:queue:<q>:waiting    zset    waiting lead ids by (1000 - score) * 1e10 + arrival sequence
+ * <p>:seq                  string  arrival and assignment sequence counter
  */
 #ifndef LEADOPS_KEYS_H
 #define LEADOPS_KEYS_H

@@ -265,7 +265,7 @@ stack_env() {
 
 _stack_starttime() {
     local stat
-    { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
     local -a fields
     read -ra fields <<<"${stat##*) }"
     printf '%s\n' "${fields[19]}"
@@ -278,7 +278,7 @@ _stack_proc_ok() {
     kill -0 "$pid" 2>/dev/null || return 1
     [[ -r /proc/$pid/stat ]] || return 0
     local stat
-    { stat=$(<"/proc/$pid/stat"); } 2>/dev/null || return 1
+    { read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
     local -a fields
     read -ra fields <<<"${stat##*) }"
     [[ ${fields[0]} != Z ]] || return 1

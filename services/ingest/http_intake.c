@@ -83,6 +83,18 @@ void http_intake_handle(void *arg, const httpd_request_t *req, httpd_response_t 
         httpd_respond_error(res, 405, "use POST");
         return;
     }
+    if (req->body_too_large) {
+        char reason[128];
+        snprintf(reason, sizeof reason,
+                 "request body larger than %zu bytes (ingest.max_body_bytes)",
+                 intake_max_body(intake));
+        intake_reset(intake);
+        intake_add_reject(intake, reason, "http", req->body_seen);
+        intake_flush(intake, NULL);
+        intake_reset(intake);
+        httpd_respond_error(res, 413, reason);
+        return;
+    }
 
     json_error_t jerr;
     json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);

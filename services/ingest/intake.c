@@ -391,3 +391,8 @@ const intake_stats_t *intake_stats(const intake_t *self)
 {
     return &self->stats;
 }
+
+size_t intake_max_body(const intake_t *self)
+{
+    return self->cfg->ingest_max_body_bytes;
+}

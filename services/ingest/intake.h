@@ -63,4 +63,7 @@ int intake_redeliver(intake_t *self, int64_t now_ms, err_t *err);
 
 const intake_stats_t *intake_stats(const intake_t *self);
 
+/* The largest body or frame accepted (ingest.max_body_bytes). */
+size_t intake_max_body(const intake_t *self);
+
 #endif

@@ -123,6 +123,10 @@ static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *r
                  strcmp(path, "/v1/queues") == 0 || strcmp(path, "/v1/reps") == 0 ||
                  strcmp(path, "/v1/summary") == 0;
     char reason[256];
+    if (req->body_too_large) {
+        httpd_respond_error(res, 413, "request body too large (the reporting API takes none)");
+        return;
+    }
     if (!known) {
         snprintf(reason, sizeof reason, "no such resource: %.200s", path);
         httpd_respond_error(res, 404, reason);
