@@ -255,15 +255,19 @@ static void s_lead_state(json_t *view, const store_value_t *hash)
     json_object_set_new(view, "activities",
                         json_integer(store_value_int(s_hash_get(hash, "activities"), 0)));
 
-    static const char *const stamps[] = {"ingested_at", "scored_at", "queued_at", "assigned_at",
-                                         "closed_at"};
+    static const char *const stamps[] = {"ingested_at", "scored_at",   "qualified_at",
+                                         "queued_at",   "assigned_at", "closed_at"};
     for (size_t i = 0; i < sizeof stamps / sizeof *stamps; i++)
         s_lead_timestamp(view, hash, stamps[i]);
-    long long ingested = store_value_int(s_hash_get(hash, "ingested_at"), 0);
+    /* As routing.lua records it: from the moment the lead was ready for
+     * sales (intake, or the activity that qualified it) to its assignment. */
+    long long ready = store_value_int(s_hash_get(hash, "ingested_at"), 0);
+    long long qualified = store_value_int(s_hash_get(hash, "qualified_at"), 0);
+    if (qualified > ready)
+        ready = qualified;
     long long assigned = store_value_int(s_hash_get(hash, "assigned_at"), 0);
     json_object_set_new(view, "speed_to_lead_ms",
-                        ingested > 0 && assigned > 0 ? json_integer(assigned - ingested)
-                                                     : json_null());
+                        ready > 0 && assigned > 0 ? json_integer(assigned - ready) : json_null());
 }
 
 json_t *views_lead(store_t *store, const char *prefix, const char *lead_id, err_t *err)

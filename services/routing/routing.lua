@@ -54,9 +54,12 @@ local function assign(lead_id, queue, rep_id, queued_at)
   local lead = key('lead', lead_id)
   redis.call('HSET', lead, 'status', 'assigned', 'queue', queue, 'rep', rep_id,
              'assigned_at', now, 'updated_at', now)
-  local state = redis.call('HMGET', lead, 'ingested_at', 'score')
+  local state = redis.call('HMGET', lead, 'ingested_at', 'score', 'qualified_at')
   local ingested_at = tonumber(state[1]) or now
-  record_speed_to_lead(math.max(0, now - ingested_at))
+  -- Speed to lead runs from the moment the lead became ready for sales: its
+  -- intake when it qualified at once, else the activity that qualified it.
+  local ready_at = math.max(ingested_at, tonumber(state[3]) or ingested_at)
+  record_speed_to_lead(math.max(0, now - ready_at))
   redis.call('HINCRBY', key('stats'), 'assigned', 1)
   return {lead_id, queue, rep_id, tostring(ingested_at), tostring(queued_at or 0), state[2] or '0'}
 end
