@@ -73,3 +73,14 @@ config_t *service_start(int argc, char **argv, const char *name, const char *sum
     log_info("%s %s starting with %s", name, LEADOPS_VERSION, path ? path : "built-in defaults");
     return cfg;
 }
+
+store_t *service_store_new(const config_t *cfg, bool connect_now, err_t *err)
+{
+    store_options_t opts = {.host = cfg->redis_host,
+                            .port = cfg->redis_port,
+                            .user = cfg->redis_user,
+                            .password = cfg->redis_password,
+                            .db = cfg->redis_db,
+                            .timeout_ms = cfg->redis_timeout_ms};
+    return store_new(&opts, connect_now, err);
+}

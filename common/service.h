@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include "config.h"
+#include "store.h"
 
 #define LEADOPS_VERSION "0.1.0"
 
@@ -20,5 +21,8 @@
  * (owned by the caller) or exits. */
 config_t *service_start(int argc, char **argv, const char *name, const char *summary,
                         volatile sig_atomic_t *stop);
+
+/* A store for the Redis the config names (see store_new). */
+store_t *service_store_new(const config_t *cfg, bool connect_now, err_t *err);
 
 #endif

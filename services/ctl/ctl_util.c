@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "envelope.h"
 #include "json_codec.h"
+#include "service.h"
 
 uint8_t *ctl_envelope_from_json(const json_t *obj, char event_id[64], size_t *size, err_t *err)
 {
@@ -47,14 +48,8 @@ uint8_t *ctl_envelope_from_json(const json_t *obj, char event_id[64], size_t *si
 
 store_t *ctl_store_open(const config_t *cfg)
 {
-    store_options_t opts = {.host = cfg->redis_host,
-                            .port = cfg->redis_port,
-                            .user = cfg->redis_user,
-                            .password = cfg->redis_password,
-                            .db = cfg->redis_db,
-                            .timeout_ms = cfg->redis_timeout_ms};
     err_t err = {0};
-    store_t *store = store_new(&opts, true, &err);
+    store_t *store = service_store_new(cfg, true, &err);
     if (!store)
         fprintf(stderr,
                 "leadopsctl: %s\n"

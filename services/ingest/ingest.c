@@ -11,6 +11,7 @@
 #include "httpd.h"
 #include "intake.h"
 #include "log.h"
+#include "service.h"
 #include "store.h"
 #include "zutil.h"
 
@@ -38,13 +39,7 @@ ingest_t *ingest_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         return NULL;
     }
     self->cfg = cfg;
-    store_options_t opts = {.host = cfg->redis_host,
-                            .port = cfg->redis_port,
-                            .user = cfg->redis_user,
-                            .password = cfg->redis_password,
-                            .db = cfg->redis_db,
-                            .timeout_ms = cfg->redis_timeout_ms};
-    self->store = store_new(&opts, false, err);
+    self->store = service_store_new(cfg, false, err);
     if (!self->store)
         goto fail;
     self->router = zutil_socket(zmq_ctx, ZMQ_ROUTER, cfg->ep_ingest, true, ZUTIL_HWM_REPLY, err);

@@ -12,6 +12,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
+#include "service.h"
 #include "store.h"
 #include "views.h"
 #include "zutil.h"
@@ -202,17 +203,9 @@ reporting_t *reporting_new(const config_t *cfg, void *zmq_ctx, err_t *err)
                                                                 : REPORTING_MIN_EVENT_BYTES) +
         REPORTING_ENVELOPE_SLACK;
 
-    store_options_t opts = {
-        .host = cfg->redis_host,
-        .port = cfg->redis_port,
-        .user = cfg->redis_user,
-        .password = cfg->redis_password,
-        .db = cfg->redis_db,
-        .timeout_ms = cfg->redis_timeout_ms,
-    };
     /* Lazy connect: reporting starts (and serves /healthz and bus metrics)
      * while Redis is still coming up. */
-    self->store = store_new(&opts, false, err);
+    self->store = service_store_new(cfg, false, err);
     if (!self->store)
         goto failed;
     self->metrics = metrics_new(err);

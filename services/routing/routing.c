@@ -10,6 +10,7 @@
 #include "keys.h"
 #include "log.h"
 #include "route_rules.h"
+#include "service.h"
 #include "store.h"
 #include "zutil.h"
 
@@ -44,13 +45,7 @@ routing_t *routing_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         return NULL;
     }
     self->cfg = cfg;
-    store_options_t opts = {.host = cfg->redis_host,
-                            .port = cfg->redis_port,
-                            .user = cfg->redis_user,
-                            .password = cfg->redis_password,
-                            .db = cfg->redis_db,
-                            .timeout_ms = cfg->redis_timeout_ms};
-    self->store = store_new(&opts, false, err);
+    self->store = service_store_new(cfg, false, err);
     if (!self->store)
         goto fail;
     self->batch = store_batch_new();
