@@ -54,6 +54,23 @@ static int s_decode_activity_types(loader_t *loader, const key_spec_t *spec,
                                    &config->activity_type_count, NULL);
 }
 
+static int s_decode_http_tokens(loader_t *loader, const key_spec_t *spec,
+                                const yaml_tree_node_t *node)
+{
+    config_t *config = loader->config;
+    return config_read_string_list(loader, node, spec->path, false, NULL, &config->http_tokens,
+                                   &config->http_token_count, NULL);
+}
+
+static int s_decode_curve_client_keys(loader_t *loader, const key_spec_t *spec,
+                                      const yaml_tree_node_t *node)
+{
+    config_t *config = loader->config;
+    return config_read_string_list(loader, node, spec->path, false, NULL,
+                                   &config->curve_client_keys, &config->curve_client_key_count,
+                                   NULL);
+}
+
 static int s_decode_activity_points(loader_t *loader, const key_spec_t *spec,
                                     const yaml_tree_node_t *node)
 {
@@ -224,6 +241,9 @@ static const key_spec_t s_keys[] = {
     INTEGER("ingest.dedup_window_s", KEY_INT, ingest_dedup_window_s, 1, INT_MAX, "86400"),
     INTEGER("ingest.journal_max_len", KEY_LONG, ingest_journal_max_len, 1, LONG_MAX, "1000000"),
     INTEGER("ingest.redelivery_ms", KEY_INT, ingest_redelivery_ms, 1, INT_MAX, "3000"),
+    INTEGER("ingest.journal_max_age_s", KEY_INT, ingest_journal_max_age_s, 0, INT_MAX, "0"),
+    INTEGER("ingest.inflight_limit", KEY_LONG, ingest_inflight_limit, 1, LONG_MAX, "200000"),
+    INTEGER("ingest.max_future_s", KEY_INT, ingest_max_future_s, 0, INT_MAX, "86400"),
     LIST("ingest.activity_types", s_decode_activity_types,
          "[page_view, email_open, email_click, form_fill, content_download, webinar, demo_request, "
          "pricing_view,"
@@ -244,6 +264,10 @@ static const key_spec_t s_keys[] = {
     SCALAR("routing.fallback_queue", KEY_QUEUE, fallback_queue, "general"),
     LIST("routing.rules", s_decode_route_rules, "[]"),
     LIST("routing.reps", s_decode_reps, "[]"),
+    LIST("security.http_tokens", s_decode_http_tokens, "[]"),
+    SCALAR("security.curve_public_key", KEY_STRING, curve_public_key, "", .may_be_empty = true),
+    SCALAR("security.curve_secret_key", KEY_STRING, curve_secret_key, "", .may_be_empty = true),
+    LIST("security.curve_client_keys", s_decode_curve_client_keys, "[]"),
 };
 
 #define KEY_COUNT (sizeof s_keys / sizeof s_keys[0])
@@ -308,6 +332,29 @@ static int s_decode_key(loader_t *loader, const key_spec_t *spec, const yaml_tre
     return rc;
 }
 
+/* CurveZMQ keys are Z85 text of 40 characters; a server needs both halves. */
+static int s_check_curve(loader_t *loader)
+{
+    const config_t *c = loader->config;
+    bool has_public = c->curve_public_key[0], has_secret = c->curve_secret_key[0];
+    if (has_public != has_secret)
+        return err_set(loader->err, ERR_CONFIG,
+                       "%s: security.curve_public_key and security.curve_secret_key: set both "
+                       "(leadopsctl keygen makes a pair) or neither",
+                       loader->file);
+    if (has_public && (strlen(c->curve_public_key) != 40 || strlen(c->curve_secret_key) != 40))
+        return err_set(loader->err, ERR_CONFIG,
+                       "%s: security.curve_*_key: expected Z85 keys of 40 characters",
+                       loader->file);
+    for (size_t i = 0; i < c->curve_client_key_count; i++)
+        if (strlen(c->curve_client_keys[i]) != 40)
+            return err_set(loader->err, ERR_CONFIG,
+                           "%s: security.curve_client_keys[%zu]: expected a Z85 public key of 40 "
+                           "characters",
+                           loader->file, i);
+    return 0;
+}
+
 config_t *config_load(const char *path, err_t *err)
 {
     config_t *config = calloc(1, sizeof *config);
@@ -326,6 +373,8 @@ config_t *config_load(const char *path, err_t *err)
         rc = s_check_keys(&loader, root);
     for (size_t i = 0; rc == 0 && i < KEY_COUNT; i++)
         rc = s_decode_key(&loader, &s_keys[i], root);
+    if (rc == 0)
+        rc = s_check_curve(&loader);
     yaml_tree_destroy(&root);
     if (rc != 0) {
         if (err && err->code == ERR_INPUT) /* the file is not YAML we accept */
@@ -353,6 +402,8 @@ void config_destroy(config_t **self_p)
     }
     free(self->path);
     s_free_strings(self->activity_types, self->activity_type_count);
+    s_free_strings(self->http_tokens, self->http_token_count);
+    s_free_strings(self->curve_client_keys, self->curve_client_key_count);
     free(self->grades);
     for (size_t i = 0; i < self->fit_rule_count; i++) {
         free(self->fit_rules[i].name);

@@ -84,7 +84,10 @@ typedef struct {
     int ingest_dedup_window_s;
     long ingest_journal_max_len;
     int ingest_redelivery_ms;
-    char **activity_types; /* owned */
+    int ingest_journal_max_age_s; /* 0: trim the journal by length only */
+    long ingest_inflight_limit;   /* events in flight to scoring before intake says busy */
+    int ingest_max_future_s;      /* event times further ahead than this are refused */
+    char **activity_types;        /* owned */
     size_t activity_type_count;
 
     double scoring_qualify_threshold;
@@ -104,6 +107,13 @@ typedef struct {
     size_t route_rule_count;
     rep_config_t *reps; /* owned */
     size_t rep_count;
+
+    char **http_tokens; /* owned; bearer tokens (secrets); none: HTTP needs no token */
+    size_t http_token_count;
+    char *curve_public_key;   /* Z85 (40 chars); empty: no CurveZMQ */
+    char *curve_secret_key;   /* Z85; a secret: never logged */
+    char **curve_client_keys; /* owned; Z85 public keys of producers allowed to connect */
+    size_t curve_client_key_count;
 } config_t;
 
 /* Loads PATH (NULL: built-in defaults only, still with env overrides).
