@@ -212,8 +212,14 @@ int lead_validate(const Leadops__Lead *lead, err_t *err)
                        LEAD_ID_MAX);
     bool has_email = lead->email && *lead->email;
     bool has_company = lead->company && *lead->company;
-    if (!has_email && !has_company)
-        return err_set(err, ERR_INPUT, "a lead needs an email or a company");
+    /* A CRM record without contact data (an exported MQL, say) is still a
+     * lead when its source names it. */
+    bool has_source_id =
+        lead->source_system && *lead->source_system && lead->source_id && *lead->source_id;
+    if (!has_email && !has_company && !has_source_id)
+        return err_set(err, ERR_INPUT,
+                       "a lead needs an identity: an email, a company, or a source_system "
+                       "with a source_id");
     if (has_email && !s_is_plausible_email(lead->email))
         return err_set(err, ERR_INPUT, "email is not a valid address");
     if (lead->country && *lead->country &&

@@ -35,7 +35,8 @@ void lead_set_str(char **slot, const char *value);
 void lead_normalize(Leadops__Lead *lead);
 
 /* Checks a normalized lead: an id of 1..LEAD_ID_MAX printable characters,
- * an email or a company, a plausible email, a two-letter country. Returns 0,
+ * an email, a company or a source_system + source_id, a plausible email, a
+ * two-letter country. Returns 0,
  * or -1 with *err (ERR_INPUT) naming the field and the problem. */
 int lead_validate(const Leadops__Lead *lead, err_t *err);
 

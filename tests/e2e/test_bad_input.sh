@@ -96,7 +96,7 @@ rc=0
 "$E2E_CTL" send "$E2E_WORK/bad.jsonl" >"$E2E_WORK/send.out" 2>&1 || rc=$?
 e2e_expect "leadopsctl send of a lead without email/company exits 1" "$rc" -eq 1
 e2e_expect "... reporting 1 rejected" "$(grep -c ': 0 accepted, 0 duplicates, 1 rejected' "$E2E_WORK/send.out" || true)" -eq 1
-e2e_expect "... printing the reason" "$(grep -c 'a lead needs an email or a company' "$E2E_WORK/send.out" || true)" -eq 1
+e2e_expect "... printing the reason" "$(grep -c 'a lead needs an identity' "$E2E_WORK/send.out" || true)" -eq 1
 REJECTS=$((REJECTS + 1))
 # Invalid JSON is refused by leadopsctl itself and never sent: not counted by ingest.
 printf '{"kind":"lead", "lead_id": \n' >"$E2E_WORK/unreadable.jsonl"

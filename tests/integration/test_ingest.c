@@ -196,7 +196,7 @@ static void test_bad_input_gets_error_acks_and_service_goes_on(void **state)
 
     ack = s_send_lead(ctx, "ev-3", "L-3", NULL);
     assert_int_equal(ack->status, LEADOPS__ACK__STATUS__REJECTED);
-    assert_non_null(strstr(ack->reason, "email or a company"));
+    assert_non_null(strstr(ack->reason, "a lead needs an identity"));
     leadops__ack__free_unpacked(ack, NULL);
 
     Leadops__Activity activity = LEADOPS__ACTIVITY__INIT;

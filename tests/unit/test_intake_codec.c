@@ -49,7 +49,8 @@ static void test_validate_names_the_problem(void **state)
         const char *json, *reason;
     } cases[] = {
         {"{\"email\":\"a@b.co\"}", "lead_id is required"},
-        {"{\"lead_id\":\"x\"}", "a lead needs an email or a company"},
+        {"{\"lead_id\":\"x\"}", "a lead needs an identity"},
+        {"{\"lead_id\":\"x\",\"source_id\":\"42\"}", "a lead needs an identity"},
         {"{\"lead_id\":\"x\",\"email\":\"not-an-email\"}", "email is not a valid address"},
         {"{\"lead_id\":\"x\",\"company\":\"Acme\",\"country\":\"Germany\"}", "country must be"},
         {"{\"lead_id\":\"has space\",\"company\":\"Acme\"}", "lead_id is required"},
