@@ -242,6 +242,8 @@ int activity_check(Leadops__Activity *activity, const config_t *cfg, err_t *err)
                        LEAD_ID_MAX);
     if (!activity->type || !*activity->type)
         return err_set(err, ERR_INPUT, "type is required");
+    if (activity->value < 0)
+        return err_set(err, ERR_INPUT, "value must not be negative (a deal or opportunity amount)");
     if (!config_is_activity_type(cfg, activity->type))
         return err_set(err, ERR_INPUT, "unknown activity type '%.40s' (see ingest.activity_types)",
                        activity->type);

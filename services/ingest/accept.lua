@@ -9,7 +9,16 @@
 -- ARGV[1] event id  ARGV[2] lead id  ARGV[3] type ("lead"|"activity")
 -- ARGV[4] envelope bytes  ARGV[5] redelivery deadline (ms)
 -- ARGV[6] dedup window (s)  ARGV[7] journal max length
--- Returns {1, stream id} when accepted, {0, lead id} for a duplicate.
+-- ARGV[8] in-flight limit: with this many events waiting for scoring, refuse
+-- Returns {1, stream id} when accepted, {0, lead id} for a duplicate,
+-- {-1, events waiting} when scoring is too far behind (backpressure).
+--
+-- The backpressure check comes first: a refused event must leave no dedup
+-- marker behind, or its retry would be taken for a duplicate and lost.
+local waiting = redis.call('ZCARD', KEYS[3])
+if waiting >= tonumber(ARGV[8]) then
+  return {-1, waiting}
+end
 if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', tonumber(ARGV[6])) == false then
   redis.call('HINCRBY', KEYS[5], 'duplicates', 1)
   return {0, redis.call('GET', KEYS[1]) or ARGV[2]}

@@ -144,9 +144,21 @@ void http_intake_handle(void *arg, const httpd_request_t *req, httpd_response_t 
     }
     intake_reset(intake);
 
-    if (store_down || busy) {
+    if (store_down) {
         json_decref(results);
         httpd_respond_error(res, 503, "storage unavailable: nothing was accepted, retry later");
+        res->retry_after_s = 1;
+        return;
+    }
+    if (busy) {
+        /* Backpressure: some items (maybe all) were refused because scoring
+         * is behind. The results say which; resend those after Retry-After. */
+        s_respond_json(res, 503,
+                       json_pack("{s:s,s:I,s:I,s:I,s:o}", "error",
+                                 "downstream is behind: resend the items marked busy later",
+                                 "accepted", (json_int_t)(count - rejected - busy), "busy",
+                                 (json_int_t)busy, "rejected", (json_int_t)rejected, "results",
+                                 results));
         res->retry_after_s = 1;
         return;
     }

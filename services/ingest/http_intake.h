@@ -3,7 +3,8 @@
  *
  * Answers 202 when every item was accepted (or was a duplicate), 400 when
  * the body is not JSON or every item was rejected, 207 with per-item results
- * when some were rejected, 503 with Retry-After when Redis is unavailable.
+ * when some were rejected, 503 with Retry-After when Redis is unavailable or
+ * scoring is too far behind (then per-item results say which items to resend).
  * Reasons are in the body; personal fields never are. */
 #ifndef LEADOPS_HTTP_INTAKE_H
 #define LEADOPS_HTTP_INTAKE_H

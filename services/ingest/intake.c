@@ -11,7 +11,8 @@
 
 extern const char ingest_script_accept[];
 
-#define DEADLETTER_MAX_LEN 10000
+#define DEADLETTER_MAX_LEN    "10000" /* approximate cap of the dead-letter stream */
+#define JOURNAL_TRIM_EVERY_MS 5000
 
 typedef struct {
     intake_result_t result;
@@ -33,6 +34,7 @@ struct intake {
     s_item_t *items;      /* owned */
     size_t count, capacity;
     intake_stats_t stats;
+    int64_t next_trim_ms; /* when to trim the journal by age next */
     char key_journal[KEY_MAX], key_stats[KEY_MAX], key_deadletter[KEY_MAX], key_rejects[KEY_MAX];
 };
 
@@ -106,16 +108,27 @@ size_t intake_add_reject(intake_t *self, const char *reason, const char *channel
 }
 
 /* Packs the canonical envelope for a valid input. */
-static void s_accept_input(s_item_t *item, Leadops__EventType type, const ProtobufCMessage *msg,
-                           const char *event_id, const char *producer, int64_t occurred_at_ms)
+static void s_accept_input(intake_t *self, s_item_t *item, Leadops__EventType type,
+                           const ProtobufCMessage *msg, const char *event_id, const char *producer,
+                           int64_t occurred_at_ms)
 {
+    int64_t now = clock_now_ms();
+    /* A clock far ahead at the source would make decay and SLAs nonsense. */
+    int64_t ahead_ms = occurred_at_ms - now;
+    if (ahead_ms > (int64_t)self->cfg->ingest_max_future_s * 1000) {
+        char reason[160];
+        snprintf(reason, sizeof reason,
+                 "event time is %lld s in the future (at most ingest.max_future_s = %d)",
+                 (long long)(ahead_ms / 1000), self->cfg->ingest_max_future_s);
+        s_reject(item, reason);
+        return;
+    }
     char new_id[33];
     if (!event_id || !*event_id) {
         envelope_new_id(new_id);
         event_id = new_id;
     }
     snprintf(item->result.event_id, sizeof item->result.event_id, "%s", event_id);
-    int64_t now = clock_now_ms();
     err_t err = {0};
     item->envelope = envelope_pack(type, event_id, producer, occurred_at_ms ? occurred_at_ms : now,
                                    now, msg, &item->envelope_len, &err);
@@ -136,7 +149,7 @@ static size_t s_add_lead(intake_t *self, s_item_t *item, Leadops__Lead *lead, co
         s_reject(item, err.msg);
     } else {
         snprintf(item->result.lead_id, sizeof item->result.lead_id, "%s", lead->lead_id);
-        s_accept_input(item, LEADOPS__EVENT_TYPE__EVENT_LEAD, &lead->base, event_id, producer,
+        s_accept_input(self, item, LEADOPS__EVENT_TYPE__EVENT_LEAD, &lead->base, event_id, producer,
                        occurred_at_ms ? occurred_at_ms : lead->created_at_ms);
     }
     leadops__lead__free_unpacked(lead, NULL);
@@ -152,7 +165,7 @@ static size_t s_add_activity(intake_t *self, s_item_t *item, Leadops__Activity *
         s_reject(item, err.msg);
     } else {
         snprintf(item->result.lead_id, sizeof item->result.lead_id, "%s", activity->lead_id);
-        s_accept_input(item, LEADOPS__EVENT_TYPE__EVENT_ACTIVITY, &activity->base, event_id,
+        s_accept_input(self, item, LEADOPS__EVENT_TYPE__EVENT_ACTIVITY, &activity->base, event_id,
                        producer, occurred_at_ms ? occurred_at_ms : activity->occurred_at_ms);
     }
     leadops__activity__free_unpacked(activity, NULL);
@@ -244,13 +257,20 @@ static void s_queue_reject(intake_t *self, const s_item_t *item)
     s_reason_class(item->result.reason, reason, sizeof reason);
     char size[24];
     snprintf(size, sizeof size, "%zu", item->size);
-    const char *dead[] = {"XADD",    self->key_deadletter,
-                          "MAXLEN",  "~",
-                          "10000",   "*",
-                          "reason",  reason,
-                          "channel", item->channel,
-                          "kind",    item->result.kind[0] ? item->result.kind : "unknown",
-                          "size",    size};
+    const char *dead[] = {"XADD",
+                          self->key_deadletter,
+                          "MAXLEN",
+                          "~",
+                          DEADLETTER_MAX_LEN,
+                          "*",
+                          "reason",
+                          reason,
+                          "channel",
+                          item->channel,
+                          "kind",
+                          item->result.kind[0] ? item->result.kind : "unknown",
+                          "size",
+                          size};
     store_batch_command(self->batch, 14, dead, NULL);
     const char *stat[] = {"HINCRBY", self->key_stats, "rejected", "1"};
     store_batch_command(self->batch, 4, stat, NULL);
@@ -273,7 +293,8 @@ static void s_queue_reject(intake_t *self, const s_item_t *item)
 
 static void s_queue_accept(intake_t *self, const s_item_t *item)
 {
-    char eventid_key[KEY_MAX], inflight_msg[KEY_MAX], deadline[24], window[24], maxlen[24];
+    char eventid_key[KEY_MAX], inflight_msg[KEY_MAX], deadline[24], window[24], maxlen[24],
+        limit[24];
     snprintf(eventid_key, sizeof eventid_key, "%s:eventid:%s", self->cfg->redis_prefix,
              item->result.event_id);
     snprintf(inflight_msg, sizeof inflight_msg, "%s", hop_message_key(self->hop));
@@ -281,6 +302,7 @@ static void s_queue_accept(intake_t *self, const s_item_t *item)
              (long long)(clock_now_ms() + self->cfg->ingest_redelivery_ms));
     snprintf(window, sizeof window, "%d", self->cfg->ingest_dedup_window_s);
     snprintf(maxlen, sizeof maxlen, "%ld", self->cfg->ingest_journal_max_len);
+    snprintf(limit, sizeof limit, "%ld", self->cfg->ingest_inflight_limit);
     const char *argv[] = {eventid_key,
                           self->key_journal,
                           hop_key(self->hop),
@@ -292,11 +314,12 @@ static void s_queue_accept(intake_t *self, const s_item_t *item)
                           (const char *)item->envelope,
                           deadline,
                           window,
-                          maxlen};
-    size_t lens[12];
-    for (int i = 0; i < 12; i++)
+                          maxlen,
+                          limit};
+    size_t lens[13];
+    for (int i = 0; i < 13; i++)
         lens[i] = i == 8 ? item->envelope_len : strlen(argv[i]); /* argv[8] is binary */
-    store_batch_script(self->batch, self->accept_script, 5, 12, argv, lens);
+    store_batch_script(self->batch, self->accept_script, 5, 13, argv, lens);
 }
 
 int intake_flush(intake_t *self, err_t *err)
@@ -338,7 +361,17 @@ int intake_flush(intake_t *self, err_t *err)
             self->stats.busy++;
             continue;
         }
-        if (store_value_int(store_value_at(reply, 0), 0) == 1) {
+        long long outcome = store_value_int(store_value_at(reply, 0), 0);
+        if (outcome == -1) {
+            /* Backpressure: scoring is behind. The producer keeps the event
+             * and retries; nothing was written. */
+            item->result.status = LEADOPS__ACK__STATUS__BUSY;
+            snprintf(item->result.reason, sizeof item->result.reason,
+                     "downstream is behind (%lld events waiting for scoring), retry later",
+                     store_value_int(store_value_at(reply, 1), 0));
+            self->stats.busy++;
+            self->stats.backpressure++;
+        } else if (outcome == 1) {
             item->result.status = LEADOPS__ACK__STATUS__ACCEPTED;
             self->stats.accepted++;
             /* If the queue to scoring is full the message stays in flight and
@@ -374,6 +407,25 @@ void intake_reset(intake_t *self)
     store_batch_reset(self->batch);
 }
 
+/* Trims journal entries older than ingest.journal_max_age_s (stream ids
+ * start with their time in ms), at most every JOURNAL_TRIM_EVERY_MS; the
+ * length cap is applied by every XADD. */
+static int s_trim_journal(intake_t *self, int64_t now_ms, err_t *err)
+{
+    if (self->cfg->ingest_journal_max_age_s <= 0 || now_ms < self->next_trim_ms)
+        return 0;
+    self->next_trim_ms = now_ms + JOURNAL_TRIM_EVERY_MS;
+    char min_id[32];
+    snprintf(min_id, sizeof min_id, "%lld-0",
+             (long long)(now_ms - (int64_t)self->cfg->ingest_journal_max_age_s * 1000));
+    store_value_t *reply =
+        store_command(self->store, err, "XTRIM %s MINID ~ %s", self->key_journal, min_id);
+    if (!reply)
+        return -1;
+    store_value_free(&reply);
+    return 0;
+}
+
 static void s_resend(void *arg, const char *member, const void *message, size_t size)
 {
     intake_t *self = arg;
@@ -384,6 +436,8 @@ static void s_resend(void *arg, const char *member, const void *message, size_t 
 
 int intake_redeliver(intake_t *self, int64_t now_ms, err_t *err)
 {
+    if (s_trim_journal(self, now_ms, err) < 0)
+        return -1;
     return hop_claim(self->hop, now_ms, 1000, s_resend, self, err);
 }
 

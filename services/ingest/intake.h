@@ -30,6 +30,7 @@ typedef struct {
 
 typedef struct {
     uint64_t accepted, duplicates, rejected, busy, redelivered;
+    uint64_t backpressure; /* of busy: refused because scoring is behind */
 } intake_stats_t;
 
 intake_t *intake_new(const config_t *cfg, store_t *store, void *scoring_push, void *events_pub,

@@ -272,6 +272,72 @@ static void test_store_down_answers_busy_then_recovers(void **state)
     assert_int_equal(status, LEADOPS__ACK__STATUS__ACCEPTED);
 }
 
+static int s_setup_small_limit(void **state)
+{
+    setenv("LEADOPS_INGEST_INFLIGHT_LIMIT", "2", 1);
+    int rc = s_setup(state);
+    unsetenv("LEADOPS_INGEST_INFLIGHT_LIMIT");
+    return rc;
+}
+
+static void test_backpressure_refuses_without_losing(void **state)
+{
+    s_ctx_t *ctx = *state;
+    Leadops__Ack *ack;
+    const char *ids[] = {"bp-1", "bp-2"};
+    for (int i = 0; i < 2; i++) {
+        ack = s_send_lead(ctx, ids[i], ids[i], "x@example.org");
+        assert_int_equal(ack->status, LEADOPS__ACK__STATUS__ACCEPTED);
+        leadops__ack__free_unpacked(ack, NULL);
+    }
+    /* Nobody scores here: two events wait, the limit is two. */
+    ack = s_send_lead(ctx, "bp-3", "bp-3", "x@example.org");
+    assert_int_equal(ack->status, LEADOPS__ACK__STATUS__BUSY);
+    assert_non_null(strstr(ack->reason, "downstream is behind"));
+    assert_true(ack->retry_after_ms > 0);
+    leadops__ack__free_unpacked(ack, NULL);
+    /* Scoring catches up (as its apply script would): the retry is
+     * accepted, not taken for a duplicate. */
+    store_options_t opts = redis_fixture_options(&s_redis);
+    err_t err = {0};
+    store_t *store = store_new(&opts, true, &err);
+    store_value_t *r = store_command(store, &err, "DEL leadops:inflight:scoring");
+    store_value_free(&r);
+    store_destroy(&store);
+    ack = s_send_lead(ctx, "bp-3", "bp-3", "x@example.org");
+    assert_int_equal(ack->status, LEADOPS__ACK__STATUS__ACCEPTED);
+    leadops__ack__free_unpacked(ack, NULL);
+}
+
+static void test_future_times_and_negative_values_are_refused(void **state)
+{
+    s_ctx_t *ctx = *state;
+    Leadops__Lead lead = LEADOPS__LEAD__INIT;
+    lead.lead_id = "future-1";
+    lead.company = "Acme";
+    lead.created_at_ms = clock_now_ms() + 3LL * 86400 * 1000;
+    size_t len;
+    uint8_t *bytes = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_LEAD, "ev-future", "test", 0, 0,
+                                   &lead.base, &len, NULL);
+    Leadops__Ack *ack = s_request(ctx, bytes, len);
+    free(bytes);
+    assert_int_equal(ack->status, LEADOPS__ACK__STATUS__REJECTED);
+    assert_non_null(strstr(ack->reason, "in the future"));
+    leadops__ack__free_unpacked(ack, NULL);
+
+    Leadops__Activity deal = LEADOPS__ACTIVITY__INIT;
+    deal.lead_id = "L-1";
+    deal.type = "deal_won";
+    deal.value = -500;
+    bytes = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_ACTIVITY, "ev-negative", "test", 0, 0,
+                          &deal.base, &len, NULL);
+    ack = s_request(ctx, bytes, len);
+    free(bytes);
+    assert_int_equal(ack->status, LEADOPS__ACK__STATUS__REJECTED);
+    assert_non_null(strstr(ack->reason, "must not be negative"));
+    leadops__ack__free_unpacked(ack, NULL);
+}
+
 int main(void)
 {
     if (redis_fixture_start(&s_redis) < 0)
@@ -285,6 +351,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unacknowledged_forward_is_redelivered, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_store_down_answers_busy_then_recovers, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_backpressure_refuses_without_losing,
+                                        s_setup_small_limit, s_teardown),
+        cmocka_unit_test_setup_teardown(test_future_times_and_negative_values_are_refused, s_setup,
                                         s_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
