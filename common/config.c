@@ -252,6 +252,7 @@ static const key_spec_t s_keys[] = {
          " unsubscribe, email_bounce]"),
     SCALAR("scoring.qualify_threshold", KEY_NUMBER, scoring_qualify_threshold, "20"),
     INTEGER("scoring.redelivery_ms", KEY_INT, scoring_redelivery_ms, 1, INT_MAX, "3000"),
+    INTEGER("scoring.orphan_window_s", KEY_INT, scoring_orphan_window_s, 1, INT_MAX, "604800"),
     LIST("scoring.grades", s_decode_grades,
          "[{grade: A, min: 45}, {grade: B, min: 30}, {grade: C, min: 15}, {grade: D, min: -1000}]"),
     LIST("scoring.fit", s_decode_fit_rules, "[]"),

@@ -92,7 +92,8 @@ typedef struct {
 
     double scoring_qualify_threshold;
     int scoring_redelivery_ms;
-    grade_band_t *grades; /* owned, highest min first */
+    int scoring_orphan_window_s; /* how long activities wait for a lead that never came */
+    grade_band_t *grades;        /* owned, highest min first */
     size_t grade_count;
     fit_rule_t *fit_rules; /* owned */
     size_t fit_rule_count;

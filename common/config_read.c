@@ -452,6 +452,11 @@ int config_read_queue(loader_t *loader, const yaml_tree_node_t *map, const char 
     scalar_t where;
     if (s_item_string(loader, map, key, "name", NULL, &queue->name, &where) != 0)
         return -1;
+    /* Queue names become parts of Redis keys and of routing.lua's lists. */
+    if (strpbrk(queue->name, ",: \t") || strlen(queue->name) > 64)
+        return config_read_fail(loader, &where, 0, config_read_join(path, key, "name"),
+                                "a queue name has at most 64 characters and no ',', ':' or "
+                                "spaces");
     for (const queue_config_t *other = array; other < queue; other++) {
         if (strcmp(other->name, queue->name) == 0)
             return config_read_fail(loader, &where, 0, config_read_join(path, key, "name"),

@@ -96,7 +96,7 @@ uint8_t *envelope_pack(Leadops__EventType type, const char *event_id, const char
     return bytes;
 }
 
-static bool s_is_valid_id(const char *id)
+bool envelope_id_is_valid(const char *id)
 {
     size_t len = strlen(id);
     if (len == 0 || len >= EVENT_ID_MAX)
@@ -115,7 +115,7 @@ Leadops__Envelope *envelope_decode(const uint8_t *bytes, size_t len, err_t *err)
         return NULL;
     }
     const char *problem = NULL;
-    if (!s_is_valid_id(env->event_id))
+    if (!envelope_id_is_valid(env->event_id))
         problem = "event_id must be 1..63 printable characters without spaces";
     else if (env->schema_version < 1 || env->schema_version > ENVELOPE_SCHEMA_VERSION)
         problem = "unsupported schema_version (this build speaks 1)";

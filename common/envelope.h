@@ -7,6 +7,7 @@
 #ifndef LEADOPS_ENVELOPE_H
 #define LEADOPS_ENVELOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,10 @@ int64_t clock_now_ms(void);
 int64_t clock_mono_ms(void);
 /* Microseconds of the monotonic clock, for latency measurements. */
 int64_t clock_mono_us(void);
+
+/* True when ID is a usable event id: 1..EVENT_ID_MAX-1 printable
+ * characters, no spaces. */
+bool envelope_id_is_valid(const char *id);
 
 /* Writes a new random 128-bit id as 32 lower-case hex chars + NUL. */
 void envelope_new_id(char out[33]);

@@ -188,9 +188,11 @@ static int s_attribute(Leadops__Lead *lead, const char *key, const json_t *value
         return err_set(err, ERR_INPUT, "too many attributes (at most 64)");
     if (strlen(key) > 64)
         return err_set(err, ERR_INPUT, "attribute name longer than 64 bytes");
+    /* KEY is the sender's text: quoted, so that stored reason classes
+     * (intake.c) never carry it. */
     if (json_is_string(value)) {
         if (json_string_length(value) > STR_MAX)
-            return err_set(err, ERR_INPUT, "%s: longer than %d bytes", key, STR_MAX);
+            return err_set(err, ERR_INPUT, "attribute '%.64s' longer than %d bytes", key, STR_MAX);
         str = json_string_value(value);
     } else if (json_is_integer(value)) {
         snprintf(text, sizeof text, "%lld", (long long)json_integer_value(value));
@@ -201,7 +203,8 @@ static int s_attribute(Leadops__Lead *lead, const char *key, const json_t *value
     } else if (json_is_null(value)) {
         return 0;
     } else {
-        return err_set(err, ERR_INPUT, "%s: expected a string, number or boolean", key);
+        return err_set(err, ERR_INPUT, "attribute '%.64s' must be a string, number or boolean",
+                       key);
     }
     s_add_attribute(lead, key, str);
     return 0;
@@ -286,7 +289,7 @@ static int s_activity_key(Leadops__Activity *activity, const char *key, const js
         json_object_foreach((json_t *)value, akey, avalue)
         {
             if (!json_is_string(avalue) || activity->n_attributes >= 64)
-                return err_set(err, ERR_INPUT, "attributes.%s: expected a string", akey);
+                return err_set(err, ERR_INPUT, "attribute '%.64s' must be a string", akey);
             Leadops__Activity__AttributesEntry *entry = malloc(sizeof *entry);
             if (!entry)
                 abort();

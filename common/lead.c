@@ -114,6 +114,81 @@ bool lead_field_number(const Leadops__Lead *lead, const char *field, double *val
     return *end == '\0';
 }
 
+static void s_set_attribute(Leadops__Lead *lead, const char *key, const char *value)
+{
+    for (size_t i = 0; i < lead->n_attributes; i++)
+        if (strcmp(lead->attributes[i]->key, key) == 0) {
+            lead_set_str(&lead->attributes[i]->value, value);
+            return;
+        }
+    Leadops__Lead__AttributesEntry *entry = malloc(sizeof *entry);
+    Leadops__Lead__AttributesEntry **grown =
+        realloc(lead->attributes, (lead->n_attributes + 1) * sizeof *lead->attributes);
+    if (!entry || !grown)
+        abort();
+    leadops__lead__attributes_entry__init(entry);
+    entry->key = strdup(key);
+    entry->value = strdup(value);
+    if (!entry->key || !entry->value)
+        abort();
+    lead->attributes = grown;
+    lead->attributes[lead->n_attributes++] = entry;
+}
+
+static void s_note_change(json_t *changes, const char *field, const char *old, const char *new)
+{
+    if (changes)
+        json_object_set_new(changes, field, json_pack("[ss]", old, new));
+}
+
+size_t lead_merge(Leadops__Lead *base, const Leadops__Lead *incoming, bool incoming_is_newer,
+                  json_t *changes)
+{
+    size_t changed = 0;
+    char old_buf[64], new_buf[64];
+    for (size_t i = 0; i < FIELD_COUNT; i++) {
+        const s_field_t *f = &s_fields[i];
+        if (strcmp(f->name, "lead_id") == 0)
+            continue;
+        const char *old = lead_field_text(base, f->name, old_buf, sizeof old_buf);
+        const char *new = lead_field_text(incoming, f->name, new_buf, sizeof new_buf);
+        bool old_empty = !*old || (f->kind != FIELD_STR && strcmp(old, "0") == 0);
+        bool new_empty = !*new || (f->kind != FIELD_STR && strcmp(new, "0") == 0);
+        if (new_empty || strcmp(old, new) == 0 || (!old_empty && !incoming_is_newer))
+            continue;
+        s_note_change(changes, f->name, old, new);
+        changed++;
+        char *base_field = (char *)base + f->offset;
+        const char *incoming_field = (const char *)incoming + f->offset;
+        switch (f->kind) {
+        case FIELD_STR:
+            lead_set_str((char **)base_field, *(char *const *)incoming_field);
+            break;
+        case FIELD_UINT:
+            *(uint32_t *)base_field = *(const uint32_t *)incoming_field;
+            break;
+        case FIELD_DOUBLE:
+            *(double *)base_field = *(const double *)incoming_field;
+            break;
+        case FIELD_INT64:
+            *(int64_t *)base_field = *(const int64_t *)incoming_field;
+            break;
+        }
+    }
+    for (size_t i = 0; i < incoming->n_attributes; i++) {
+        const char *key = incoming->attributes[i]->key, *new = incoming->attributes[i]->value;
+        const char *old = s_attribute(base, key);
+        if (!new || !*new || strcmp(old, new) == 0 || (*old && !incoming_is_newer))
+            continue;
+        char field[128];
+        snprintf(field, sizeof field, "attributes.%s", key);
+        s_note_change(changes, field, old, new);
+        s_set_attribute(base, key, new);
+        changed++;
+    }
+    return changed;
+}
+
 void lead_set_str(char **slot, const char *value)
 {
     /* protobuf-c points empty proto3 strings at its shared protobuf_c_empty_string,

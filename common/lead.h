@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "err.h"
 #include "leadops.pb-c.h"
@@ -29,6 +31,14 @@ bool lead_field_number(const Leadops__Lead *lead, const char *field, double *val
 
 /* Replaces *SLOT (a string field of a heap message) with a copy of VALUE. */
 void lead_set_str(char **slot, const char *value);
+
+/* Merges INCOMING into BASE (heap messages): for every field, a non-empty
+ * incoming value replaces BASE's when INCOMING_IS_NEWER or BASE's is empty
+ * ("newer non-empty value wins"); attributes merge key by key. lead_id stays
+ * BASE's. When CHANGES (a JSON object) is given, each changed field is added
+ * as "field": [old, new]. Returns the number of fields changed. */
+size_t lead_merge(Leadops__Lead *base, const Leadops__Lead *incoming, bool incoming_is_newer,
+                  json_t *changes);
 
 /* Normalizes in place: trims spaces, lower-cases email and domain, derives
  * the domain from the email when empty, strips "www.", upper-cases country. */

@@ -71,10 +71,11 @@ static void s_print_reps(const Leadops__Ack *ack)
     for (size_t i = 0; i < ack->n_reps; i++) {
         const Leadops__RepState *r = ack->reps[i];
         char queues[256] = "";
-        for (size_t q = 0; q < r->n_queues; q++) {
-            strncat(queues, r->queues[q], sizeof queues - strlen(queues) - 3);
-            if (q + 1 < r->n_queues)
-                strcat(queues, ",");
+        size_t used = 0;
+        for (size_t q = 0; q < r->n_queues && used < sizeof queues; q++) {
+            int n =
+                snprintf(queues + used, sizeof queues - used, "%s%s", q ? "," : "", r->queues[q]);
+            used = n < 0 ? sizeof queues : used + (size_t)n; /* a cut list still prints */
         }
         printf("%-16s %-22s %-8s %8u %8u %10llu  %s\n", r->rep_id, r->name, r->status,
                r->open_leads, r->capacity, (unsigned long long)r->assigned_total, queues);

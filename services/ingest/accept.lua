@@ -1,7 +1,8 @@
 -- accept: makes one validated event durable and hands it to scoring, or
--- recognises it as a re-sent duplicate. One script, so that "journaled" and
--- "in flight to scoring" can never be half true.
--- KEYS[1] <p>:eventid:<event_id>   dedup marker
+-- recognises it as a re-sent duplicate; resolves which lead it belongs to.
+-- One script, so that "journaled", "in flight to scoring" and "identity
+-- recorded" can never be half true.
+-- KEYS[1] <p>:eventid:<event_id>   dedup marker (value: the lead id it went to)
 -- KEYS[2] <p>:journal              stream
 -- KEYS[3] <p>:inflight:scoring     zset by redelivery deadline
 -- KEYS[4] <p>:inflight:scoring:msg hash event id -> envelope
@@ -10,8 +11,16 @@
 -- ARGV[4] envelope bytes  ARGV[5] redelivery deadline (ms)
 -- ARGV[6] dedup window (s)  ARGV[7] journal max length
 -- ARGV[8] in-flight limit: with this many events waiting for scoring, refuse
--- Returns {1, stream id} when accepted, {0, lead id} for a duplicate,
--- {-1, events waiting} when scoring is too far behind (backpressure).
+-- ARGV[9] key prefix  ARGV[10] normalized email or ''  ARGV[11] 'system:source id' or ''
+-- Returns {1, stream id, lead id, outcome} when accepted, outcome 'new' (a
+-- lead not seen before), 'merged' (an existing lead, by id, email or source
+-- id) or 'attached' (an activity); {0, lead id} for a duplicate; {-1, events
+-- waiting} when scoring is too far behind (backpressure).
+--
+-- Identity: <p>:identity:email:<email> and <p>:identity:source:<system>:<id>
+-- name the lead that first used them; <p>:alias:<lead id> maps a lead id
+-- that arrived with a known identity to that lead. Scoring applies every
+-- event of an alias to the lead it names. The first identity found wins.
 --
 -- The backpressure check comes first: a refused event must leave no dedup
 -- marker behind, or its retry would be taken for a duplicate and lost.
@@ -23,10 +32,37 @@ if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', tonumber(ARGV[6])) == false t
   redis.call('HINCRBY', KEYS[5], 'duplicates', 1)
   return {0, redis.call('GET', KEYS[1]) or ARGV[2]}
 end
+
+local prefix, lead_id = ARGV[9], ARGV[2]
+local alias_key = prefix .. ':alias:' .. lead_id
+local lead = redis.call('GET', alias_key) or lead_id
+local outcome = 'attached'
+if ARGV[3] == 'lead' then
+  local identities = {}
+  if ARGV[10] ~= '' then identities[#identities + 1] = prefix .. ':identity:email:' .. ARGV[10] end
+  if ARGV[11] ~= '' then identities[#identities + 1] = prefix .. ':identity:source:' .. ARGV[11] end
+  local known = nil
+  for _, key in ipairs(identities) do
+    known = known or redis.call('GET', key)
+  end
+  if known and known ~= lead then
+    redis.call('SET', alias_key, known)
+    lead = known
+  end
+  outcome = redis.call('SADD', prefix .. ':identity:leads', lead) == 1 and 'new' or 'merged'
+  for _, key in ipairs(identities) do
+    redis.call('SET', key, lead, 'NX')
+  end
+  if outcome == 'merged' then
+    redis.call('HINCRBY', KEYS[5], 'merged', 1)
+  end
+end
+redis.call('SET', KEYS[1], lead, 'KEEPTTL')
+
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*',
-                      'type', ARGV[3], 'event_id', ARGV[1], 'lead_id', ARGV[2],
+                      'type', ARGV[3], 'event_id', ARGV[1], 'lead_id', lead,
                       'envelope', ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
 redis.call('HINCRBY', KEYS[5], ARGV[3] == 'lead' and 'ingested_leads' or 'ingested_activities', 1)
-return {1, id}
+return {1, id, lead, outcome}

@@ -54,6 +54,8 @@ static json_t *s_result_json(const intake_result_t *result)
         json_object_set_new(obj, "event_id", json_string(result->event_id));
     if (result->lead_id[0])
         json_object_set_new(obj, "lead_id", json_string(result->lead_id));
+    if (result->outcome[0])
+        json_object_set_new(obj, "outcome", json_string(result->outcome));
     if (result->reason[0])
         json_object_set_new(obj, "reason", json_string(result->reason));
     return obj;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "envelope.h"
 #include "http_intake.h"
 #include "httpd.h"
@@ -25,6 +26,7 @@ struct ingest {
     void *scoring_push;                      /* owned */
     void *events_pub;                        /* owned */
     httpd_t *httpd;                          /* owned */
+    auth_zap_t *zap;                         /* owned: CurveZMQ handshakes (inert without) */
     intake_t *intake;                        /* owned */
     zutil_frames_t routes[INGEST_BATCH_MAX]; /* reply routes of the batch in hand */
     int64_t next_redelivery_ms;
@@ -42,14 +44,20 @@ ingest_t *ingest_new(const config_t *cfg, void *zmq_ctx, err_t *err)
     self->store = service_store_new(cfg, false, err);
     if (!self->store)
         goto fail;
-    self->router = zutil_socket(zmq_ctx, ZMQ_ROUTER, cfg->ep_ingest, true, ZUTIL_HWM_REPLY, err);
+    zutil_security_t security;
+    if (auth_security_from_config(cfg, &security, err) < 0 ||
+        !(self->zap = auth_zap_start(zmq_ctx, cfg, err)))
+        goto fail;
+    self->router = zutil_socket_secure(zmq_ctx, ZMQ_ROUTER, cfg->ep_ingest, true, ZUTIL_HWM_REPLY,
+                                       &security, err);
     if (!self->router)
         goto fail;
-    self->scoring_push =
-        zutil_socket(zmq_ctx, ZMQ_PUSH, cfg->ep_scoring, false, ZUTIL_HWM_WORK, err);
+    self->scoring_push = zutil_socket_secure(zmq_ctx, ZMQ_PUSH, cfg->ep_scoring, false,
+                                             ZUTIL_HWM_WORK, &security, err);
     if (!self->scoring_push)
         goto fail;
-    self->events_pub = zutil_socket(zmq_ctx, ZMQ_PUB, cfg->ep_events, false, ZUTIL_HWM_EVENTS, err);
+    self->events_pub = zutil_socket_secure(zmq_ctx, ZMQ_PUB, cfg->ep_events, false,
+                                           ZUTIL_HWM_EVENTS, &security, err);
     if (!self->events_pub)
         goto fail;
     self->intake = intake_new(cfg, self->store, self->scoring_push, self->events_pub, err);
@@ -64,6 +72,7 @@ ingest_t *ingest_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         httpd_new(host, port, cfg->ingest_max_body_bytes, http_intake_handle, self->intake, err);
     if (!self->httpd)
         goto fail;
+    httpd_set_tokens(self->httpd, (const char *const *)cfg->http_tokens, cfg->http_token_count);
     return self;
 fail:
     ingest_destroy(&self);
@@ -80,6 +89,7 @@ void ingest_destroy(ingest_t **self_p)
     zutil_close(&self->router);
     zutil_close(&self->scoring_push);
     zutil_close(&self->events_pub);
+    auth_zap_stop(&self->zap); /* after the sockets it guards */
     store_destroy(&self->store);
     free(self);
     *self_p = NULL;
@@ -97,6 +107,7 @@ static void s_send_ack(ingest_t *self, const zutil_frames_t *route, const intake
     ack.status = result->status;
     ack.reason = (char *)result->reason;
     ack.lead_id = (char *)result->lead_id;
+    ack.lead_outcome = (char *)result->outcome;
     if (result->status == LEADOPS__ACK__STATUS__BUSY)
         ack.retry_after_ms = 1000;
     size_t len;
@@ -168,6 +179,7 @@ int ingest_run(ingest_t *self, volatile sig_atomic_t *stop)
              self->cfg->http_ingest_listen, httpd_port(self->httpd));
     zmq_pollitem_t items[POLL_ITEMS_MAX];
     while (!*stop) {
+        service_reload_if_requested(self->cfg->path, self->httpd, self->zap);
         int64_t now = clock_mono_ms();
         if (now >= self->next_redelivery_ms) {
             s_redeliver(self);

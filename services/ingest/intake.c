@@ -21,6 +21,8 @@ typedef struct {
     size_t size;         /* bytes received, for dead letters */
     const char *channel; /* borrowed static string */
     bool valid;          /* decoded and validated: goes to the accept script */
+    char email[256];     /* a lead's identities, for the accept script */
+    char source[300];    /* "system:source id" */
 } s_item_t;
 
 struct intake {
@@ -123,6 +125,10 @@ static void s_accept_input(intake_t *self, s_item_t *item, Leadops__EventType ty
         s_reject(item, reason);
         return;
     }
+    if (event_id && *event_id && !envelope_id_is_valid(event_id)) {
+        s_reject(item, "event_id must be 1..63 printable characters without spaces");
+        return;
+    }
     char new_id[33];
     if (!event_id || !*event_id) {
         envelope_new_id(new_id);
@@ -149,6 +155,10 @@ static size_t s_add_lead(intake_t *self, s_item_t *item, Leadops__Lead *lead, co
         s_reject(item, err.msg);
     } else {
         snprintf(item->result.lead_id, sizeof item->result.lead_id, "%s", lead->lead_id);
+        snprintf(item->email, sizeof item->email, "%s", lead->email ? lead->email : "");
+        if (lead->source_system && *lead->source_system && lead->source_id && *lead->source_id)
+            snprintf(item->source, sizeof item->source, "%s:%s", lead->source_system,
+                     lead->source_id);
         s_accept_input(self, item, LEADOPS__EVENT_TYPE__EVENT_LEAD, &lead->base, event_id, producer,
                        occurred_at_ms ? occurred_at_ms : lead->created_at_ms);
     }
@@ -165,6 +175,15 @@ static size_t s_add_activity(intake_t *self, s_item_t *item, Leadops__Activity *
         s_reject(item, err.msg);
     } else {
         snprintf(item->result.lead_id, sizeof item->result.lead_id, "%s", activity->lead_id);
+        /* An activity's own id names a fact that happens once: without an
+         * event id, it is the event id, so that a re-sent activity is a
+         * duplicate rather than a second activity. */
+        char derived[EVENT_ID_MAX];
+        if ((!event_id || !*event_id) && activity->activity_id && *activity->activity_id &&
+            (size_t)snprintf(derived, sizeof derived, "activity:%s", activity->activity_id) <
+                sizeof derived &&
+            envelope_id_is_valid(derived))
+            event_id = derived;
         s_accept_input(self, item, LEADOPS__EVENT_TYPE__EVENT_ACTIVITY, &activity->base, event_id,
                        producer, occurred_at_ms ? occurred_at_ms : activity->occurred_at_ms);
     }
@@ -315,11 +334,14 @@ static void s_queue_accept(intake_t *self, const s_item_t *item)
                           deadline,
                           window,
                           maxlen,
-                          limit};
-    size_t lens[13];
-    for (int i = 0; i < 13; i++)
+                          limit,
+                          self->cfg->redis_prefix,
+                          item->email,
+                          item->source};
+    size_t lens[16];
+    for (int i = 0; i < 16; i++)
         lens[i] = i == 8 ? item->envelope_len : strlen(argv[i]); /* argv[8] is binary */
-    store_batch_script(self->batch, self->accept_script, 5, 13, argv, lens);
+    store_batch_script(self->batch, self->accept_script, 5, 16, argv, lens);
 }
 
 int intake_flush(intake_t *self, err_t *err)
@@ -373,6 +395,10 @@ int intake_flush(intake_t *self, err_t *err)
             self->stats.backpressure++;
         } else if (outcome == 1) {
             item->result.status = LEADOPS__ACK__STATUS__ACCEPTED;
+            snprintf(item->result.lead_id, sizeof item->result.lead_id, "%s",
+                     store_value_str(store_value_at(reply, 2), item->result.lead_id));
+            snprintf(item->result.outcome, sizeof item->result.outcome, "%s",
+                     store_value_str(store_value_at(reply, 3), ""));
             self->stats.accepted++;
             /* If the queue to scoring is full the message stays in flight and
              * the redelivery timer sends it later: nothing waits here. */

@@ -25,7 +25,8 @@ typedef struct {
     char reason[ERR_MSG_MAX]; /* for REJECTED and BUSY */
     char event_id[EVENT_ID_MAX];
     char lead_id[LEAD_ID_MAX + 1];
-    char kind[16]; /* "lead" or "activity" */
+    char kind[16];    /* "lead" or "activity" */
+    char outcome[16]; /* accepted: "new", "merged" or "attached" */
 } intake_result_t;
 
 typedef struct {

@@ -277,6 +277,18 @@ json_t *views_lead(store_t *store, const char *prefix, const char *lead_id, err_
         err_set(err, ERR_NOTFOUND, "lead %s not found", lead_id ? lead_id : "");
         return NULL;
     }
+    /* A lead id merged into another lead (same email or source id) stands
+     * for that lead: show it, saying so. */
+    char alias_key[KEY_MAX], canonical[KEY_MAX];
+    const char *asked = lead_id;
+    store_value_t *alias = NULL;
+    if (s_keyf(alias_key, prefix, "alias:%s", lead_id) == 0 &&
+        (alias = store_command(store, err, "GET %s", alias_key)) && alias->type == STORE_STR &&
+        alias->len < sizeof canonical && s_keyf(key, prefix, "lead:%s", alias->str) == 0) {
+        memcpy(canonical, alias->str, alias->len + 1);
+        lead_id = canonical;
+    }
+    store_value_free(&alias);
     store_value_t *hash = store_command(store, err, "HGETALL %s", key);
     if (!hash)
         return NULL;
@@ -292,6 +304,8 @@ json_t *views_lead(store_t *store, const char *prefix, const char *lead_id, err_
 
     json_t *view = json_object();
     s_set_str(view, "lead_id", lead_id);
+    if (asked != lead_id)
+        s_set_str(view, "merged_from", asked);
     const store_value_t *packed = s_hash_get(hash, "lead");
     if (packed && packed->type == STORE_STR) {
         Leadops__Lead *lead =

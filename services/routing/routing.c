@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "envelope.h"
 #include "keys.h"
 #include "log.h"
@@ -28,6 +29,7 @@ struct routing {
     void *pull;          /* owned: scored leads */
     void *commands;      /* owned: ROUTER for rep commands */
     void *events_pub;    /* owned */
+    auth_zap_t *zap;     /* owned: CurveZMQ handshakes (inert without) */
     int script;
     store_batch_t *batch; /* owned */
     s_pending_t pending[ROUTING_BATCH_MAX];
@@ -52,14 +54,20 @@ routing_t *routing_new(const config_t *cfg, void *zmq_ctx, err_t *err)
     self->script = store_script_register(self->store, "routing", routing_script_routing, err);
     if (self->script < 0)
         goto fail;
-    self->pull = zutil_socket(zmq_ctx, ZMQ_PULL, cfg->ep_routing, true, ZUTIL_HWM_WORK, err);
+    zutil_security_t security;
+    if (auth_security_from_config(cfg, &security, err) < 0 ||
+        !(self->zap = auth_zap_start(zmq_ctx, cfg, err)))
+        goto fail;
+    self->pull = zutil_socket_secure(zmq_ctx, ZMQ_PULL, cfg->ep_routing, true, ZUTIL_HWM_WORK,
+                                     &security, err);
     if (!self->pull)
         goto fail;
-    self->commands =
-        zutil_socket(zmq_ctx, ZMQ_ROUTER, cfg->ep_commands, true, ZUTIL_HWM_REPLY, err);
+    self->commands = zutil_socket_secure(zmq_ctx, ZMQ_ROUTER, cfg->ep_commands, true,
+                                         ZUTIL_HWM_REPLY, &security, err);
     if (!self->commands)
         goto fail;
-    self->events_pub = zutil_socket(zmq_ctx, ZMQ_PUB, cfg->ep_events, false, ZUTIL_HWM_EVENTS, err);
+    self->events_pub = zutil_socket_secure(zmq_ctx, ZMQ_PUB, cfg->ep_events, false,
+                                           ZUTIL_HWM_EVENTS, &security, err);
     if (!self->events_pub)
         goto fail;
     return self;
@@ -85,6 +93,7 @@ void routing_destroy(routing_t **self_p)
     zutil_close(&self->pull);
     zutil_close(&self->commands);
     zutil_close(&self->events_pub);
+    auth_zap_stop(&self->zap); /* after the sockets it guards */
     store_destroy(&self->store);
     free(self);
     *self_p = NULL;
@@ -171,12 +180,17 @@ int routing_sync_config(routing_t *self, err_t *err)
     }
     for (size_t i = 0; i < cfg->rep_count; i++) {
         const rep_config_t *rep = &cfg->reps[i];
-        char capacity[16], queues[1024] = "";
+        char capacity[16], queues[1024];
         snprintf(capacity, sizeof capacity, "%u", rep->capacity);
+        size_t used = 0;
         for (size_t q = 0; q < rep->queue_count; q++) {
-            strncat(queues, rep->queues[q], sizeof queues - strlen(queues) - 2);
-            strcat(queues, ",");
+            int n = snprintf(queues + used, sizeof queues - used, "%s,", rep->queues[q]);
+            if (n < 0 || (size_t)n >= sizeof queues - used)
+                return err_set(err, ERR_CONFIG, "rep %s: queue names longer than %zu bytes in all",
+                               rep->id, sizeof queues - 1);
+            used += (size_t)n;
         }
+        queues[used] = '\0';
         const char *args[] = {rep->id, rep->name ? rep->name : rep->id, capacity,
                               rep->online ? "online" : "offline", queues};
         store_value_t *r = s_call(self, "sync", 5, args, err);
@@ -511,6 +525,7 @@ int routing_run(routing_t *self, volatile sig_atomic_t *stop)
     bool synced = false;
     int64_t next_sync_ms = 0;
     while (!*stop) {
+        service_reload_if_requested(self->cfg->path, NULL, self->zap);
         /* Reps and queues must be in Redis before the first lead is routed:
          * until Redis answers, retry the sync every second and leave leads
          * waiting in the socket. */

@@ -7,9 +7,11 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "envelope.h"
 #include "hop.h"
 #include "keys.h"
+#include "lead.h"
 #include "log.h"
 #include "rules_score.h"
 #include "service.h"
@@ -17,14 +19,22 @@
 #include "zutil.h"
 
 extern const char scoring_script_apply[];
+extern const char scoring_script_fetch[];
 
 #define REDELIVERY_TICK_MS   250
 #define REDELIVERY_CLAIM_MAX 1000
+/* A lead event merged from a revision that changed meanwhile (another event
+ * of the same lead, maybe from another instance) is merged again; after this
+ * many rounds it is left in flight for redelivery. */
+#define MERGE_ROUNDS 4
 
-/* One event of the batch in hand, kept until its script reply is read. */
+/* One event of the batch in hand, kept until it is applied. */
 typedef struct {
-    Leadops__Envelope *env; /* owned */
-    char lead_id[160];
+    Leadops__Envelope *env;        /* owned */
+    Leadops__Lead *lead;           /* owned: the payload of a lead event, else NULL */
+    Leadops__Activity *activity;   /* owned: the payload of an activity, else NULL */
+    char lead_id[LEAD_ID_MAX + 1]; /* the lead it applies to, aliases resolved */
+    bool done;
 } s_pending_t;
 
 struct scoring {
@@ -33,10 +43,12 @@ struct scoring {
     void *pull;          /* owned: work from ingest */
     void *routing_push;  /* owned */
     void *events_pub;    /* owned */
+    auth_zap_t *zap;     /* owned: CurveZMQ handshakes (inert without) */
     hop_t *ingest_hop;   /* owned: we are its receiver */
     hop_t *routing_hop;  /* owned: we are its sender */
-    int apply_script;
-    store_batch_t *batch; /* owned */
+    int apply_script, fetch_script;
+    store_batch_t *batch;       /* owned: fetch round, redelivery */
+    store_batch_t *apply_batch; /* owned: apply round */
     s_pending_t pending[SCORING_BATCH_MAX];
     size_t pending_count;
     scoring_stats_t stats;
@@ -58,6 +70,7 @@ scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err)
     if (!self->store)
         goto fail;
     self->batch = store_batch_new();
+    self->apply_batch = store_batch_new();
     self->ingest_hop =
         hop_new(self->store, cfg->redis_prefix, "scoring", true, cfg->ingest_redelivery_ms, err);
     self->routing_hop =
@@ -65,16 +78,23 @@ scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err)
     if (!self->ingest_hop || !self->routing_hop)
         goto fail;
     self->apply_script = store_script_register(self->store, "apply", scoring_script_apply, err);
-    if (self->apply_script < 0)
+    self->fetch_script = store_script_register(self->store, "fetch", scoring_script_fetch, err);
+    if (self->apply_script < 0 || self->fetch_script < 0)
         goto fail;
-    self->pull = zutil_socket(zmq_ctx, ZMQ_PULL, cfg->ep_scoring, true, ZUTIL_HWM_WORK, err);
+    zutil_security_t security;
+    if (auth_security_from_config(cfg, &security, err) < 0 ||
+        !(self->zap = auth_zap_start(zmq_ctx, cfg, err)))
+        goto fail;
+    self->pull = zutil_socket_secure(zmq_ctx, ZMQ_PULL, cfg->ep_scoring, true, ZUTIL_HWM_WORK,
+                                     &security, err);
     if (!self->pull)
         goto fail;
-    self->routing_push =
-        zutil_socket(zmq_ctx, ZMQ_PUSH, cfg->ep_routing, false, ZUTIL_HWM_WORK, err);
+    self->routing_push = zutil_socket_secure(zmq_ctx, ZMQ_PUSH, cfg->ep_routing, false,
+                                             ZUTIL_HWM_WORK, &security, err);
     if (!self->routing_push)
         goto fail;
-    self->events_pub = zutil_socket(zmq_ctx, ZMQ_PUB, cfg->ep_events, false, ZUTIL_HWM_EVENTS, err);
+    self->events_pub = zutil_socket_secure(zmq_ctx, ZMQ_PUB, cfg->ep_events, false,
+                                           ZUTIL_HWM_EVENTS, &security, err);
     if (!self->events_pub)
         goto fail;
     keys_format(self->key_stats, KEY_MAX, cfg->redis_prefix, "stats");
@@ -87,8 +107,14 @@ fail:
 
 static void s_clear_pending(scoring_t *self)
 {
-    for (size_t i = 0; i < self->pending_count; i++)
-        leadops__envelope__free_unpacked(self->pending[i].env, NULL);
+    for (size_t i = 0; i < self->pending_count; i++) {
+        s_pending_t *p = &self->pending[i];
+        leadops__envelope__free_unpacked(p->env, NULL);
+        if (p->lead)
+            leadops__lead__free_unpacked(p->lead, NULL);
+        if (p->activity)
+            leadops__activity__free_unpacked(p->activity, NULL);
+    }
     self->pending_count = 0;
 }
 
@@ -99,11 +125,13 @@ void scoring_destroy(scoring_t **self_p)
     scoring_t *self = *self_p;
     s_clear_pending(self);
     store_batch_destroy(&self->batch);
+    store_batch_destroy(&self->apply_batch);
     hop_destroy(&self->ingest_hop);
     hop_destroy(&self->routing_hop);
     zutil_close(&self->pull);
     zutil_close(&self->routing_push);
     zutil_close(&self->events_pub);
+    auth_zap_stop(&self->zap); /* after the sockets it guards */
     store_destroy(&self->store);
     free(self);
     *self_p = NULL;
@@ -153,84 +181,216 @@ static void s_send_scored(scoring_t *self, const char *lead_id, const store_valu
         leadops__lead__free_unpacked(lead, NULL);
 }
 
-/* Queues the apply script for one event; returns false (and drops the
- * event) when it is malformed, which only a bug or a foreign sender causes. */
-static bool s_queue_event(scoring_t *self, Leadops__Envelope *env, char *lead_id, size_t size)
+/* Merges a lead event into the lead as FETCH (fetch.lua's reply) found it:
+ * newer non-empty values win, the lead keeps its id. Returns the packed
+ * merged lead (caller frees) with its size, and the changes as JSON text
+ * (caller frees; NULL when nothing changed), or NULL when the stored lead
+ * cannot be read. */
+static uint8_t *s_merge(const config_t *cfg, const s_pending_t *p, const store_value_t *fetch,
+                        size_t *size, char **changes_text, double *fit, json_t *reasons)
 {
-    const char *p = self->cfg->redis_prefix;
+    const store_value_t *stored = store_value_at(fetch, 1);
+    int64_t lead_time = store_value_int(store_value_at(fetch, 3), 0);
+    Leadops__Lead *base = NULL;
+    json_t *changes = NULL;
+    if (stored && stored->len) {
+        base = leadops__lead__unpack(NULL, stored->len, (const uint8_t *)stored->str);
+        if (!base)
+            return NULL;
+        changes = json_object();
+        lead_merge(base, p->lead, p->env->occurred_at_ms >= lead_time, changes);
+    } else {
+        base = leadops__lead__unpack(NULL, p->env->payload.len, p->env->payload.data);
+        if (!base)
+            return NULL;
+    }
+    lead_set_str(&base->lead_id, p->lead_id);
+    *fit = rules_fit(cfg, base, reasons);
+    *size = leadops__lead__get_packed_size(base);
+    uint8_t *bytes = malloc(*size ? *size : 1);
+    if (!bytes)
+        abort();
+    leadops__lead__pack(base, bytes);
+    *changes_text = changes && json_object_size(changes) ? json_dumps(changes, JSON_COMPACT) : NULL;
+    json_decref(changes);
+    leadops__lead__free_unpacked(base, NULL);
+    return bytes;
+}
+
+/* Queues apply.lua for P, given fetch.lua's reply FETCH. Returns false when
+ * the event cannot be applied (a stored lead that does not decode). */
+static bool s_queue_apply(scoring_t *self, s_pending_t *p, const store_value_t *fetch)
+{
+    snprintf(p->lead_id, sizeof p->lead_id, "%s",
+             store_value_str(store_value_at(fetch, 0), p->lead_id));
     char k_in[KEY_MAX], k_in_msg[KEY_MAX], k_lead[KEY_MAX], k_route[KEY_MAX];
-    char now[24], ingested[24], threshold[32], deadline[24], fit_text[32], points_text[32];
+    char now[24], ingested[24], threshold[32], deadline[24], orphan[24], number[32];
     snprintf(k_in, sizeof k_in, "%s", hop_key(self->ingest_hop));
     snprintf(k_in_msg, sizeof k_in_msg, "%s", hop_message_key(self->ingest_hop));
     snprintf(k_route, sizeof k_route, "%s", hop_key(self->routing_hop));
+    snprintf(k_lead, sizeof k_lead, "%s:lead:%s", self->cfg->redis_prefix, p->lead_id);
     int64_t now_ms = clock_now_ms();
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(ingested, sizeof ingested, "%lld",
-             (long long)(env->ingested_at_ms ? env->ingested_at_ms : now_ms));
+             (long long)(p->env->ingested_at_ms ? p->env->ingested_at_ms : now_ms));
     snprintf(threshold, sizeof threshold, "%.17g", self->cfg->scoring_qualify_threshold);
     snprintf(deadline, sizeof deadline, "%lld",
              (long long)(now_ms + self->cfg->scoring_redelivery_ms));
-
-    err_t err = {0};
-    if (env->type == LEADOPS__EVENT_TYPE__EVENT_LEAD) {
-        Leadops__Lead *lead = envelope_lead(env, &err);
-        if (!lead)
-            return false;
-        snprintf(lead_id, size, "%s", lead->lead_id);
+    snprintf(orphan, sizeof orphan, "%d", self->cfg->scoring_orphan_window_s);
+    const char *argv[21] = {k_in,
+                            k_in_msg,
+                            k_lead,
+                            k_route,
+                            self->key_stats,
+                            self->key_leads,
+                            p->env->event_id,
+                            p->lead ? "lead" : "activity",
+                            p->lead_id,
+                            now,
+                            ingested,
+                            threshold,
+                            deadline,
+                            orphan};
+    size_t lens[21];
+    int argc = 14;
+    if (p->lead) {
+        size_t merged_size;
+        char *changes = NULL, rev[32], event_time[24];
+        double fit = 0;
         json_t *reasons = json_array();
-        double fit = rules_fit(self->cfg, lead, reasons);
+        uint8_t *merged = s_merge(self->cfg, p, fetch, &merged_size, &changes, &fit, reasons);
+        if (!merged) {
+            json_decref(reasons);
+            return false;
+        }
         char *reasons_text = json_dumps(reasons, JSON_COMPACT);
         json_decref(reasons);
-        snprintf(fit_text, sizeof fit_text, "%.17g", fit);
-        snprintf(k_lead, sizeof k_lead, "%s:lead:%s", p, lead->lead_id);
-        const char *argv[] = {k_in,
-                              k_in_msg,
-                              k_lead,
-                              k_route,
-                              self->key_stats,
-                              self->key_leads,
-                              env->event_id,
-                              "lead",
-                              lead->lead_id,
-                              now,
-                              ingested,
-                              threshold,
-                              deadline,
-                              (const char *)env->payload.data,
-                              fit_text,
-                              rules_grade(self->cfg, fit),
-                              reasons_text ? reasons_text : "[]"};
-        size_t lens[17];
-        for (int i = 0; i < 17; i++)
-            lens[i] = i == 13 ? env->payload.len : strlen(argv[i]);
-        store_batch_script(self->batch, self->apply_script, 6, 17, argv, lens);
+        snprintf(number, sizeof number, "%.17g", fit);
+        snprintf(rev, sizeof rev, "%s", store_value_str(store_value_at(fetch, 2), "0"));
+        snprintf(event_time, sizeof event_time, "%lld", (long long)p->env->occurred_at_ms);
+        argv[argc++] = (const char *)merged;
+        argv[argc++] = number;
+        argv[argc++] = rules_grade(self->cfg, fit);
+        argv[argc++] = reasons_text ? reasons_text : "[]";
+        argv[argc++] = rev;
+        argv[argc++] = event_time;
+        argv[argc++] = changes ? changes : "";
+        for (int i = 0; i < argc; i++)
+            lens[i] = i == 14 ? merged_size : strlen(argv[i]);
+        store_batch_script(self->apply_batch, self->apply_script, 6, argc, argv, lens);
+        free(merged);
+        free(changes);
         free(reasons_text);
-        leadops__lead__free_unpacked(lead, NULL);
         return true;
     }
-    if (env->type == LEADOPS__EVENT_TYPE__EVENT_ACTIVITY) {
-        Leadops__Activity *activity = envelope_activity(env, &err);
-        if (!activity)
-            return false;
-        snprintf(lead_id, size, "%s", activity->lead_id);
-        snprintf(points_text, sizeof points_text, "%.17g",
-                 rules_activity_points(self->cfg, activity->type));
-        snprintf(k_lead, sizeof k_lead, "%s:lead:%s", p, activity->lead_id);
-        const char *argv[] = {k_in,          k_in_msg,        k_lead,
-                              k_route,       self->key_stats, self->key_leads,
-                              env->event_id, "activity",      activity->lead_id,
-                              now,           ingested,        threshold,
-                              deadline,      activity->type,  points_text};
-        store_batch_script(self->batch, self->apply_script, 6, 15, argv, NULL);
-        leadops__activity__free_unpacked(activity, NULL);
-        return true;
+    snprintf(number, sizeof number, "%.17g", rules_activity_points(self->cfg, p->activity->type));
+    argv[argc++] = p->activity->type;
+    argv[argc++] = number;
+    store_batch_script(self->apply_batch, self->apply_script, 6, argc, argv, NULL);
+    return true;
+}
+
+/* Handles apply.lua's REPLY for P. Returns false when P must be merged again. */
+static bool s_applied(scoring_t *self, s_pending_t *p, const store_value_t *reply)
+{
+    long long outcome = store_value_int(store_value_at(reply, 0), -1);
+    if (outcome == 3)
+        return false;
+    if (outcome < 0) {
+        log_error("apply script failed: %s",
+                  reply && reply->type == STORE_ERROR ? reply->str : "unexpected reply");
+    } else if (outcome == 0) {
+        self->stats.redeliveries_ignored++;
+    } else {
+        self->stats.applied++;
+        double score = store_value_double(store_value_at(reply, 1), 0);
+        if (outcome == 2) {
+            self->stats.qualified++;
+            s_send_scored(self, p->lead_id, store_value_at(reply, 2), score,
+                          store_value_double(store_value_at(reply, 4), 0),
+                          store_value_double(store_value_at(reply, 5), 0),
+                          store_value_str(store_value_at(reply, 6), ""),
+                          store_value_int(store_value_at(reply, 3), 0), true);
+        } else {
+            s_send_scored(self, p->lead_id, NULL, score, 0, 0, NULL, p->env->ingested_at_ms, false);
+        }
     }
-    return false;
+    return true;
+}
+
+/* Decodes one received message into the next pending slot; false (and the
+ * message dropped) when it is not a lead or activity event, which only a
+ * bug or a foreign sender causes. */
+static bool s_take(scoring_t *self, const void *data, size_t size)
+{
+    s_pending_t *p = &self->pending[self->pending_count];
+    memset(p, 0, sizeof *p);
+    p->env = envelope_decode(data, size, NULL);
+    if (p->env && p->env->type == LEADOPS__EVENT_TYPE__EVENT_LEAD)
+        p->lead = envelope_lead(p->env, NULL);
+    else if (p->env && p->env->type == LEADOPS__EVENT_TYPE__EVENT_ACTIVITY)
+        p->activity = envelope_activity(p->env, NULL);
+    if (!p->lead && !p->activity) {
+        if (p->env)
+            leadops__envelope__free_unpacked(p->env, NULL);
+        return false;
+    }
+    snprintf(p->lead_id, sizeof p->lead_id, "%s",
+             p->lead ? p->lead->lead_id : p->activity->lead_id);
+    self->pending_count++;
+    return true;
+}
+
+/* One round: fetch every pending event's lead, merge, apply. Returns the
+ * number still to do (merge conflicts), or -1 when Redis failed. */
+static int s_round(scoring_t *self)
+{
+    store_batch_reset(self->batch);
+    store_batch_reset(self->apply_batch);
+    size_t todo[SCORING_BATCH_MAX], count = 0;
+    for (size_t i = 0; i < self->pending_count; i++) {
+        s_pending_t *p = &self->pending[i];
+        if (p->done)
+            continue;
+        const char *argv[] = {self->cfg->redis_prefix, p->lead_id};
+        store_batch_script(self->batch, self->fetch_script, 0, 2, argv, NULL);
+        todo[count++] = i;
+    }
+    err_t err = {0};
+    if (store_batch_exec(self->store, self->batch, &err) < 0)
+        goto store_down;
+    size_t applied[SCORING_BATCH_MAX], queued = 0;
+    for (size_t k = 0; k < count; k++) {
+        s_pending_t *p = &self->pending[todo[k]];
+        if (s_queue_apply(self, p, store_batch_reply(self->batch, k))) {
+            applied[queued++] = todo[k];
+        } else {
+            log_error("lead %s: stored lead does not decode; event left for redelivery",
+                      p->lead_id);
+            p->done = true;
+        }
+    }
+    if (store_batch_exec(self->store, self->apply_batch, &err) < 0)
+        goto store_down;
+    int remaining = 0;
+    for (size_t k = 0; k < queued; k++) {
+        s_pending_t *p = &self->pending[applied[k]];
+        p->done = s_applied(self, p, store_batch_reply(self->apply_batch, k));
+        remaining += !p->done;
+    }
+    self->store_down_logged = false;
+    return remaining;
+store_down:
+    /* The events stay in flight in Redis; ingest re-sends them. */
+    if (!self->store_down_logged)
+        log_error("store unavailable, %zu events left for redelivery: %s", self->pending_count,
+                  err.msg);
+    self->store_down_logged = true;
+    return -1;
 }
 
 static void s_handle_batch(scoring_t *self)
 {
-    store_batch_reset(self->batch);
     s_clear_pending(self);
     while (self->pending_count < SCORING_BATCH_MAX) {
         zmq_msg_t msg;
@@ -239,58 +399,18 @@ static void s_handle_batch(scoring_t *self)
             zmq_msg_close(&msg);
             break;
         }
-        Leadops__Envelope *env = envelope_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), NULL);
-        zmq_msg_close(&msg);
-        s_pending_t *pending = &self->pending[self->pending_count];
-        if (!env || !s_queue_event(self, env, pending->lead_id, sizeof pending->lead_id)) {
+        if (!s_take(self, zmq_msg_data(&msg), zmq_msg_size(&msg))) {
             self->stats.malformed++;
             log_warn("dropped a malformed event from the scoring queue");
-            if (env)
-                leadops__envelope__free_unpacked(env, NULL);
-            continue;
         }
-        pending->env = env;
-        self->pending_count++;
+        zmq_msg_close(&msg);
     }
-    if (self->pending_count == 0)
-        return;
-    err_t err = {0};
-    if (store_batch_exec(self->store, self->batch, &err) < 0) {
-        /* The events stay in flight in Redis; ingest re-sends them. */
-        if (!self->store_down_logged)
-            log_error("store unavailable, %zu events left for redelivery: %s", self->pending_count,
-                      err.msg);
-        self->store_down_logged = true;
-        s_clear_pending(self);
-        return;
-    }
-    self->store_down_logged = false;
-    for (size_t i = 0; i < self->pending_count; i++) {
-        const store_value_t *reply = store_batch_reply(self->batch, i);
-        long long outcome = store_value_int(store_value_at(reply, 0), -1);
-        if (outcome < 0) {
-            log_error("apply script failed: %s",
-                      reply && reply->type == STORE_ERROR ? reply->str : "unexpected reply");
-            continue;
-        }
-        if (outcome == 0) {
-            self->stats.redeliveries_ignored++;
-            continue;
-        }
-        self->stats.applied++;
-        double score = store_value_double(store_value_at(reply, 1), 0);
-        if (outcome == 2) {
-            self->stats.qualified++;
-            s_send_scored(self, self->pending[i].lead_id, store_value_at(reply, 2), score,
-                          store_value_double(store_value_at(reply, 4), 0),
-                          store_value_double(store_value_at(reply, 5), 0),
-                          store_value_str(store_value_at(reply, 6), ""),
-                          store_value_int(store_value_at(reply, 3), 0), true);
-        } else {
-            s_send_scored(self, self->pending[i].lead_id, NULL, score, 0, 0, NULL,
-                          self->pending[i].env->ingested_at_ms, false);
-        }
-    }
+    int remaining = self->pending_count ? 1 : 0;
+    for (int round = 0; round < MERGE_ROUNDS && remaining > 0; round++)
+        remaining = s_round(self);
+    if (remaining > 0)
+        log_warn("%d lead events still conflict after %d merges: left for redelivery", remaining,
+                 MERGE_ROUNDS);
     s_clear_pending(self);
 }
 
@@ -352,6 +472,7 @@ int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
     log_info("scoring: work on %s, qualify threshold %g", self->cfg->ep_scoring,
              self->cfg->scoring_qualify_threshold);
     while (!*stop) {
+        service_reload_if_requested(self->cfg->path, NULL, self->zap);
         int64_t now = clock_mono_ms();
         if (now >= self->next_redelivery_ms) {
             s_redeliver(self);

@@ -30,7 +30,11 @@ static long long s_query_int(const char *fmt, const char *arg)
 }
 
 /* Journals an event as ingest does; returns 1 accepted, 0 duplicate. */
-static long long s_accept_event(const char *event_id, const char *lead_id, const char *kind)
+/* Journals an event as ingest does, with EMAIL as a lead's identity (NULL:
+ * none); returns 1 accepted, 0 duplicate, and the lead it went to and the
+ * outcome in LEAD_OUT / OUTCOME_OUT when not NULL. */
+static long long s_accept_identity(const char *event_id, const char *lead_id, const char *kind,
+                                   const char *email, char *lead_out, char *outcome_out)
 {
     char eventid_key[128];
     snprintf(eventid_key, sizeof eventid_key, "t:eventid:%s", event_id);
@@ -45,13 +49,26 @@ static long long s_accept_event(const char *event_id, const char *lead_id, const
                           "ENVELOPE",
                           "99999999999999",
                           "60",
-                          "1000"};
+                          "1000",
+                          "1000000",
+                          "t",
+                          email ? email : "",
+                          ""};
     err_t err = {0};
-    store_value_t *r = store_script(s_store, s_accept, 5, 12, argv, NULL, &err);
+    store_value_t *r = store_script(s_store, s_accept, 5, 16, argv, NULL, &err);
     assert_non_null(r);
     long long outcome = store_value_int(store_value_at(r, 0), -1);
+    if (lead_out)
+        snprintf(lead_out, 64, "%s", store_value_str(store_value_at(r, outcome == 1 ? 2 : 1), ""));
+    if (outcome_out)
+        snprintf(outcome_out, 16, "%s", store_value_str(store_value_at(r, 3), ""));
     store_value_free(&r);
     return outcome;
+}
+
+static long long s_accept_event(const char *event_id, const char *lead_id, const char *kind)
+{
+    return s_accept_identity(event_id, lead_id, kind, NULL, NULL, NULL);
 }
 
 /* Applies an event as scoring does; returns the script's first value. */
@@ -66,19 +83,23 @@ static long long s_apply_event(const char *event_id, const char *kind, const cha
                           "t:inflight:routing",
                           "t:stats",
                           "t:leads"};
-    const char *argv[17];
+    const char *argv[21];
     memcpy(argv, keys, sizeof keys);
-    const char *common[] = {event_id, kind, lead_id, "2000", "1500", "20", "5000"};
+    const char *common[] = {event_id, kind, lead_id, "2000", "1500", "20", "5000", "3600"};
     memcpy(argv + 6, common, sizeof common);
-    int argc = 13;
+    int argc = 14;
+    char rev[32];
     if (strcmp(kind, "lead") == 0) {
-        const char *lead_args[] = {"LEADPB", points, "B", "[]"};
-        memcpy(argv + 13, lead_args, sizeof lead_args);
-        argc = 17;
+        /* As scoring does: the merge is computed from the stored revision. */
+        long long current = s_query_int("HGET %s rev", lead_key);
+        snprintf(rev, sizeof rev, "%lld", current < 0 ? 0 : current);
+        const char *lead_args[] = {"LEADPB", points, "B", "[]", rev, "1500", ""};
+        memcpy(argv + 14, lead_args, sizeof lead_args);
+        argc = 21;
     } else {
-        argv[13] = value;
-        argv[14] = points;
-        argc = 15;
+        argv[14] = value;
+        argv[15] = points;
+        argc = 16;
     }
     err_t err = {0};
     store_value_t *r = store_script(s_store, s_apply, 6, argc, argv, NULL, &err);
@@ -128,9 +149,10 @@ static void test_apply_once_and_qualify_once(void **state)
     s_accept_event("e5", "L2", "activity");
     assert_int_equal(s_apply_event("e5", "activity", "L2", "demo_request", "25", &score), 1);
     assert_int_equal(s_query_int("HGET t:stats %s", "qualified"), 1);
-    /* Applied events left the in-flight set (e1 of the first test was never applied). */
-    assert_int_equal(s_query_int("ZCARD %s", "t:inflight:scoring"), 1);
-    assert_int_equal(s_query_int("ZSCORE t:inflight:scoring %s", "e5"), -1);
+    /* Applied events left the in-flight set. */
+    const char *applied[] = {"e2", "e3", "e4", "e5"};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(s_query_int("ZSCORE t:inflight:scoring %s", applied[i]), -1);
 }
 
 static void test_activity_before_lead_counts_when_lead_arrives(void **state)
@@ -145,6 +167,79 @@ static void test_activity_before_lead_counts_when_lead_arrives(void **state)
     assert_true(score == 25);
 }
 
+static void test_identity_by_email_merges_into_the_first_lead(void **state)
+{
+    (void)state;
+    char lead[64], outcome[16];
+    assert_int_equal(s_accept_identity("i1", "A", "lead", "ann@acme.example", lead, outcome), 1);
+    assert_string_equal(lead, "A");
+    assert_string_equal(outcome, "new");
+    /* The same person through another form: another lead id, same email. */
+    assert_int_equal(s_accept_identity("i2", "B", "lead", "ann@acme.example", lead, outcome), 1);
+    assert_string_equal(lead, "A");
+    assert_string_equal(outcome, "merged");
+    /* Activities for either id land on the one lead. */
+    assert_int_equal(s_accept_identity("i3", "B", "activity", NULL, lead, outcome), 1);
+    assert_string_equal(lead, "A");
+    assert_string_equal(outcome, "attached");
+    /* A re-sent event answers with the lead it went to. */
+    assert_int_equal(s_accept_identity("i2", "B", "lead", "ann@acme.example", lead, NULL), 0);
+    assert_string_equal(lead, "A");
+    /* The same lead id again is an update of that lead. */
+    assert_int_equal(s_accept_identity("i4", "A", "lead", "ann@acme.example", lead, outcome), 1);
+    assert_string_equal(outcome, "merged");
+    assert_int_equal(s_query_int("HGET t:stats %s", "merged"), 2);
+}
+
+static void test_stale_merge_is_refused(void **state)
+{
+    (void)state;
+    s_accept_event("m1", "M", "lead");
+    assert_int_equal(s_apply_event("m1", "lead", "M", NULL, "10", NULL), 1);
+    s_accept_event("m2", "M", "lead");
+    /* Computed from revision 0 while the lead is at 1: merge again. */
+    const char *argv[] = {"t:inflight:scoring",
+                          "t:inflight:scoring:msg",
+                          "t:lead:M",
+                          "t:inflight:routing",
+                          "t:stats",
+                          "t:leads",
+                          "m2",
+                          "lead",
+                          "M",
+                          "2000",
+                          "1500",
+                          "20",
+                          "5000",
+                          "3600",
+                          "LEADPB",
+                          "10",
+                          "B",
+                          "[]",
+                          "0",
+                          "1500",
+                          ""};
+    err_t err = {0};
+    store_value_t *r = store_script(s_store, s_apply, 6, 21, argv, NULL, &err);
+    assert_int_equal(store_value_int(store_value_at(r, 0), -1), 3);
+    store_value_free(&r);
+    /* Nothing was consumed: the event is still in flight. */
+    assert_true(s_query_int("ZSCORE t:inflight:scoring %s", "m2") > 0);
+    assert_int_equal(s_apply_event("m2", "lead", "M", NULL, "10", NULL), 1);
+    assert_int_equal(s_query_int("HGET %s rev", "t:lead:M"), 2);
+}
+
+static void test_orphan_activity_expires_unless_the_lead_comes(void **state)
+{
+    (void)state;
+    s_accept_event("o1", "O", "activity");
+    assert_int_equal(s_apply_event("o1", "activity", "O", "page_view", "1", NULL), 1);
+    assert_true(s_query_int("TTL %s", "t:lead:O") > 0);
+    s_accept_event("o2", "O", "lead");
+    assert_int_equal(s_apply_event("o2", "lead", "O", NULL, "5", NULL), 1);
+    assert_int_equal(s_query_int("TTL %s", "t:lead:O"), -1);
+}
+
 int main(void)
 {
     if (redis_fixture_start(&s_redis) < 0)
@@ -156,6 +251,9 @@ int main(void)
     s_accept = store_script_register(s_store, "accept", ingest_script_accept, &err);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept_dedups_by_event_id),
+        cmocka_unit_test(test_identity_by_email_merges_into_the_first_lead),
+        cmocka_unit_test(test_stale_merge_is_refused),
+        cmocka_unit_test(test_orphan_activity_expires_unless_the_lead_comes),
         cmocka_unit_test(test_apply_once_and_qualify_once),
         cmocka_unit_test(test_activity_before_lead_counts_when_lead_arrives),
     };
