@@ -125,6 +125,33 @@ e2e_expect "the duplicates counter rose by 3" "$(e2e_stat duplicates)" -eq $((du
 e2e_expect "the lead's rep still holds it once (open count = lead set)" \
     "$(e2e_hget "rep:$(e2e_json_str "$again" rep)" open)" -eq "$(e2e_redis SCARD "$P:rep:$(e2e_json_str "$again" rep):leads")"
 
+# ---- 2b. identity: the same person under another lead id updates the first lead ----------
+e2e_log "2b. a lead with a known email (another lead id) is merged into the first lead"
+FIRST="first-$RUN"
+SECOND="second-$RUN"
+e2e_post /v1/leads '{"lead_id":"'"$FIRST"'","email":"Pat.Lee@merge-'"$RUN"'.example","company":"MergeCo","country":"JP","title":"engineer"}'
+e2e_expect "the first lead is new" "$(e2e_json_str "$HTTP_BODY" outcome)" = new
+e2e_post /v1/leads '{"lead_id":"'"$SECOND"'","email":"pat.lee@merge-'"$RUN"'.example","title":"CTO","city":"Osaka"}'
+e2e_expect "the second answers merged" "$(e2e_json_str "$HTTP_BODY" outcome)" = merged
+e2e_expect "... into the first lead's id" "$(e2e_json_str "$HTTP_BODY" lead_id)" = "$FIRST"
+e2e_post /v1/activities '{"lead_id":"'"$SECOND"'","type":"form_fill"}'
+e2e_expect "an activity for the second id lands on the first lead" "$(e2e_json_str "$HTTP_BODY" lead_id)" = "$FIRST"
+if e2e_wait_lead "$FIRST" 'assigned|queued' 2000 &&
+    deadline=$(($(e2e_now_ms) + 2000)) &&
+    while [[ $(e2e_json_num "$(e2e_lead "$FIRST")" activities) != 1 ]] && (($(e2e_now_ms) < deadline)); do sleep 0.02; done; then
+    merged=$(e2e_lead "$FIRST")
+    e2e_expect "the newer title won" "$(e2e_json_str "$merged" title)" = CTO
+    e2e_expect "the company the second lacked was kept" "$(e2e_json_str "$merged" company)" = MergeCo
+    e2e_expect "the city the first lacked was added" "$(e2e_json_str "$merged" city)" = Osaka
+    e2e_expect "one activity on the one lead" "$(e2e_json_num "$merged" activities)" -eq 1
+    e2e_expect "the change is in the lead's history" "$(e2e_redis XLEN "$P:lead:$FIRST:history")" -eq 1
+    e2e_lead "$SECOND" >/dev/null
+    e2e_expect "GET /v1/leads/$SECOND shows the first lead" "$(e2e_json_str "$HTTP_BODY" lead_id)/$(e2e_json_str "$HTTP_BODY" merged_from)" = "$FIRST/$SECOND"
+    e2e_expect "no second lead hash" "$(e2e_redis EXISTS "$P:lead:$SECOND")" -eq 0
+else
+    e2e_fail "the merged lead $FIRST was not routed within 2 s (status ${E2E_LEAD_STATUS:-none})"
+fi
+
 # ---- 3. capacity, queueing, and a close that pulls the next waiting lead ------------------
 e2e_log "3. capacity: americas reps made small, then more americas leads than they hold"
 # americas is worked by rep-cecily (americas, general) and rep-darcel (americas).
