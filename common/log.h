@@ -3,7 +3,8 @@
  * or one JSON object per line when the format is json. Formatting is skipped
  * when the level is filtered. Never pass a lead's personal data (email, names,
  * phone) or a secret to these macros. The level, format and service name are
- * the only mutable globals the project has outside main. */
+ * mutable globals, set once at start (like the signal flags of service.c and
+ * of leadopsctl's long commands). */
 #ifndef LEADOPS_LOG_H
 #define LEADOPS_LOG_H
 

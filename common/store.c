@@ -276,6 +276,11 @@ bool store_is_connected(const store_t *self)
 
 int store_script_register(store_t *self, const char *name, const char *source, err_t *err)
 {
+    /* Modules that share a script (two hops of one service) share its handle. */
+    for (int i = 0; i < self->script_count; i++)
+        if (strcmp(self->scripts[i].name, name) == 0 &&
+            strcmp(self->scripts[i].source, source) == 0)
+            return i;
     assert(self->script_count < STORE_MAX_SCRIPTS);
     store_script_t *script = &self->scripts[self->script_count];
     script->name = strdup(name);
@@ -457,7 +462,7 @@ static void s_fill_sha(store_t *self, store_cmd_t *cmd)
     cmd->lens[1] = 40;
 }
 
-/* Pipelines commands [FROM, count) whose reply slot is empty. */
+/* Pipelines every command of BATCH whose reply slot is still empty. */
 static int s_batch_round(store_t *self, store_batch_t *batch, err_t *err)
 {
     for (size_t i = 0; i < batch->count; i++) {

@@ -3,7 +3,7 @@
 -- does not re-send them at the same moment) and returns them for re-sending.
 -- KEYS[1] in-flight zset, KEYS[2] message hash ('' when the hop keeps none)
 -- ARGV[1] now (ms), ARGV[2] new deadline (ms), ARGV[3] at most this many
--- Returns a flat array: member, message (false when none), member, message...
+-- Returns a flat array: member, message (false when the hop keeps none), ...
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 if #due == 0 then
   return {}
@@ -14,8 +14,14 @@ if KEYS[2] ~= '' then
   messages = redis.call('HMGET', KEYS[2], unpack(due))
 end
 for i, member in ipairs(due) do
-  redis.call('ZADD', KEYS[1], 'XX', ARGV[2], member)
-  out[2 * i - 1] = member
-  out[2 * i] = messages[i] or false
+  if KEYS[2] ~= '' and not messages[i] then
+    -- An entry whose bytes are gone can never be re-sent: drop it rather
+    -- than claim it again every tick.
+    redis.call('ZREM', KEYS[1], member)
+  else
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], member)
+    out[#out + 1] = member
+    out[#out + 1] = messages[i] or false
+  end
 end
 return out

@@ -119,6 +119,10 @@ void http_intake_handle(void *arg, const httpd_request_t *req, httpd_response_t 
         json_decref(root);
         char reason[100];
         snprintf(reason, sizeof reason, "at most %d items per request", HTTP_INTAKE_MAX_ITEMS);
+        intake_reset(intake);
+        intake_add_reject(intake, reason, "http", req->body_len);
+        intake_flush(intake, NULL);
+        intake_reset(intake);
         httpd_respond_error(res, 413, reason);
         return;
     }

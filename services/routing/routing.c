@@ -167,6 +167,34 @@ static size_t s_publish_assignments(routing_t *self, const store_value_t *reply,
     return n;
 }
 
+/* Retires the reps Redis knows that the config no longer lists, so that a
+ * rep removed from the config gets no new lead. */
+static int s_retire_removed_reps(routing_t *self, err_t *err)
+{
+    char key[KEY_MAX];
+    keys_format(key, sizeof key, self->cfg->redis_prefix, "reps");
+    store_value_t *known = store_command(self->store, err, "SMEMBERS %s", key);
+    if (!known)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && known->type == STORE_ARRAY && i < known->count; i++) {
+        const char *rep_id = known->elements[i]->str;
+        bool configured = false;
+        for (size_t r = 0; r < self->cfg->rep_count && !configured; r++)
+            configured = strcmp(self->cfg->reps[r].id, rep_id) == 0;
+        if (configured)
+            continue;
+        const char *args[] = {rep_id};
+        store_value_t *reply = s_call(self, "retire", 1, args, err);
+        rc = reply ? 0 : -1;
+        if (reply)
+            log_info("rep %s is not in the config any more: retired (no new leads)", rep_id);
+        store_value_free(&reply);
+    }
+    store_value_free(&known);
+    return rc;
+}
+
 int routing_sync_config(routing_t *self, err_t *err)
 {
     const config_t *cfg = self->cfg;
@@ -208,7 +236,7 @@ int routing_sync_config(routing_t *self, err_t *err)
             log_info("rep %s took %zu waiting leads at start", rep->id, pulled);
         store_value_free(&r);
     }
-    return 0;
+    return s_retire_removed_reps(self, err);
 }
 
 static bool s_queue_lead(routing_t *self, Leadops__ScoredLead *scored, s_pending_t *pending)
@@ -362,6 +390,9 @@ static void s_list_reps(routing_t *self, Leadops__Ack *ack, err_t *err)
     char key[KEY_MAX];
     keys_format(key, sizeof key, self->cfg->redis_prefix, "reps");
     store_value_t *ids = store_command(self->store, err, "SMEMBERS %s", key);
+    if (ids && ids->type != STORE_ARRAY)
+        err_set(err, ERR_IO, "SMEMBERS %s: %s", key,
+                ids->type == STORE_ERROR ? ids->str : "unexpected reply");
     if (!ids || ids->type != STORE_ARRAY) {
         store_value_free(&ids);
         return;

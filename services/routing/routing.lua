@@ -9,10 +9,12 @@
 --
 -- ARGV[1] operation, ARGV[2] prefix, ARGV[3] now (ms), then per operation:
 --   route   lead_id queue rule score strategy -> {0} already routed | {1, rep, ingested_at} | {2, ingested_at}
+--           (strategy: round_robin, the one there is so far)
 --   pull    rep_id max                        -> {assignments...}
 --   close   rep_id lead_id outcome max        -> {status, reason, assignments...}
 --   rep     rep_id field value max            -> {status, reason, assignments...}
 --   sync    rep_id name capacity status queues(csv) -> {1}
+--   retire  rep_id                            -> {1}: a rep the config no longer has
 -- An assignment in a reply is {lead_id, queue, rep_id, ingested_at, queued_at, score}.
 
 local op, prefix, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -175,6 +177,18 @@ elseif op == 'sync' then
     redis.call('SADD', key('rep', rep_id, 'queues'), q)
     redis.call('ZADD', key('queue', q, 'rr'), 'NX', 0, rep_id)
   end
+  redis.call('HDEL', rep, 'retired')
+  return {1}
+elseif op == 'retire' then
+  -- Gone from the config: no new leads (offline, out of every queue's
+  -- rotation). It stays listed, with the leads it holds, until those are
+  -- closed or reassigned.
+  local rep_id = ARGV[4]
+  redis.call('HSET', key('rep', rep_id), 'status', 'offline', 'retired', '1')
+  for _, q in ipairs(redis.call('SMEMBERS', key('rep', rep_id, 'queues'))) do
+    redis.call('ZREM', key('queue', q, 'rr'), rep_id)
+  end
+  redis.call('DEL', key('rep', rep_id, 'queues'))
   return {1}
 end
 return redis.error_reply('routing.lua: unknown operation ' .. tostring(op))

@@ -274,6 +274,23 @@ static void test_concurrent_routers_hold_capacity(void **state)
     store_value_free(&r);
 }
 
+static void test_retired_rep_gets_no_new_leads(void **state)
+{
+    s_ctx_t *ctx = *state;
+    s_two_reps(ctx);
+    store_value_free(&(store_value_t *){s_call(ctx, "retire", 1, "rep-a")});
+    char rep[64];
+    assert_int_equal(s_route(ctx, "R1", "10", rep), 1);
+    assert_string_equal(rep, "rep-b");
+    assert_int_equal(s_route(ctx, "R2", "10", rep), 2); /* b is full, a retired */
+    char *status = s_hget(ctx, "t:rep:rep-a", "status");
+    assert_string_equal(status, "offline");
+    free(status);
+    /* Back in the config: works again. */
+    s_two_reps(ctx);
+    assert_int_equal(s_hget_int(ctx, "t:rep:rep-a", "retired"), -1);
+}
+
 /* routing.lua and reporting share the speed-to-lead buckets: a lead that
  * waited exactly a bucket's bound lands in that bucket's field. */
 static void test_speed_to_lead_buckets_agree_with_reporting(void **state)
@@ -312,6 +329,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_keeps_runtime_changes_until_config_changes,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_routers_hold_capacity, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_retired_rep_gets_no_new_leads, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_speed_to_lead_buckets_agree_with_reporting, s_setup,
                                         s_teardown),
     };
