@@ -260,7 +260,6 @@ static const key_spec_t s_keys[] = {
          "{page_view: 1, email_open: 1, email_click: 3, form_fill: 10, content_download: 5, "
          "webinar: 8,"
          " demo_request: 25, pricing_view: 5, unsubscribe: -20, email_bounce: -10}"),
-    INTEGER("routing.redelivery_ms", KEY_INT, routing_redelivery_ms, 1, INT_MAX, "3000"),
     LIST("routing.queues", s_decode_queues, "[{name: general, strategy: round_robin}]"),
     SCALAR("routing.fallback_queue", KEY_QUEUE, fallback_queue, "general"),
     LIST("routing.rules", s_decode_route_rules, "[]"),

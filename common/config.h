@@ -100,7 +100,6 @@ typedef struct {
     activity_points_t *activity_points; /* owned */
     size_t activity_points_count;
 
-    int routing_redelivery_ms;
     char *fallback_queue;
     queue_config_t *queues; /* owned */
     size_t queue_count;

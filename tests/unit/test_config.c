@@ -195,7 +195,6 @@ static void test_sample_loads(void **state)
     assert_true(config->activity_points[6].points == 25.0);
     assert_true(config->activity_points[8].points == -20.0);
 
-    assert_int_equal(config->routing_redelivery_ms, 3000);
     assert_string_equal(config->fallback_queue, "general");
     assert_int_equal(config->queue_count, 3);
     assert_non_null(config_queue(config, "emea"));
@@ -269,7 +268,6 @@ static void test_defaults_without_a_file(void **state)
         assert_string_equal(config->activity_points[i].type, sample->activity_points[i].type);
         assert_true(config->activity_points[i].points == sample->activity_points[i].points);
     }
-    assert_int_equal(config->routing_redelivery_ms, sample->routing_redelivery_ms);
     assert_int_equal(config->fit_rule_count, 0);
     assert_int_equal(config->route_rule_count, 0);
     assert_int_equal(config->rep_count, 0);
