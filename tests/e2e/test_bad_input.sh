@@ -57,6 +57,12 @@ expect_reject "company_size that is not a number" /v1/leads '{"lead_id":"t-'"$RU
 expect_reject "an email that is not an address" /v1/leads '{"lead_id":"e-'"$RUN"'","email":"not-an-email"}' 400 'email'
 expect_reject "event_id that is not a string" /v1/leads '{"event_id":7,"lead_id":"n-'"$RUN"'","company":"A"}' 400 'event_id'
 REJECTS=$((REJECTS + 10))
+# Issue 3's list: invalid UTF-8, deep nesting, times, amounts.
+expect_reject "invalid UTF-8" /v1/leads $'{"lead_id":"u-'"$RUN"$'","company":"Ac\xff\xfeme"}' 400 'invalid JSON'
+expect_reject "an unparseable date" /v1/leads '{"lead_id":"d-'"$RUN"'","company":"A","created_at":"yesterday"}' 400 'created_at'
+expect_reject "a date far in the future" /v1/leads '{"lead_id":"f-'"$RUN"'","company":"A","created_at":"2999-01-01T00:00:00Z"}' 400 'in the future'
+expect_reject "a negative deal value" /v1/activities '{"lead_id":"x-'"$RUN"'","type":"deal_won","value":-10}' 400 'must not be negative'
+REJECTS=$((REJECTS + 4))
 nothing=$(e2e_lead "t-$RUN")$(e2e_lead "e-$RUN")$(e2e_lead "nocontact-$RUN")
 e2e_expect "no rejected lead reached the lead state" "$nothing" = ""
 

@@ -152,6 +152,19 @@ else
     e2e_fail "the merged lead $FIRST was not routed within 2 s (status ${E2E_LEAD_STATUS:-none})"
 fi
 
+# ---- 2c. large and deep bodies under the default limit (1 MiB) -----------------------------
+e2e_log "2c. JSON nested 10,000 deep and a 100 MB body are refused; ingest keeps serving"
+deep=$(printf '%.0s[' {1..10000})$(printf '%.0s]' {1..10000})
+e2e_post /v1/leads "$deep"
+e2e_expect "10,000-deep JSON -> 400" "$HTTP_CODE" = 400
+e2e_expect "... saying why" "$(e2e_json_str "$HTTP_BODY" error)" != ""
+t0=$(e2e_now_ms)
+code=$(head -c 100000000 /dev/zero | curl -sS --max-time 60 -o /dev/null -w '%{http_code}' \
+    -H 'Content-Type: application/json' --data-binary @- "$E2E_INGEST_URL/v1/leads" 2>/dev/null || true)
+e2e_expect "a 100 MB body -> 413 (in $(($(e2e_now_ms) - t0)) ms)" "$code" = 413
+e2e_http GET "$E2E_INGEST_URL/healthz"
+e2e_expect "ingest still answers" "$HTTP_CODE" = 200
+
 # ---- 3. capacity, queueing, and a close that pulls the next waiting lead ------------------
 e2e_log "3. capacity: americas reps made small, then more americas leads than they hold"
 # americas is worked by rep-cecily (americas, general) and rep-darcel (americas).
