@@ -187,6 +187,19 @@ static void test_bad_input_gets_error_acks_and_service_goes_on(void **state)
     assert_non_null(strstr(ack->reason, "malformed envelope"));
     leadops__ack__free_unpacked(ack, NULL);
 
+    /* A valid envelope cut in half. */
+    Leadops__Lead cut_lead = LEADOPS__LEAD__INIT;
+    cut_lead.lead_id = "L-cut";
+    cut_lead.company = "A company with a long enough name to cut";
+    size_t cut_len;
+    uint8_t *cut = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_LEAD, "ev-cut", "test", 0, 0,
+                                 &cut_lead.base, &cut_len, NULL);
+    ack = s_request(ctx, cut, cut_len / 2);
+    free(cut);
+    assert_int_equal(ack->status, LEADOPS__ACK__STATUS__REJECTED);
+    assert_non_null(strstr(ack->reason, "malformed"));
+    leadops__ack__free_unpacked(ack, NULL);
+
     char big[8192];
     memset(big, 'x', sizeof big);
     ack = s_request(ctx, big, sizeof big);
@@ -219,10 +232,10 @@ static void test_bad_input_gets_error_acks_and_service_goes_on(void **state)
     err_t err = {0};
     store_t *store = store_new(&opts, true, &err);
     store_value_t *r = store_command(store, &err, "HGET leadops:stats rejected");
-    assert_int_equal(store_value_int(r, -1), 4);
+    assert_int_equal(store_value_int(r, -1), 5);
     store_value_free(&r);
     r = store_command(store, &err, "XLEN leadops:deadletter");
-    assert_int_equal(store_value_int(r, -1), 4);
+    assert_int_equal(store_value_int(r, -1), 5);
     store_value_free(&r);
     /* Stored reasons are classes: the input ("teleport") is not kept. */
     r = store_command(store, &err, "HGET leadops:rejects %s",
