@@ -68,9 +68,14 @@ int hop_claim(hop_t *self, int64_t now_ms, size_t limit, hop_resend_fn resend, v
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(deadline, sizeof deadline, "%lld", (long long)(now_ms + self->redelivery_ms));
     snprintf(count, sizeof count, "%zu", limit);
-    const char *argv[] = {self->key, self->with_messages ? self->message_key : "", now, deadline,
-                          count};
-    store_value_t *reply = store_script(self->store, self->claim_script, 2, 5, argv, NULL, err);
+    /* Only real keys are passed: a Redis ACL limited to the prefix would
+     * refuse an empty key name. */
+    const char *with_messages[] = {self->key, self->message_key, now, deadline, count};
+    const char *without[] = {self->key, now, deadline, count};
+    store_value_t *reply =
+        self->with_messages
+            ? store_script(self->store, self->claim_script, 2, 5, with_messages, NULL, err)
+            : store_script(self->store, self->claim_script, 1, 4, without, NULL, err);
     if (!reply)
         return -1;
     if (reply->type == STORE_ERROR) {

@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/select.h>
 #include <zmq.h>
 
@@ -13,6 +15,10 @@
  * own sockets. */
 #define HTTPD_CONNECTION_LIMIT     800
 #define HTTPD_CONNECTION_TIMEOUT_S 30
+#define HTTPD_TOKEN_DIGEST_BYTES   crypto_hash_sha256_BYTES
+#define HTTPD_REALM                "Bearer realm=\"leadops\""
+
+typedef uint8_t s_digest_t[HTTPD_TOKEN_DIGEST_BYTES];
 
 struct httpd {
     struct MHD_Daemon *daemon;
@@ -21,6 +27,9 @@ struct httpd {
     size_t max_body;
     int port;
     fd_set read_fds, write_fds, except_fds; /* the sets of the last prepare */
+    s_digest_t *token_digests;              /* owned: SHA-256 of each token; NULL: no tokens */
+    size_t token_count;
+    uint64_t unauthorized; /* requests refused 401 */
 };
 
 /* Per-request state while the body arrives. */
@@ -30,6 +39,7 @@ typedef struct {
     size_t announced; /* Content-Length, 0 when absent */
     size_t received;  /* body bytes received, kept or not */
     bool too_large;
+    const char *refusal; /* static: why the request is refused 401; NULL when authorized */
 } s_upload_t;
 
 static enum MHD_Result s_send(struct MHD_Connection *conn, httpd_response_t *res)
@@ -45,9 +55,45 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, httpd_response_t *res
         snprintf(seconds, sizeof seconds, "%d", res->retry_after_s);
         MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
     }
+    if (res->www_authenticate)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, res->www_authenticate);
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)res->status, response);
     MHD_destroy_response(response);
     return rc;
+}
+
+/* Why CONN may not make this request ("missing bearer token", "invalid
+ * bearer token"), or NULL when it may. The presented token is hashed and
+ * compared with every configured digest, without an early exit, so the
+ * time taken says nothing about how much of a token was right. */
+static const char *s_refusal(const httpd_t *self, struct MHD_Connection *conn, const char *url,
+                             const char *method)
+{
+    if (self->token_count == 0 || (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0))
+        return NULL;
+    const char *header =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!header)
+        return "missing bearer token";
+    while (*header == ' ' || *header == '\t')
+        header++;
+    /* The scheme is case-insensitive (RFC 7235); the token follows blanks. */
+    if (strncasecmp(header, "Bearer", 6) != 0 || (header[6] != ' ' && header[6] != '\t'))
+        return "missing bearer token";
+    const char *token = header + 6;
+    while (*token == ' ' || *token == '\t')
+        token++;
+    size_t len = strlen(token);
+    while (len && (token[len - 1] == ' ' || token[len - 1] == '\t'))
+        len--;
+    s_digest_t digest;
+    crypto_hash_sha256(digest, (const unsigned char *)token, len);
+    int matched = 0;
+    for (size_t i = 0; i < self->token_count; i++)
+        matched |= sodium_memcmp(digest, self->token_digests[i], sizeof digest) == 0;
+    /* An empty token is stored as an all-zero digest, which no SHA-256
+     * output is expected to equal; refuse an empty presented token anyway. */
+    return matched && len ? NULL : "invalid bearer token";
 }
 
 static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -68,6 +114,11 @@ static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, cons
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         upload->announced = length ? (size_t)strtoull(length, NULL, 10) : 0;
         if (upload->announced > self->max_body)
+            upload->too_large = true;
+        /* A refused request's body is read (so the client sees the 401
+         * rather than a reset) but never kept. */
+        upload->refusal = s_refusal(self, conn, url, method);
+        if (upload->refusal)
             upload->too_large = true;
         return MHD_YES;
     }
@@ -92,6 +143,14 @@ static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, cons
     }
 
     httpd_response_t res = {0};
+    if (upload->refusal) {
+        self->unauthorized++;
+        httpd_respond_error(&res, 401, upload->refusal);
+        res.www_authenticate = strcmp(upload->refusal, "invalid bearer token") == 0 ? HTTPD_REALM
+                                   ", error=\"invalid_token\""
+                                                                                    : HTTPD_REALM;
+        return s_send(conn, &res);
+    }
     if (upload->body)
         upload->body[upload->len] = '\0';
     httpd_request_t req = {
@@ -167,6 +226,7 @@ void httpd_destroy(httpd_t **self_p)
     if (!self_p || !*self_p)
         return;
     MHD_stop_daemon((*self_p)->daemon);
+    free((*self_p)->token_digests);
     free(*self_p);
     *self_p = NULL;
 }
@@ -174,6 +234,28 @@ void httpd_destroy(httpd_t **self_p)
 int httpd_port(const httpd_t *self)
 {
     return self->port;
+}
+
+void httpd_set_tokens(httpd_t *self, const char *const *tokens, size_t count)
+{
+    s_digest_t *digests = NULL;
+    if (count) {
+        if (sodium_init() < 0 || !(digests = calloc(count, sizeof *digests)))
+            abort();
+        /* Empty tokens keep an all-zero digest and s_refusal refuses an
+         * empty presented token: they lock the door without opening it. */
+        for (size_t i = 0; i < count; i++)
+            if (tokens[i][0])
+                crypto_hash_sha256(digests[i], (const unsigned char *)tokens[i], strlen(tokens[i]));
+    }
+    free(self->token_digests);
+    self->token_digests = digests;
+    self->token_count = count;
+}
+
+uint64_t httpd_unauthorized_count(const httpd_t *self)
+{
+    return self->unauthorized;
 }
 
 void httpd_poll_prepare(httpd_t *self, void *items_v, int *count, int capacity, long *timeout_ms)

@@ -5,12 +5,21 @@
  * The handler sees the whole request (body buffered up to max_body bytes)
  * and fills a response. A larger body is not kept: the handler is called
  * with body_too_large set and an empty body, so that it can count and
- * answer the refusal (413) like any other bad input. */
+ * answer the refusal (413) like any other bad input.
+ *
+ * With bearer tokens set (httpd_set_tokens), every request but GET /healthz
+ * needs `Authorization: Bearer <token>` naming one of them. A request without
+ * one, or with another token, never reaches the handler: httpd answers 401
+ * {"error":"missing bearer token"} or {"error":"invalid bearer token"} with
+ * WWW-Authenticate, drops its body and counts it (httpd_unauthorized_count).
+ * Only SHA-256 digests of the tokens are kept, compared in constant time;
+ * no token is ever logged or quoted in an answer. */
 #ifndef LEADOPS_HTTPD_H
 #define LEADOPS_HTTPD_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -30,8 +39,9 @@ typedef struct {
     int status;
     char *body; /* owned by the response: malloc'ed */
     size_t body_len;
-    const char *content_type; /* borrowed static string */
-    int retry_after_s;        /* > 0 adds Retry-After */
+    const char *content_type;     /* borrowed static string */
+    int retry_after_s;            /* > 0 adds Retry-After */
+    const char *www_authenticate; /* borrowed static string; non-NULL adds WWW-Authenticate */
 } httpd_response_t;
 
 typedef void (*httpd_handler_fn)(void *arg, const httpd_request_t *req, httpd_response_t *res);
@@ -43,6 +53,16 @@ httpd_t *httpd_new(const char *host, int port, size_t max_body, httpd_handler_fn
                    err_t *err);
 void httpd_destroy(httpd_t **self_p);
 int httpd_port(const httpd_t *self);
+
+/* Requires one of the COUNT bearer TOKENS (secrets; digests are kept, not
+ * the text) on every request but GET /healthz from now on, replacing the
+ * previous set; COUNT 0 lets every request through. Empty tokens never
+ * match, so a list of them still locks the door. Aborts on out of memory,
+ * as httpd_respond does. */
+void httpd_set_tokens(httpd_t *self, const char *const *tokens, size_t count);
+
+/* Requests refused 401 since the server started. */
+uint64_t httpd_unauthorized_count(const httpd_t *self);
 
 /* Adds the server's sockets to ITEMS (zmq_pollitem_t array of CAPACITY,
  * starting at *COUNT, which it advances) and lowers *TIMEOUT_MS to the

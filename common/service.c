@@ -1,5 +1,6 @@
 #include "service.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,11 +8,15 @@
 #include "log.h"
 
 static volatile sig_atomic_t *s_stop_flag;
+/* Set by SIGHUP, taken by the service loop, possibly on another thread (in
+ * tests): a lock-free atomic is safe in a handler and across threads. */
+static atomic_int s_reload_flag;
 
 static void s_on_signal(int signum)
 {
-    (void)signum;
-    if (s_stop_flag)
+    if (signum == SIGHUP)
+        atomic_store(&s_reload_flag, 1);
+    else if (s_stop_flag)
         *s_stop_flag = 1;
 }
 
@@ -25,8 +30,28 @@ static void s_usage(FILE *out, const char *name, const char *summary)
             "                 LEADOPS_<PATH> environment variables, e.g. LEADOPS_REDIS_PORT\n"
             "  --help         this text\n"
             "  --version      the version\n"
-            "Stops cleanly on SIGTERM or SIGINT.\n",
+            "Stops cleanly on SIGTERM or SIGINT. SIGHUP reloads the config file and\n"
+            "applies the HTTP bearer tokens and CurveZMQ client keys in it.\n",
             name, summary);
+}
+
+/* Says which doors are locked (never with what), and warns about the
+ * secured sample's placeholders left in place. */
+static void s_log_security(const config_t *cfg)
+{
+    bool placeholder = cfg->redis_password && strstr(cfg->redis_password, "replace-me");
+    for (size_t i = 0; i < cfg->http_token_count; i++)
+        placeholder = placeholder || strstr(cfg->http_tokens[i], "replace-me");
+    log_info("security: HTTP %s (%zu bearer token(s)), ZeroMQ %s (%zu client key(s)), Redis %s",
+             cfg->http_token_count ? "needs a token" : "open", cfg->http_token_count,
+             cfg->curve_public_key && cfg->curve_public_key[0] ? "CurveZMQ" : "plain",
+             cfg->curve_client_key_count,
+             cfg->redis_user && cfg->redis_user[0]           ? "ACL user"
+             : cfg->redis_password && cfg->redis_password[0] ? "password"
+                                                             : "no AUTH");
+    if (placeholder)
+        log_warn("security: a token or password still holds a \"replace-me\" placeholder of "
+                 "the sample profile: replace it");
 }
 
 config_t *service_start(int argc, char **argv, const char *name, const char *summary,
@@ -62,6 +87,14 @@ config_t *service_start(int argc, char **argv, const char *name, const char *sum
     log_level_parse(cfg->log_level, &level);
     log_init(name, level, cfg->log_json);
 
+    service_install_signals(stop);
+    log_info("%s %s starting with %s", name, LEADOPS_VERSION, path ? path : "built-in defaults");
+    s_log_security(cfg);
+    return cfg;
+}
+
+void service_install_signals(volatile sig_atomic_t *stop)
+{
     s_stop_flag = stop;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -69,9 +102,54 @@ config_t *service_start(int argc, char **argv, const char *name, const char *sum
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    log_info("%s %s starting with %s", name, LEADOPS_VERSION, path ? path : "built-in defaults");
+}
+
+bool service_reload_requested(void)
+{
+    return atomic_exchange(&s_reload_flag, 0) != 0;
+}
+
+config_t *service_reload(const char *path)
+{
+    err_t err = {0};
+    config_t *cfg = config_load(path, &err);
+    if (!cfg)
+        log_error("reload refused, the running configuration stays: %s", err.msg);
     return cfg;
+}
+
+void service_apply_security(const config_t *cfg, httpd_t *httpd, auth_zap_t *zap)
+{
+    if (httpd)
+        httpd_set_tokens(httpd, (const char *const *)cfg->http_tokens, cfg->http_token_count);
+    int zap_rc = 0;
+    if (zap) {
+        err_t err = {0};
+        zap_rc = auth_zap_allow(zap, cfg, &err);
+        if (zap_rc < 0)
+            log_error("reload: CurveZMQ client keys not changed: %s", err.msg);
+        else if (zap_rc > 0)
+            log_warn("reload: the CurveZMQ key pair changed or CurveZMQ was turned on or off; "
+                     "that takes a restart");
+    }
+    log_info("reloaded %s: %zu bearer token(s)%s, %zu CurveZMQ client key(s)%s; other changes "
+             "take a restart",
+             cfg->path ? cfg->path : "built-in defaults", cfg->http_token_count,
+             httpd ? "" : " (no HTTP here)", cfg->curve_client_key_count,
+             zap && zap_rc >= 0 ? "" : " (not applied)");
+}
+
+void service_reload_if_requested(const char *path, httpd_t *httpd, auth_zap_t *zap)
+{
+    if (!service_reload_requested())
+        return;
+    config_t *cfg = service_reload(path);
+    if (!cfg)
+        return;
+    service_apply_security(cfg, httpd, zap);
+    config_destroy(&cfg);
 }
 
 store_t *service_store_new(const config_t *cfg, bool connect_now, err_t *err)

@@ -5,7 +5,39 @@
 #include <string.h>
 #include <zmq.h>
 
+/* Makes SOCK a CURVE server (BIND) or client before it binds or connects:
+ * the mechanism is fixed at the handshake, so it must be set first. */
+static int s_set_curve(void *sock, bool bind, const zutil_security_t *security, err_t *err)
+{
+    const size_t key_size = ZUTIL_Z85_KEY_LEN + 1; /* Z85 text with its NUL */
+    int rc;
+    if (bind) {
+        int server = 1;
+        rc = zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &server, sizeof server);
+        if (rc == 0)
+            rc = zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, security->secret_key, key_size);
+        if (rc == 0)
+            rc = zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, ZUTIL_ZAP_DOMAIN, strlen(ZUTIL_ZAP_DOMAIN));
+    } else {
+        rc = zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, security->server_public, key_size);
+        if (rc == 0)
+            rc = zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, security->public_key, key_size);
+        if (rc == 0)
+            rc = zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, security->secret_key, key_size);
+    }
+    if (rc != 0)
+        return err_set(err, ERR_CONFIG, "zmq curve %s keys: %s", bind ? "server" : "client",
+                       errno == EINVAL ? "not valid Z85 keys" : zmq_strerror(errno));
+    return 0;
+}
+
 void *zutil_socket(void *ctx, int type, const char *endpoint, bool bind, int hwm, err_t *err)
+{
+    return zutil_socket_secure(ctx, type, endpoint, bind, hwm, NULL, err);
+}
+
+void *zutil_socket_secure(void *ctx, int type, const char *endpoint, bool bind, int hwm,
+                          const zutil_security_t *security, err_t *err)
 {
     void *sock = zmq_socket(ctx, type);
     if (!sock) {
@@ -19,6 +51,11 @@ void *zutil_socket(void *ctx, int type, const char *endpoint, bool bind, int hwm
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (security && security->curve && s_set_curve(sock, bind, security, err) < 0) {
+        err_wrap(err, "%s", endpoint);
+        zmq_close(sock);
+        return NULL;
+    }
     int rc = bind ? zmq_bind(sock, endpoint) : zmq_connect(sock, endpoint);
     if (rc != 0) {
         err_set(err, ERR_IO, "zmq %s %s: %s", bind ? "bind" : "connect", endpoint,

@@ -2,7 +2,13 @@
  *
  * Sockets are created with LINGER set (so a stopping process does not hang
  * on unsent messages but still flushes for a moment), explicit high-water
- * marks, and either bound or connected. A socket belongs to one thread. */
+ * marks, and either bound or connected. A socket belongs to one thread.
+ *
+ * With a zutil_security_t whose curve flag is set, a bound socket is a
+ * CurveZMQ server (its handshakes go to the ZAP handler of the context,
+ * domain ZUTIL_ZAP_DOMAIN: see auth.h, which must be running before the
+ * bind) and a connected one is a CurveZMQ client of the server key. Without
+ * it (NULL, or curve false) the socket speaks plain ZMTP. */
 #ifndef LEADOPS_ZUTIL_H
 #define LEADOPS_ZUTIL_H
 
@@ -22,8 +28,28 @@
 #define ZUTIL_HWM_EVENTS 100000
 #define ZUTIL_HWM_REPLY  10000
 
+/* Length of a CurveZMQ key in Z85 text (a 32-byte key). */
+#define ZUTIL_Z85_KEY_LEN 40
+/* The ZAP domain of every LeadOps CURVE server socket. */
+#define ZUTIL_ZAP_DOMAIN "leadops"
+
+/* How a process's sockets authenticate; built once from the config
+ * (auth_security_from_config). The secret key is a secret: never logged. */
+typedef struct {
+    bool curve;                                /* false: plain ZMTP, the keys are unused */
+    char public_key[ZUTIL_Z85_KEY_LEN + 1];    /* Z85: this process's key pair */
+    char secret_key[ZUTIL_Z85_KEY_LEN + 1];    /* Z85: server key when binding, client when not */
+    char server_public[ZUTIL_Z85_KEY_LEN + 1]; /* Z85: the servers it connects to */
+} zutil_security_t;
+
 /* Creates a socket of TYPE (ZMQ_PUSH, ...), binds it to ENDPOINT when BIND,
- * else connects. Returns the socket or NULL with *err set. */
+ * else connects, with the CurveZMQ role SECURITY asks for (NULL: plain).
+ * Returns the socket or NULL with *err set (never quoting a key). */
+void *zutil_socket_secure(void *ctx, int type, const char *endpoint, bool bind, int hwm,
+                          const zutil_security_t *security, err_t *err);
+
+/* zutil_socket_secure without security: plain ZMTP. For inproc sockets and
+ * tests; a service passes its security to zutil_socket_secure. */
 void *zutil_socket(void *ctx, int type, const char *endpoint, bool bind, int hwm, err_t *err);
 
 /* Closes *SOCK_P if not NULL and sets it to NULL. */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "ctl.h"
 #include "envelope.h"
 #include "zutil.h"
@@ -27,7 +28,11 @@ static Leadops__Ack *s_request(const config_t *cfg, const Leadops__RepCommand *c
 {
     void *ctx = zmq_ctx_new();
     err_t err = {0};
-    void *sock = zutil_socket(ctx, ZMQ_REQ, cfg->ep_commands, false, 10, &err);
+    zutil_security_t security;
+    void *sock =
+        auth_security_from_config(cfg, &security, &err) == 0
+            ? zutil_socket_secure(ctx, ZMQ_REQ, cfg->ep_commands, false, 10, &security, &err)
+            : NULL;
     Leadops__Ack *ack = NULL;
     if (!sock) {
         fprintf(stderr, "leadopsctl rep: %s\n", err.msg);

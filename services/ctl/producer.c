@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "envelope.h"
 #include "zutil.h"
 
@@ -30,15 +31,18 @@ struct producer {
     int64_t last_ack_ms;
 };
 
-producer_t *producer_new(void *zmq_ctx, const char *endpoint, producer_ack_fn on_ack, void *arg,
-                         err_t *err)
+producer_t *producer_new(void *zmq_ctx, const char *endpoint, const config_t *cfg,
+                         producer_ack_fn on_ack, void *arg, err_t *err)
 {
     producer_t *self = calloc(1, sizeof *self);
     if (!self) {
         err_set(err, ERR_NOMEM, "out of memory");
         return NULL;
     }
-    self->sock = zutil_socket(zmq_ctx, ZMQ_DEALER, endpoint, false, PRODUCER_WINDOW * 2, err);
+    zutil_security_t security = {0};
+    if (!cfg || auth_security_from_config(cfg, &security, err) == 0)
+        self->sock = zutil_socket_secure(zmq_ctx, ZMQ_DEALER, endpoint, false, PRODUCER_WINDOW * 2,
+                                         &security, err);
     if (!self->sock) {
         free(self);
         return NULL;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "err.h"
 #include "leadops.pb-c.h"
 
@@ -26,8 +27,12 @@ typedef struct {
 /* Called for each final ack (accepted, duplicate or rejected). */
 typedef void (*producer_ack_fn)(void *arg, const Leadops__Ack *ack);
 
-producer_t *producer_new(void *zmq_ctx, const char *endpoint, producer_ack_fn on_ack, void *arg,
-                         err_t *err);
+/* Connects a DEALER to ENDPOINT. CFG (borrowed for the call; NULL: plain
+ * ZMTP) gives the CurveZMQ keys: with security.curve_* set the producer is
+ * a CURVE client with the deployment key pair. Returns NULL with *err set
+ * when the keys are unusable or the endpoint is malformed. */
+producer_t *producer_new(void *zmq_ctx, const char *endpoint, const config_t *cfg,
+                         producer_ack_fn on_ack, void *arg, err_t *err);
 void producer_destroy(producer_t **self_p);
 
 /* Sends one envelope (BYTES are copied; EVENT_ID is its id). Blocks while

@@ -29,6 +29,8 @@ struct metrics {
     size_t reason_count;
     uint64_t reasons_other;            /* rejections past the reason cap */
     stl_histogram_t bus_speed_to_lead; /* first assignments seen on the bus */
+    uint64_t http_unauthorized;        /* HTTP requests refused 401 (from httpd) */
+    uint64_t curve_denied;             /* CurveZMQ handshakes denied (from the ZAP handler) */
 };
 
 metrics_t *metrics_new(err_t *err)
@@ -50,6 +52,12 @@ void metrics_destroy(metrics_t **self_p)
 void metrics_count_malformed(metrics_t *self)
 {
     self->malformed++;
+}
+
+void metrics_set_auth_counts(metrics_t *self, uint64_t http_unauthorized, uint64_t curve_denied)
+{
+    self->http_unauthorized = http_unauthorized;
+    self->curve_denied = curve_denied;
 }
 
 static void s_count_reason(metrics_t *self, const char *reason)
@@ -212,6 +220,12 @@ static void s_render_bus(const metrics_t *self, s_text_t *out)
                  (double)self->reasons[i].count);
     if (self->reasons_other)
         s_sample(out, "leadops_rejected_total", "reason", "other", (double)self->reasons_other);
+    s_family(out, "leadops_http_unauthorized_total", "counter",
+             "Reporting API requests refused 401 (no or a wrong bearer token).");
+    s_sample(out, "leadops_http_unauthorized_total", NULL, NULL, (double)self->http_unauthorized);
+    s_family(out, "leadops_curve_denied_total", "counter",
+             "CurveZMQ handshakes on reporting's sockets denied (client key not allowed).");
+    s_sample(out, "leadops_curve_denied_total", NULL, NULL, (double)self->curve_denied);
     s_histogram(out, "leadops_bus_speed_to_lead_seconds",
                 "Ingest to first assignment of the assignments seen on the bus since this "
                 "process started.",

@@ -13,6 +13,7 @@
 #define LEADOPS_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "store.h"
@@ -32,6 +33,11 @@ int metrics_on_event(metrics_t *self, const void *bytes, size_t len, err_t *err)
 
 /* Counts a bus message refused before decoding (oversized, multi-frame). */
 void metrics_count_malformed(metrics_t *self);
+
+/* Takes this process's refusal counters (they live in httpd and the ZAP
+ * handler) for the next render: HTTP requests refused 401 and CurveZMQ
+ * handshakes denied. */
+void metrics_set_auth_counts(metrics_t *self, uint64_t http_unauthorized, uint64_t curve_denied);
 
 /* Renders every metric. The Redis-backed families are read through STORE
  * (borrowed) under PREFIX; when Redis fails they are left out, the

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
@@ -38,6 +39,7 @@ struct reporting {
     store_t *store;         /* owned */
     httpd_t *httpd;         /* owned */
     void *events;           /* owned: SUB socket bound to cfg->ep_events */
+    auth_zap_t *zap;        /* owned: CurveZMQ handshakes (inert without) */
     metrics_t *metrics;     /* owned */
     size_t max_event_bytes; /* larger bus frames are skipped unread */
     bool redis_down;        /* the last Redis read failed: log transitions only */
@@ -100,6 +102,8 @@ static void s_serve_metrics(reporting_t *self, httpd_response_t *res)
 {
     err_t err = {0};
     size_t len = 0;
+    metrics_set_auth_counts(self->metrics, httpd_unauthorized_count(self->httpd),
+                            auth_zap_denied_count(self->zap));
     char *text = metrics_render(self->metrics, self->store, self->cfg->redis_prefix, &len, &err);
     /* Still 200 when Redis is down: the bus counters are worth scraping, and
      * leadops_redis_up 0 tells the alerting what is wrong. */
@@ -211,7 +215,12 @@ reporting_t *reporting_new(const config_t *cfg, void *zmq_ctx, err_t *err)
     self->metrics = metrics_new(err);
     if (!self->metrics)
         goto failed;
-    self->events = zutil_socket(zmq_ctx, ZMQ_SUB, cfg->ep_events, true, ZUTIL_HWM_EVENTS, err);
+    zutil_security_t security;
+    if (auth_security_from_config(cfg, &security, err) < 0 ||
+        !(self->zap = auth_zap_start(zmq_ctx, cfg, err)))
+        goto failed;
+    self->events = zutil_socket_secure(zmq_ctx, ZMQ_SUB, cfg->ep_events, true, ZUTIL_HWM_EVENTS,
+                                       &security, err);
     if (!self->events) {
         err_wrap(err, "endpoints.events");
         goto failed;
@@ -225,6 +234,7 @@ reporting_t *reporting_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         err_wrap(err, "http.reporting_listen");
         goto failed;
     }
+    httpd_set_tokens(self->httpd, (const char *const *)cfg->http_tokens, cfg->http_token_count);
     return self;
 failed:
     reporting_destroy(&self);
@@ -238,6 +248,7 @@ void reporting_destroy(reporting_t **self_p)
     reporting_t *self = *self_p;
     httpd_destroy(&self->httpd);
     zutil_close(&self->events);
+    auth_zap_stop(&self->zap); /* after the socket it guards */
     metrics_destroy(&self->metrics);
     store_destroy(&self->store);
     free(self);
@@ -252,6 +263,7 @@ int reporting_http_port(const reporting_t *self)
 int reporting_run(reporting_t *self, volatile sig_atomic_t *stop)
 {
     while (!*stop) {
+        service_reload_if_requested(self->cfg->path, self->httpd, self->zap);
         int count = 0;
         self->items[count++] =
             (zmq_pollitem_t){.socket = self->events, .fd = 0, .events = ZMQ_POLLIN};
