@@ -11,28 +11,10 @@
 #include "ctl.h"
 #include "envelope.h"
 #include "gen.h"
+#include "pace.h"
 #include "producer.h"
 
 #define REJECTS_SHOWN 5
-
-/* Set by SIGTERM / SIGINT: stop generating, wait for the acks, summarize. */
-static volatile sig_atomic_t s_interrupted;
-
-static void s_on_signal(int signum)
-{
-    (void)signum;
-    s_interrupted = 1;
-}
-
-static void s_catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-}
 
 typedef struct {
     uint64_t rejects_shown;
@@ -43,19 +25,6 @@ static void s_on_ack(void *arg, const Leadops__Ack *ack)
     s_send_state_t *state = arg;
     if (ack->status == LEADOPS__ACK__STATUS__REJECTED && state->rejects_shown++ < REJECTS_SHOWN)
         fprintf(stderr, "\r\033[Krejected %s: %s\n", ack->event_id, ack->reason);
-}
-
-/* Sleeps as needed so that SENT events take SENT / RATE seconds. */
-static void s_pace(int64_t start_ms, uint64_t sent, double rate)
-{
-    if (rate <= 0)
-        return;
-    double due_ms = (double)start_ms + 1000.0 * (double)sent / rate;
-    double ahead = due_ms - (double)clock_mono_ms();
-    if (ahead > 1) {
-        struct timespec ts = {(time_t)(ahead / 1000), (long)fmod(ahead, 1000.0) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
 }
 
 static void s_summary(const char *what, const producer_stats_t *s, double seconds, uint64_t bad)
@@ -96,7 +65,7 @@ static int s_send_document(producer_t *producer, ctl_progress_t *progress, const
             (*bad)++;
             continue;
         }
-        s_pace(progress->start_ms, producer_stats(producer)->sent, rate);
+        pace_rate(progress->start_ms, producer_stats(producer)->sent, rate);
         int rc = producer_send(producer, event_id, bytes, size, &err);
         free(bytes);
         if (rc < 0) {
@@ -137,7 +106,7 @@ int ctl_send(int argc, char **argv, const config_t *cfg)
     void *ctx = zmq_ctx_new();
     err_t err = {0};
     s_send_state_t state = {0};
-    producer_t *producer = producer_new(ctx, endpoint, s_on_ack, &state, &err);
+    producer_t *producer = producer_new(ctx, endpoint, cfg, s_on_ack, &state, &err);
     if (!producer) {
         fprintf(stderr, "leadopsctl send: %s\n", err.msg);
         zmq_ctx_term(ctx);
@@ -250,7 +219,7 @@ int ctl_gen(int argc, char **argv, const config_t *cfg)
     err_t err = {0};
     if (endpoint) {
         ctx = zmq_ctx_new();
-        producer = producer_new(ctx, endpoint, s_on_ack, &state, &err);
+        producer = producer_new(ctx, endpoint, cfg, s_on_ack, &state, &err);
         if (!producer) {
             fprintf(stderr, "leadopsctl gen: %s\n", err.msg);
             gen_destroy(&gen);
@@ -262,14 +231,14 @@ int ctl_gen(int argc, char **argv, const config_t *cfg)
     ctl_progress_start(&progress);
     int rc = 0;
     uint64_t made = 0;
-    s_catch_signals();
-    while (rc == 0 && !s_interrupted) {
+    pace_catch_signals();
+    while (rc == 0 && !pace_interrupted()) {
         bool done = duration > 0 ? (double)(clock_mono_ms() - progress.start_ms) >= duration * 1000
                     : duration == 0 ? false
                                     : made >= count;
         if (done)
             break;
-        s_pace(progress.start_ms, made, rate);
+        pace_rate(progress.start_ms, made, rate);
         json_t *obj = gen_next(gen, clock_now_ms(), ratio);
         made++;
         if (!producer) {

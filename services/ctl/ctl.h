@@ -17,6 +17,8 @@ int ctl_rep(int argc, char **argv, const config_t *cfg);
 int ctl_queue(int argc, char **argv, const config_t *cfg);
 int ctl_lead(int argc, char **argv, const config_t *cfg);
 int ctl_summary(int argc, char **argv, const config_t *cfg);
+int ctl_import(int argc, char **argv, const config_t *cfg);
+int ctl_keygen(int argc, char **argv, const config_t *cfg);
 
 /* Packs a JSON lead or activity (kind from "kind", else "type" means an
  * activity) into an envelope with the object's event_id or a new one.

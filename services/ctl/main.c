@@ -20,6 +20,8 @@ static const s_command_t s_commands[] = {
     {"queue", ctl_queue, "list queues with waiting leads and free capacity"},
     {"lead", ctl_lead, "show one lead: score, reasons, queue, rep, status"},
     {"summary", ctl_summary, "pipeline counters and speed-to-lead percentiles"},
+    {"import", ctl_import, "replay a CRM export (CSV) into ingest through a mapping file"},
+    {"keygen", ctl_keygen, "print a new CurveZMQ key pair (YAML lines for the config)"},
 };
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -1,0 +1,44 @@
+#include "pace.h"
+
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "envelope.h"
+
+/* Set by SIGTERM / SIGINT: stop producing, wait for the acks, summarize. */
+static volatile sig_atomic_t s_interrupted;
+
+static void s_on_signal(int signum)
+{
+    (void)signum;
+    s_interrupted = 1;
+}
+
+void pace_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+bool pace_interrupted(void)
+{
+    return s_interrupted != 0;
+}
+
+void pace_rate(int64_t start_ms, uint64_t sent, double rate)
+{
+    if (rate <= 0)
+        return;
+    double due_ms = (double)start_ms + 1000.0 * (double)sent / rate;
+    double ahead = due_ms - (double)clock_mono_ms();
+    if (ahead > 1) {
+        struct timespec ts = {(time_t)(ahead / 1000), (long)fmod(ahead, 1000.0) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
