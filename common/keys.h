@@ -13,6 +13,12 @@
  *                                  ingested_at, scored_at, qualified_at, queued_at,
  *                                  assigned_at, closed_at, updated_at (Unix ms)
  * <p>:leads                zset    lead ids by first ingest time (ms)
+ * <p>:lead:<id>:history    stream  merges into the lead: event_id, at, changes (JSON)
+ * <p>:alias:<lead_id>      string  the lead a merged lead id stands for
+ * <p>:identity:email:<e>   string  the lead that first used an email
+ * <p>:identity:source:<s>:<id> string the lead that first used a source system's id
+ * <p>:identity:leads       set     every lead id a lead event was accepted for
+ * <p>:orphans              zset    lead ids with activities but no lead yet, by deadline
  * <p>:stats                hash    counters: ingested_leads, ingested_activities, duplicates,
  *                                  rejected, scored, qualified, assigned, queued, closed
  * <p>:rejects              hash    reject reason class -> count

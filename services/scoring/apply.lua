@@ -6,6 +6,7 @@
 -- KEYS[4] <p>:inflight:routing      (the next hop, by lead id)
 -- KEYS[5] <p>:stats
 -- KEYS[6] <p>:leads                 (lead ids by first ingest time)
+-- KEYS[7] <p>:orphans               (lead ids with activities but no lead, by deadline)
 -- ARGV[1] event id     ARGV[2] 'lead' | 'activity'   ARGV[3] lead id
 -- ARGV[4] now (ms)     ARGV[5] ingested at (ms)      ARGV[6] qualify threshold
 -- ARGV[7] routing redelivery deadline (ms)           ARGV[8] orphan window (s)
@@ -36,7 +37,7 @@ if ARGV[2] == 'lead' then
              'lead_time', string.format('%d', newest))
   redis.call('HINCRBY', lead, 'rev', 1)
   -- The lead came: activities that waited for it are kept for good.
-  redis.call('PERSIST', lead)
+  redis.call('ZREM', KEYS[7], ARGV[3])
   if ARGV[15] ~= '' then
     redis.call('XADD', lead .. ':history', 'MAXLEN', '~', 100, '*', 'event_id', ARGV[1],
                'at', ARGV[14], 'changes', ARGV[15])
@@ -49,9 +50,10 @@ else
   redis.call('HINCRBY', lead, 'activities', 1)
   redis.call('HINCRBY', lead, 'act:' .. ARGV[9], 1)
   redis.call('HSET', lead, 'last_activity_at', now, 'updated_at', now)
-  -- Activities for a lead not seen yet wait for it, but not forever.
+  -- Activities for a lead not seen yet wait for it, but not forever: the
+  -- orphan sweep (orphans.lua) dead-letters them when the window ends.
   if redis.call('HGET', lead, 'has_lead') ~= '1' then
-    redis.call('EXPIRE', lead, tonumber(ARGV[8]))
+    redis.call('ZADD', KEYS[7], 'NX', tonumber(ARGV[4]) + 1000 * tonumber(ARGV[8]), ARGV[3])
   end
 end
 

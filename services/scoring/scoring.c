@@ -20,13 +20,15 @@
 
 extern const char scoring_script_apply[];
 extern const char scoring_script_fetch[];
+extern const char scoring_script_orphans[];
 
 #define REDELIVERY_TICK_MS   250
 #define REDELIVERY_CLAIM_MAX 1000
 /* A lead event merged from a revision that changed meanwhile (another event
  * of the same lead, maybe from another instance) is merged again; after this
  * many rounds it is left in flight for redelivery. */
-#define MERGE_ROUNDS 4
+#define MERGE_ROUNDS          4
+#define ORPHAN_SWEEP_EVERY_MS 1000
 
 /* One event of the batch in hand, kept until it is applied. */
 typedef struct {
@@ -52,7 +54,9 @@ struct scoring {
     s_pending_t pending[SCORING_BATCH_MAX];
     size_t pending_count;
     scoring_stats_t stats;
-    char key_stats[KEY_MAX], key_leads[KEY_MAX];
+    char key_stats[KEY_MAX], key_leads[KEY_MAX], key_orphans[KEY_MAX], key_deadletter[KEY_MAX];
+    int orphans_script;
+    int64_t next_orphan_sweep_ms;
     int64_t next_redelivery_ms;
     bool store_down_logged;
     char claimed_ids[REDELIVERY_CLAIM_MAX][160]; /* lead ids of the redelivery in hand */
@@ -79,7 +83,9 @@ scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         goto fail;
     self->apply_script = store_script_register(self->store, "apply", scoring_script_apply, err);
     self->fetch_script = store_script_register(self->store, "fetch", scoring_script_fetch, err);
-    if (self->apply_script < 0 || self->fetch_script < 0)
+    self->orphans_script =
+        store_script_register(self->store, "orphans", scoring_script_orphans, err);
+    if (self->apply_script < 0 || self->fetch_script < 0 || self->orphans_script < 0)
         goto fail;
     zutil_security_t security;
     if (auth_security_from_config(cfg, &security, err) < 0 ||
@@ -99,6 +105,8 @@ scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         goto fail;
     keys_format(self->key_stats, KEY_MAX, cfg->redis_prefix, "stats");
     keys_format(self->key_leads, KEY_MAX, cfg->redis_prefix, "leads");
+    keys_format(self->key_orphans, KEY_MAX, cfg->redis_prefix, "orphans");
+    keys_format(self->key_deadletter, KEY_MAX, cfg->redis_prefix, "deadletter");
     return self;
 fail:
     scoring_destroy(&self);
@@ -237,12 +245,13 @@ static bool s_queue_apply(scoring_t *self, s_pending_t *p, const store_value_t *
     snprintf(deadline, sizeof deadline, "%lld",
              (long long)(now_ms + self->cfg->scoring_redelivery_ms));
     snprintf(orphan, sizeof orphan, "%d", self->cfg->scoring_orphan_window_s);
-    const char *argv[21] = {k_in,
+    const char *argv[22] = {k_in,
                             k_in_msg,
                             k_lead,
                             k_route,
                             self->key_stats,
                             self->key_leads,
+                            self->key_orphans,
                             p->env->event_id,
                             p->lead ? "lead" : "activity",
                             p->lead_id,
@@ -251,8 +260,8 @@ static bool s_queue_apply(scoring_t *self, s_pending_t *p, const store_value_t *
                             threshold,
                             deadline,
                             orphan};
-    size_t lens[21];
-    int argc = 14;
+    size_t lens[22];
+    int argc = 15;
     if (p->lead) {
         size_t merged_size;
         char *changes = NULL, rev[32], event_time[24];
@@ -276,8 +285,8 @@ static bool s_queue_apply(scoring_t *self, s_pending_t *p, const store_value_t *
         argv[argc++] = event_time;
         argv[argc++] = changes ? changes : "";
         for (int i = 0; i < argc; i++)
-            lens[i] = i == 14 ? merged_size : strlen(argv[i]);
-        store_batch_script(self->apply_batch, self->apply_script, 6, argc, argv, lens);
+            lens[i] = i == 15 ? merged_size : strlen(argv[i]); /* the packed lead */
+        store_batch_script(self->apply_batch, self->apply_script, 7, argc, argv, lens);
         free(merged);
         free(changes);
         free(reasons_text);
@@ -286,7 +295,7 @@ static bool s_queue_apply(scoring_t *self, s_pending_t *p, const store_value_t *
     snprintf(number, sizeof number, "%.17g", rules_activity_points(self->cfg, p->activity->type));
     argv[argc++] = p->activity->type;
     argv[argc++] = number;
-    store_batch_script(self->apply_batch, self->apply_script, 6, argc, argv, NULL);
+    store_batch_script(self->apply_batch, self->apply_script, 7, argc, argv, NULL);
     return true;
 }
 
@@ -467,6 +476,25 @@ static void s_redeliver(scoring_t *self)
     log_info("re-sent %zu qualified leads to routing", claimed.count);
 }
 
+/* Dead-letters the activities of leads that never arrived (orphans.lua). */
+static void s_sweep_orphans(scoring_t *self)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
+    const char *argv[] = {self->key_orphans,
+                          self->key_deadletter,
+                          self->key_stats,
+                          self->cfg->redis_prefix,
+                          now,
+                          "1000"};
+    err_t err = {0};
+    store_value_t *reply = store_script(self->store, self->orphans_script, 3, 6, argv, NULL, &err);
+    long long dropped = store_value_int(reply, 0);
+    if (dropped > 0)
+        log_info("dead-lettered the activities of %lld leads that never arrived", dropped);
+    store_value_free(&reply);
+}
+
 int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
 {
     log_info("scoring: work on %s, qualify threshold %g", self->cfg->ep_scoring,
@@ -477,6 +505,10 @@ int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
         if (now >= self->next_redelivery_ms) {
             s_redeliver(self);
             self->next_redelivery_ms = now + REDELIVERY_TICK_MS;
+        }
+        if (now >= self->next_orphan_sweep_ms) {
+            s_sweep_orphans(self);
+            self->next_orphan_sweep_ms = now + ORPHAN_SWEEP_EVERY_MS;
         }
         zmq_pollitem_t items[] = {{.socket = self->pull, .events = ZMQ_POLLIN}};
         if (zmq_poll(items, 1, (long)(self->next_redelivery_ms - now)) < 0) {

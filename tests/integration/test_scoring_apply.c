@@ -15,10 +15,11 @@
 
 extern const char scoring_script_apply[];
 extern const char ingest_script_accept[];
+extern const char scoring_script_orphans[];
 
 static redis_fixture_t s_redis;
 static store_t *s_store;
-static int s_apply, s_accept;
+static int s_apply, s_accept, s_orphans;
 
 static long long s_query_int(const char *fmt, const char *arg)
 {
@@ -82,27 +83,28 @@ static long long s_apply_event(const char *event_id, const char *kind, const cha
                           lead_key,
                           "t:inflight:routing",
                           "t:stats",
-                          "t:leads"};
-    const char *argv[21];
+                          "t:leads",
+                          "t:orphans"};
+    const char *argv[22];
     memcpy(argv, keys, sizeof keys);
     const char *common[] = {event_id, kind, lead_id, "2000", "1500", "20", "5000", "3600"};
-    memcpy(argv + 6, common, sizeof common);
-    int argc = 14;
+    memcpy(argv + 7, common, sizeof common);
+    int argc = 15;
     char rev[32];
     if (strcmp(kind, "lead") == 0) {
         /* As scoring does: the merge is computed from the stored revision. */
         long long current = s_query_int("HGET %s rev", lead_key);
         snprintf(rev, sizeof rev, "%lld", current < 0 ? 0 : current);
         const char *lead_args[] = {"LEADPB", points, "B", "[]", rev, "1500", ""};
-        memcpy(argv + 14, lead_args, sizeof lead_args);
-        argc = 21;
+        memcpy(argv + 15, lead_args, sizeof lead_args);
+        argc = 22;
     } else {
-        argv[14] = value;
-        argv[15] = points;
-        argc = 16;
+        argv[15] = value;
+        argv[16] = points;
+        argc = 17;
     }
     err_t err = {0};
-    store_value_t *r = store_script(s_store, s_apply, 6, argc, argv, NULL, &err);
+    store_value_t *r = store_script(s_store, s_apply, 7, argc, argv, NULL, &err);
     assert_non_null(r);
     if (r->type == STORE_ERROR)
         fail_msg("apply.lua: %s", r->str);
@@ -229,15 +231,36 @@ static void test_stale_merge_is_refused(void **state)
     assert_int_equal(s_query_int("HGET %s rev", "t:lead:M"), 2);
 }
 
-static void test_orphan_activity_expires_unless_the_lead_comes(void **state)
+static long long s_sweep(const char *now)
+{
+    const char *argv[] = {"t:orphans", "t:deadletter", "t:stats", "t", now, "100"};
+    err_t err = {0};
+    store_value_t *r = store_script(s_store, s_orphans, 3, 6, argv, NULL, &err);
+    long long n = store_value_int(r, -1);
+    store_value_free(&r);
+    return n;
+}
+
+static void test_orphan_activities_wait_then_are_dead_lettered(void **state)
 {
     (void)state;
+    /* An activity for O, whose lead comes within the window: kept. */
     s_accept_event("o1", "O", "activity");
     assert_int_equal(s_apply_event("o1", "activity", "O", "page_view", "1", NULL), 1);
-    assert_true(s_query_int("TTL %s", "t:lead:O") > 0);
+    assert_true(s_query_int("ZSCORE t:orphans %s", "O") > 0);
     s_accept_event("o2", "O", "lead");
     assert_int_equal(s_apply_event("o2", "lead", "O", NULL, "5", NULL), 1);
-    assert_int_equal(s_query_int("TTL %s", "t:lead:O"), -1);
+    assert_int_equal(s_query_int("ZSCORE t:orphans %s", "O"), -1);
+    /* An activity for N, whose lead never comes: dead-lettered after the
+     * window (the test's now is 2000 ms, the window 3600 s). */
+    s_accept_event("n1", "N", "activity");
+    assert_int_equal(s_apply_event("n1", "activity", "N", "page_view", "1", NULL), 1);
+    assert_int_equal(s_sweep("3000"), 0);
+    assert_int_equal(s_sweep("3602001"), 1);
+    assert_int_equal(s_query_int("EXISTS %s", "t:lead:N"), 0);
+    assert_int_equal(s_query_int("XLEN %s", "t:deadletter"), 1);
+    assert_int_equal(s_query_int("HGET t:stats %s", "orphans_dropped"), 1);
+    assert_int_equal(s_query_int("EXISTS %s", "t:lead:O"), 1);
 }
 
 int main(void)
@@ -249,11 +272,12 @@ int main(void)
     s_store = store_new(&opts, true, &err);
     s_apply = store_script_register(s_store, "apply", scoring_script_apply, &err);
     s_accept = store_script_register(s_store, "accept", ingest_script_accept, &err);
+    s_orphans = store_script_register(s_store, "orphans", scoring_script_orphans, &err);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept_dedups_by_event_id),
         cmocka_unit_test(test_identity_by_email_merges_into_the_first_lead),
         cmocka_unit_test(test_stale_merge_is_refused),
-        cmocka_unit_test(test_orphan_activity_expires_unless_the_lead_comes),
+        cmocka_unit_test(test_orphan_activities_wait_then_are_dead_lettered),
         cmocka_unit_test(test_apply_once_and_qualify_once),
         cmocka_unit_test(test_activity_before_lead_counts_when_lead_arrives),
     };
