@@ -6,24 +6,14 @@
 #include <time.h>
 
 #include "envelope.h"
+#include "service.h"
 
 /* Set by SIGTERM / SIGINT: stop producing, wait for the acks, summarize. */
 static volatile sig_atomic_t s_interrupted;
 
-static void s_on_signal(int signum)
-{
-    (void)signum;
-    s_interrupted = 1;
-}
-
 void pace_catch_signals(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    service_install_signals(&s_interrupted);
 }
 
 bool pace_interrupted(void)
