@@ -1,4 +1,4 @@
-/* leadopsctl queue / lead / summary: read-only views of the live state, the
+/* leadopsctl queue / summary: read-only views of the live state, the
  * same ones the reporting API serves. */
 #include <stdio.h>
 #include <string.h>
@@ -76,27 +76,4 @@ int ctl_summary(int argc, char **argv, const config_t *cfg)
         return 0;
     }
     return s_show(cfg, views_summary, NULL, true);
-}
-
-int ctl_lead(int argc, char **argv, const config_t *cfg)
-{
-    if (argc != 2 || strcmp(argv[1], "--help") == 0) {
-        fprintf(argc == 2 ? stdout : stderr,
-                "usage: leadopsctl lead LEAD_ID\n"
-                "Prints a lead's state: fields, score and its reasons, queue, rep, status, "
-                "times.\n");
-        return argc == 2 ? 0 : 2;
-    }
-    store_t *store = ctl_store_open(cfg);
-    if (!store)
-        return 1;
-    err_t err = {0};
-    json_t *lead = views_lead(store, cfg->redis_prefix, argv[1], &err);
-    store_destroy(&store);
-    if (!lead) {
-        fprintf(stderr, "leadopsctl lead: %s\n", err.msg);
-        return 1;
-    }
-    ctl_print_json(lead);
-    return 0;
 }

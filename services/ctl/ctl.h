@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "store.h"
@@ -19,6 +20,20 @@ int ctl_lead(int argc, char **argv, const config_t *cfg);
 int ctl_summary(int argc, char **argv, const config_t *cfg);
 int ctl_import(int argc, char **argv, const config_t *cfg);
 int ctl_keygen(int argc, char **argv, const config_t *cfg);
+
+/* `leadopsctl lead merge`: merges lead OTHER into lead KEEP (aliases
+ * resolved) by the rule scoring merges by, and prints what changed on OUT.
+ * DRY_RUN checks and prints without writing. Returns 0 (also when OTHER is
+ * already merged into KEEP), or -1 with *err: ERR_INPUT (bad ids),
+ * ERR_NOTFOUND (not a lead), ERR_BUSY (a lead changed meanwhile: nothing
+ * written, run again), ERR_IO (Redis). */
+int ctl_lead_merge_run(store_t *store, const config_t *cfg, const char *keep, const char *other,
+                       bool dry_run, FILE *out, err_t *err);
+
+/* For tests: when set, called by ctl_lead_merge_run between reading the
+ * leads and writing the merge. */
+extern void (*ctl_lead_merge_before_write)(void *arg);
+extern void *ctl_lead_merge_before_write_arg;
 
 /* Packs a JSON lead or activity (kind from "kind", else "type" means an
  * activity) into an envelope with the object's event_id or a new one.

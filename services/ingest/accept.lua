@@ -36,6 +36,9 @@ end
 local prefix, lead_id = ARGV[9], ARGV[2]
 local alias_key = prefix .. ':alias:' .. lead_id
 local lead = redis.call('GET', alias_key) or lead_id
+-- A lead merged by hand into another may itself have had aliases: follow
+-- one more hop (leadopsctl lead merge points the merged id, not its aliases).
+lead = redis.call('GET', prefix .. ':alias:' .. lead) or lead
 local outcome = 'attached'
 if ARGV[3] == 'lead' then
   local identities = {}

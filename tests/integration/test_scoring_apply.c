@@ -193,6 +193,18 @@ static void test_identity_by_email_merges_into_the_first_lead(void **state)
     assert_int_equal(s_query_int("HGET t:stats %s", "merged"), 2);
 }
 
+static void test_two_alias_hops_are_followed(void **state)
+{
+    (void)state;
+    /* X was merged into Y by an email, then Y into Z by hand. */
+    err_t err = {0};
+    store_value_t *r = store_command(s_store, &err, "MSET t:alias:X Y t:alias:Y Z");
+    store_value_free(&r);
+    char lead[64], outcome[16];
+    assert_int_equal(s_accept_identity("h1", "X", "activity", NULL, lead, outcome), 1);
+    assert_string_equal(lead, "Z");
+}
+
 static void test_stale_merge_is_refused(void **state)
 {
     (void)state;
@@ -276,6 +288,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept_dedups_by_event_id),
         cmocka_unit_test(test_identity_by_email_merges_into_the_first_lead),
+        cmocka_unit_test(test_two_alias_hops_are_followed),
         cmocka_unit_test(test_stale_merge_is_refused),
         cmocka_unit_test(test_orphan_activities_wait_then_are_dead_lettered),
         cmocka_unit_test(test_apply_once_and_qualify_once),

@@ -1,0 +1,627 @@
+/* `leadopsctl lead merge` (ctl_lead_merge_run and merge.lua) against a real
+ * Redis. The leads are set up as the services leave them: ingest's
+ * accept.lua journals each event, scoring's apply.lua applies it (with the
+ * Lead packed and its fit from the real rules), routing.lua assigns or
+ * queues the qualified ones. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ctl.h"
+#include "lead.h"
+#include "leadops.pb-c.h"
+#include "redis_fixture.h"
+#include "rules_score.h"
+#include "store.h"
+
+extern const char ingest_script_accept[];
+extern const char scoring_script_apply[];
+extern const char scoring_script_fetch[];
+extern const char routing_script_routing[];
+
+static redis_fixture_t s_redis;
+static store_t *s_store;
+static config_t *s_cfg;
+static int s_accept, s_apply, s_fetch, s_routing;
+static int s_seq; /* event ids */
+/* When set, the next s_lead carries this source system and id. */
+static const char *s_source_system, *s_source_id;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Runs one command from NULL-terminated words; returns the reply (owned). */
+static store_value_t *s_cmd(const char *first, ...)
+{
+    const char *argv[16];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *arg = first; arg && argc < 16; arg = va_arg(ap, const char *))
+        argv[argc++] = arg;
+    va_end(ap);
+    err_t err = {0};
+    store_value_t *r = store_commandv(s_store, argc, argv, NULL, &err);
+    assert_non_null(r);
+    assert_int_not_equal(r->type, STORE_ERROR);
+    return r;
+}
+#define CMD(...) s_cmd(__VA_ARGS__, (const char *)NULL)
+
+static long long s_int(const char *cmd, const char *key, const char *arg)
+{
+    store_value_t *r = arg ? CMD(cmd, key, arg) : CMD(cmd, key);
+    long long n = r->type == STORE_STR ? strtoll(r->str, NULL, 10) : store_value_int(r, -1);
+    if (r->type == STORE_NIL)
+        n = -1;
+    store_value_free(&r);
+    return n;
+}
+
+static double s_double(const char *key, const char *field)
+{
+    store_value_t *r = CMD("HGET", key, field);
+    double d = r->type == STORE_STR ? strtod(r->str, NULL) : -1;
+    store_value_free(&r);
+    return d;
+}
+
+/* HGET/GET as text into BUF ("" for nil). */
+static const char *s_str(char *buf, size_t size, const char *cmd, const char *key,
+                         const char *field)
+{
+    store_value_t *r = field ? CMD(cmd, key, field) : CMD(cmd, key);
+    snprintf(buf, size, "%s", r->type == STORE_STR ? r->str : "");
+    store_value_free(&r);
+    return buf;
+}
+
+/* Journals an event as ingest does; returns the lead it went to in LEAD_OUT. */
+static void s_accept_event(const char *event_id, const char *lead_id, const char *kind,
+                           const char *email, const char *source, char lead_out[64])
+{
+    char eventid_key[128];
+    snprintf(eventid_key, sizeof eventid_key, "t:eventid:%s", event_id);
+    const char *argv[] = {eventid_key,
+                          "t:journal",
+                          "t:inflight:scoring",
+                          "t:inflight:scoring:msg",
+                          "t:stats",
+                          event_id,
+                          lead_id,
+                          kind,
+                          "ENVELOPE",
+                          "99999999999999",
+                          "60",
+                          "1000",
+                          "1000000",
+                          "t",
+                          email ? email : "",
+                          source ? source : ""};
+    err_t err = {0};
+    store_value_t *r = store_script(s_store, s_accept, 5, 16, argv, NULL, &err);
+    assert_non_null(r);
+    assert_int_equal(store_value_int(store_value_at(r, 0), -1), 1);
+    snprintf(lead_out, 64, "%s", store_value_str(store_value_at(r, 2), ""));
+    store_value_free(&r);
+}
+
+/* Resolves LEAD_ID as scoring does (fetch.lua), into OUT; returns the rev. */
+static long long s_fetch_lead(const char *lead_id, char out[64])
+{
+    const char *argv[] = {"t", lead_id};
+    err_t err = {0};
+    store_value_t *r = store_script(s_store, s_fetch, 0, 2, argv, NULL, &err);
+    assert_non_null(r);
+    snprintf(out, 64, "%s", store_value_str(store_value_at(r, 0), ""));
+    long long rev = strtoll(store_value_str(store_value_at(r, 2), "0"), NULL, 10);
+    store_value_free(&r);
+    return rev;
+}
+
+/* Applies an event as scoring does; returns apply.lua's outcome. */
+static long long s_apply_args(const char *event_id, const char *kind, const char *lead_id,
+                              int argc_extra, const char **extra, const size_t *extra_lens)
+{
+    char lead_key[128], threshold[32];
+    snprintf(lead_key, sizeof lead_key, "t:lead:%s", lead_id);
+    snprintf(threshold, sizeof threshold, "%.17g", s_cfg->scoring_qualify_threshold);
+    const char *argv[24] = {"t:inflight:scoring",
+                            "t:inflight:scoring:msg",
+                            lead_key,
+                            "t:inflight:routing",
+                            "t:stats",
+                            "t:leads",
+                            "t:orphans",
+                            event_id,
+                            kind,
+                            lead_id,
+                            "2000",
+                            "1500",
+                            threshold,
+                            "5000",
+                            "3600"};
+    size_t lens[24];
+    for (int i = 0; i < 15; i++)
+        lens[i] = strlen(argv[i]);
+    for (int i = 0; i < argc_extra; i++) {
+        argv[15 + i] = extra[i];
+        lens[15 + i] = extra_lens ? extra_lens[i] : strlen(extra[i]);
+    }
+    err_t err = {0};
+    store_value_t *r = store_script(s_store, s_apply, 7, 15 + argc_extra, argv, lens, &err);
+    assert_non_null(r);
+    if (r->type == STORE_ERROR)
+        fail_msg("apply.lua: %s", r->str);
+    long long outcome = store_value_int(store_value_at(r, 0), -1);
+    store_value_free(&r);
+    return outcome;
+}
+
+/* A lead event through accept and apply: LEAD_ID with EMAIL, TITLE,
+ * INDUSTRY, COMPANY and its time AT (ms). Its fit comes from the real rules. */
+static void s_lead(const char *lead_id, const char *email, const char *company, const char *title,
+                   const char *industry, long long at)
+{
+    char event_id[32], lead[64];
+    snprintf(event_id, sizeof event_id, "e%d", ++s_seq);
+    char source[64] = "";
+    if (s_source_system)
+        snprintf(source, sizeof source, "%s:%s", s_source_system, s_source_id);
+    s_accept_event(event_id, lead_id, "lead", email, source, lead);
+    long long rev = s_fetch_lead(lead, lead);
+    Leadops__Lead pb = LEADOPS__LEAD__INIT;
+    pb.lead_id = lead;
+    pb.email = (char *)email;
+    pb.company = (char *)company;
+    pb.title = (char *)title;
+    pb.industry = (char *)industry;
+    pb.created_at_ms = at;
+    pb.source_system = (char *)(s_source_system ? s_source_system : "");
+    pb.source_id = (char *)(s_source_id ? s_source_id : "");
+    s_source_system = s_source_id = NULL;
+    json_t *reasons = json_array();
+    double fit = rules_fit(s_cfg, &pb, reasons);
+    char *reasons_text = json_dumps(reasons, JSON_COMPACT);
+    json_decref(reasons);
+    size_t size = leadops__lead__get_packed_size(&pb);
+    uint8_t *bytes = malloc(size ? size : 1);
+    leadops__lead__pack(&pb, bytes);
+    char fit_text[32], rev_text[32], at_text[32];
+    snprintf(fit_text, sizeof fit_text, "%g", fit);
+    snprintf(rev_text, sizeof rev_text, "%lld", rev);
+    snprintf(at_text, sizeof at_text, "%lld", at);
+    const char *extra[] = {(const char *)bytes,
+                           fit_text,
+                           rules_grade(s_cfg, fit),
+                           reasons_text,
+                           rev_text,
+                           at_text,
+                           ""};
+    size_t lens[7];
+    for (int i = 0; i < 7; i++)
+        lens[i] = i == 0 ? size : strlen(extra[i]);
+    assert_true(s_apply_args(event_id, "lead", lead, 7, extra, lens) >= 1);
+    free(bytes);
+    free(reasons_text);
+}
+
+/* An activity of TYPE for LEAD_ID through accept and apply. */
+static void s_activity(const char *lead_id, const char *type)
+{
+    char event_id[32], lead[64], points[32];
+    snprintf(event_id, sizeof event_id, "e%d", ++s_seq);
+    s_accept_event(event_id, lead_id, "activity", NULL, NULL, lead);
+    s_fetch_lead(lead, lead);
+    snprintf(points, sizeof points, "%g", rules_activity_points(s_cfg, type));
+    const char *extra[] = {type, points};
+    assert_true(s_apply_args(event_id, "activity", lead, 2, extra, NULL) >= 1);
+}
+
+/* routing.lua OP with ARGS (NULL-terminated); returns its first value. */
+static long long s_routing_op(const char *op, ...)
+{
+    const char *argv[16] = {op, "t", "1000"};
+    int argc = 3;
+    va_list ap;
+    va_start(ap, op);
+    for (const char *arg = va_arg(ap, const char *); arg; arg = va_arg(ap, const char *))
+        argv[argc++] = arg;
+    va_end(ap);
+    err_t err = {0};
+    store_value_t *r = store_script(s_store, s_routing, 0, argc, argv, NULL, &err);
+    assert_non_null(r);
+    if (r->type == STORE_ERROR)
+        fail_msg("routing.lua: %s", r->str);
+    long long outcome = store_value_int(store_value_at(r, 0), -1);
+    store_value_free(&r);
+    return outcome;
+}
+
+static void s_rep(const char *rep, const char *capacity)
+{
+    assert_int_equal(s_routing_op("sync", rep, rep, capacity, "online", "q", (const char *)NULL),
+                     1);
+}
+
+/* Routes LEAD (it must have qualified); returns 1 assigned, 2 queued. */
+static long long s_route(const char *lead)
+{
+    return s_routing_op("route", lead, "q", "rule", "50", "round_robin", (const char *)NULL);
+}
+
+/* Runs the merge, capturing what it prints into OUTPUT (caller frees). */
+static int s_merge(const char *keep, const char *other, bool dry_run, char **output, err_t *err)
+{
+    size_t size;
+    FILE *out = open_memstream(output, &size);
+    assert_non_null(out);
+    int rc = ctl_lead_merge_run(s_store, s_cfg, keep, other, dry_run, out, err);
+    fclose(out);
+    if (getenv("LEADOPS_TEST_VERBOSE")) /* to see what an operator sees */
+        fprintf(stderr, "%s%s%s", *output, rc < 0 ? err->msg : "", rc < 0 ? "\n" : "");
+    return rc;
+}
+
+/* The stored Lead of LEAD_ID (caller frees). */
+static Leadops__Lead *s_stored_lead(const char *lead_id)
+{
+    char key[128];
+    snprintf(key, sizeof key, "t:lead:%s", lead_id);
+    store_value_t *r = CMD("HGET", key, "lead");
+    assert_int_equal(r->type, STORE_STR);
+    Leadops__Lead *lead = leadops__lead__unpack(NULL, r->len, (const uint8_t *)r->str);
+    assert_non_null(lead);
+    store_value_free(&r);
+    return lead;
+}
+
+/* ---- fixtures ----------------------------------------------------------- */
+
+static int s_group_setup(void **state)
+{
+    (void)state;
+    const char *root = getenv("LEADOPS_TEST_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/deploy/leadops.yaml", root ? root : ".");
+    err_t err = {0};
+    s_cfg = config_load(path, &err);
+    if (!s_cfg) {
+        fprintf(stderr, "config: %s\n", err.msg);
+        return -1;
+    }
+    free(s_cfg->redis_prefix);
+    s_cfg->redis_prefix = strdup("t");
+    if (redis_fixture_start(&s_redis) < 0)
+        return -1;
+    store_options_t opts = redis_fixture_options(&s_redis);
+    s_store = store_new(&opts, true, &err);
+    if (!s_store)
+        return -1;
+    s_accept = store_script_register(s_store, "accept", ingest_script_accept, &err);
+    s_apply = store_script_register(s_store, "apply", scoring_script_apply, &err);
+    s_fetch = store_script_register(s_store, "fetch", scoring_script_fetch, &err);
+    s_routing = store_script_register(s_store, "routing", routing_script_routing, &err);
+    return s_accept < 0 || s_apply < 0 || s_fetch < 0 || s_routing < 0 ? -1 : 0;
+}
+
+static int s_group_teardown(void **state)
+{
+    (void)state;
+    store_destroy(&s_store);
+    redis_fixture_stop(&s_redis);
+    config_destroy(&s_cfg);
+    return 0;
+}
+
+static int s_flush(void **state)
+{
+    (void)state;
+    store_value_t *r = CMD("FLUSHALL");
+    store_value_free(&r);
+    ctl_lead_merge_before_write = NULL;
+    return 0;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_newer_values_win_and_activities_move(void **state)
+{
+    (void)state;
+    char buf[256];
+    /* A: older, a company but no title. B: newer, another company and a
+     * senior title, different email (so ingest did not see a duplicate). */
+    s_lead("A", "ann@acme.example", "Acme", "", "software", 1000);
+    s_source_system = "crm";
+    s_source_id = "42";
+    s_lead("B", "ann.lee@acme.example", "Acme Corp", "cto", "", 2000);
+    assert_string_equal(s_str(buf, sizeof buf, "GET", "t:identity:source:crm:42", NULL), "B");
+    s_activity("A", "form_fill");
+    s_activity("B", "demo_request");
+    s_activity("B", "form_fill");
+    double engagement_a = s_double("t:lead:A", "engagement");
+    double engagement_b = s_double("t:lead:B", "engagement");
+    long long rev_a = s_int("HGET", "t:lead:A", "rev");
+
+    char *output = NULL;
+    err_t err = {0};
+    assert_int_equal(s_merge("A", "B", false, &output, &err), 0);
+    assert_non_null(strstr(output, "merged B into A"));
+    assert_non_null(strstr(output, "company"));
+    free(output);
+
+    /* Newer non-empty values won; the older lead's only values stayed. */
+    Leadops__Lead *lead = s_stored_lead("A");
+    assert_string_equal(lead->lead_id, "A");
+    assert_string_equal(lead->company, "Acme Corp");
+    assert_string_equal(lead->title, "cto");
+    assert_string_equal(lead->industry, "software");
+    assert_string_equal(lead->email, "ann.lee@acme.example");
+    double fit = rules_fit(s_cfg, lead, NULL);
+    leadops__lead__free_unpacked(lead, NULL);
+    /* Fit recomputed from the merged fields. */
+    assert_true(s_double("t:lead:A", "fit") == fit);
+    assert_true(fit == 30); /* software 15 + senior title 10 + a company 5 */
+    assert_string_equal(s_str(buf, sizeof buf, "HGET", "t:lead:A", "grade"),
+                        rules_grade(s_cfg, fit));
+    assert_non_null(strstr(s_str(buf, sizeof buf, "HGET", "t:lead:A", "reasons"), "senior"));
+    assert_int_equal(s_int("HGET", "t:lead:A", "rev"), rev_a + 1);
+    assert_int_equal(s_int("HGET", "t:lead:A", "lead_time"), 2000);
+
+    /* Counters added up; score = fit + engagement. */
+    assert_true(s_double("t:lead:A", "engagement") == engagement_a + engagement_b);
+    assert_int_equal(s_int("HGET", "t:lead:A", "activities"), 3);
+    assert_int_equal(s_int("HGET", "t:lead:A", "act:form_fill"), 2);
+    assert_int_equal(s_int("HGET", "t:lead:A", "act:demo_request"), 1);
+    assert_true(s_double("t:lead:A", "score") == fit + engagement_a + engagement_b);
+
+    /* History: the merge entry names what changed and where from. */
+    store_value_t *h = CMD("XREVRANGE", "t:lead:A:history", "+", "-", "COUNT", "1");
+    const store_value_t *fields = store_value_at(store_value_at(h, 0), 1);
+    bool event = false, from = false, changes = false;
+    for (size_t i = 0; i + 1 < (fields ? fields->count : 0); i += 2) {
+        const char *f = store_value_str(store_value_at(fields, i), "");
+        const char *v = store_value_str(store_value_at(fields, i + 1), "");
+        event |= strcmp(f, "event_id") == 0 && strcmp(v, "merge:B") == 0;
+        from |= strcmp(f, "merged_from") == 0 && strcmp(v, "B") == 0;
+        changes |= strcmp(f, "changes") == 0 && strstr(v, "\"title\":[\"\",\"cto\"]");
+    }
+    store_value_free(&h);
+    assert_true(event && from && changes);
+
+    /* B is gone; its id, email and the stats say where it went. */
+    assert_int_equal(s_int("EXISTS", "t:lead:B", NULL), 0);
+    assert_int_equal(s_int("ZSCORE", "t:leads", "B"), -1);
+    assert_string_equal(s_str(buf, sizeof buf, "GET", "t:alias:B", NULL), "A");
+    assert_string_equal(
+        s_str(buf, sizeof buf, "GET", "t:identity:email:ann.lee@acme.example", NULL), "A");
+    assert_string_equal(s_str(buf, sizeof buf, "GET", "t:identity:email:ann@acme.example", NULL),
+                        "A");
+    assert_string_equal(s_str(buf, sizeof buf, "GET", "t:identity:source:crm:42", NULL), "A");
+    assert_int_equal(s_int("HGET", "t:stats", "merged_by_hand"), 1);
+
+    /* Activities and leads for either id land on the one lead. */
+    s_activity("B", "form_fill");
+    assert_int_equal(s_int("HGET", "t:lead:A", "activities"), 4);
+    assert_int_equal(s_int("EXISTS", "t:lead:B", NULL), 0);
+    char lead_id[64];
+    s_accept_event("again", "C", "lead", "ann.lee@acme.example", NULL, lead_id);
+    assert_string_equal(lead_id, "A");
+
+    /* Merging again: already done, nothing to do. */
+    assert_int_equal(s_merge("A", "B", false, &output, &err), 0);
+    assert_non_null(strstr(output, "already merged"));
+    free(output);
+}
+
+static void test_dry_run_writes_nothing(void **state)
+{
+    (void)state;
+    s_lead("A", "a@x.example", "Acme", "", "", 1000);
+    s_lead("B", "b@x.example", "", "cto", "", 2000);
+    s_activity("B", "demo_request");
+    store_value_t *before = CMD("DBSIZE");
+    char *output = NULL;
+    err_t err = {0};
+    assert_int_equal(s_merge("A", "B", true, &output, &err), 0);
+    assert_non_null(strstr(output, "dry run"));
+    assert_non_null(strstr(output, "title"));
+    free(output);
+    store_value_t *after = CMD("DBSIZE");
+    assert_int_equal(before->integer, after->integer);
+    store_value_free(&before);
+    store_value_free(&after);
+    assert_int_equal(s_int("EXISTS", "t:lead:B", NULL), 1);
+    assert_int_equal(s_int("EXISTS", "t:alias:B", NULL), 0);
+    assert_int_equal(s_int("HGET", "t:lead:A", "activities"), -1);
+}
+
+static void test_assigned_other_goes_on_with_keep(void **state)
+{
+    (void)state;
+    char buf[64];
+    s_rep("r1", "2");
+    /* A: below the threshold, never routed. B: qualified, assigned to r1. */
+    s_lead("A", "a@x.example", "Acme", "", "", 1000);
+    s_lead("B", "b@x.example", "Acme", "cto", "software", 2000);
+    assert_int_equal(s_route("B"), 1);
+    assert_int_equal(s_int("HGET", "t:rep:r1", "open"), 1);
+
+    char *output = NULL;
+    err_t err = {0};
+    assert_int_equal(s_merge("A", "B", false, &output, &err), 0);
+    assert_non_null(strstr(output, "takes B's assignment"));
+    free(output);
+    assert_string_equal(s_str(buf, sizeof buf, "HGET", "t:lead:A", "status"), "assigned");
+    assert_string_equal(s_str(buf, sizeof buf, "HGET", "t:lead:A", "rep"), "r1");
+    assert_string_equal(s_str(buf, sizeof buf, "HGET", "t:lead:A", "qualified"), "1");
+    assert_int_equal(s_int("SISMEMBER", "t:rep:r1:leads", "A"), 1);
+    assert_int_equal(s_int("SISMEMBER", "t:rep:r1:leads", "B"), 0);
+    /* One lead out, one in: open unchanged, within capacity. */
+    assert_int_equal(s_int("HGET", "t:rep:r1", "open"), 1);
+    assert_int_equal(s_int("SCARD", "t:rep:r1:leads", NULL), 1);
+    assert_true(s_int("HGET", "t:rep:r1", "open") <= s_int("HGET", "t:rep:r1", "capacity"));
+    /* Closing it through routing works on the kept lead. */
+    assert_int_equal(s_routing_op("close", "r1", "A", "won", "1", (const char *)NULL), 1);
+    assert_int_equal(s_int("HGET", "t:rep:r1", "open"), 0);
+}
+
+static void test_both_assigned_releases_other_rep(void **state)
+{
+    (void)state;
+    char buf[64];
+    s_rep("r1", "1");
+    s_rep("r2", "1");
+    s_lead("A", "a@x.example", "Acme", "cto", "software", 1000);
+    s_lead("B", "b@x.example", "Acme", "ceo", "software", 2000);
+    assert_int_equal(s_route("A"), 1);
+    assert_int_equal(s_route("B"), 1);
+    char rep_a[64], rep_b[64], key_b[128], leads_b[128];
+    s_str(rep_a, sizeof rep_a, "HGET", "t:lead:A", "rep");
+    s_str(rep_b, sizeof rep_b, "HGET", "t:lead:B", "rep");
+    assert_string_not_equal(rep_a, rep_b);
+    snprintf(key_b, sizeof key_b, "t:rep:%s", rep_b);
+    snprintf(leads_b, sizeof leads_b, "t:rep:%s:leads", rep_b);
+
+    char *output = NULL;
+    err_t err = {0};
+    assert_int_equal(s_merge("A", "B", false, &output, &err), 0);
+    assert_non_null(strstr(output, "released B"));
+    free(output);
+    /* A stays with its rep; B's rep is free again. */
+    assert_string_equal(s_str(buf, sizeof buf, "HGET", "t:lead:A", "rep"), rep_a);
+    assert_int_equal(s_int("HGET", key_b, "open"), 0);
+    assert_int_equal(s_int("SCARD", leads_b, NULL), 0);
+    Leadops__Lead *lead = s_stored_lead("A");
+    assert_string_equal(lead->title, "ceo");
+    leadops__lead__free_unpacked(lead, NULL);
+}
+
+static void test_queued_other_leaves_the_waiting_list(void **state)
+{
+    (void)state;
+    char buf[64];
+    s_rep("r1", "1");
+    s_lead("A", "a@x.example", "Acme", "cto", "software", 1000);
+    s_lead("B", "b@x.example", "Acme", "ceo", "software", 2000);
+    assert_int_equal(s_route("A"), 1);
+    assert_int_equal(s_route("B"), 2);
+    assert_int_equal(s_int("ZCARD", "t:queue:q:waiting", NULL), 1);
+
+    char *output = NULL;
+    err_t err = {0};
+    assert_int_equal(s_merge("A", "B", false, &output, &err), 0);
+    free(output);
+    assert_int_equal(s_int("ZCARD", "t:queue:q:waiting", NULL), 0);
+    assert_string_equal(s_str(buf, sizeof buf, "HGET", "t:lead:A", "status"), "assigned");
+    assert_int_equal(s_int("HGET", "t:rep:r1", "open"), 1);
+}
+
+static void test_queued_other_place_taken_by_unrouted_keep(void **state)
+{
+    (void)state;
+    char buf[64];
+    s_rep("r1", "1");
+    s_lead("C", "c@x.example", "Acme", "cto", "software", 500);
+    assert_int_equal(s_route("C"), 1); /* r1 is full */
+    s_lead("A", "a@x.example", "Acme", "", "", 1000);
+    s_lead("B", "b@x.example", "Acme", "ceo", "software", 2000);
+    assert_int_equal(s_route("B"), 2);
+    store_value_t *r = CMD("ZSCORE", "t:queue:q:waiting", "B");
+    char priority[64];
+    snprintf(priority, sizeof priority, "%s", r->str);
+    store_value_free(&r);
+
+    char *output = NULL;
+    err_t err = {0};
+    assert_int_equal(s_merge("A", "B", false, &output, &err), 0);
+    free(output);
+    /* A waits in B's place, with B's priority: it does not lose its turn. */
+    r = CMD("ZSCORE", "t:queue:q:waiting", "A");
+    assert_string_equal(r->str, priority);
+    store_value_free(&r);
+    assert_int_equal(s_int("ZSCORE", "t:queue:q:waiting", "B"), -1);
+    assert_string_equal(s_str(buf, sizeof buf, "HGET", "t:lead:A", "status"), "queued");
+    /* When r1 is free again, it pulls A. */
+    assert_int_equal(s_routing_op("close", "r1", "C", "won", "1", (const char *)NULL), 1);
+    assert_string_equal(s_str(buf, sizeof buf, "HGET", "t:lead:A", "rep"), "r1");
+}
+
+/* Between the read and the write: a lead event for KEEP lands (rev + 1). */
+static void s_bump_rev(void *arg)
+{
+    store_value_t *r = CMD("HINCRBY", (const char *)arg, "rev", "1");
+    store_value_free(&r);
+}
+
+static void test_concurrent_change_is_refused(void **state)
+{
+    (void)state;
+    s_lead("A", "a@x.example", "Acme", "", "", 1000);
+    s_lead("B", "b@x.example", "", "cto", "", 2000);
+    s_activity("B", "demo_request");
+    ctl_lead_merge_before_write = s_bump_rev;
+    ctl_lead_merge_before_write_arg = (void *)"t:lead:A";
+    char *output = NULL;
+    err_t err = {0};
+    assert_int_equal(s_merge("A", "B", false, &output, &err), -1);
+    free(output);
+    assert_int_equal(err.code, ERR_BUSY);
+    assert_non_null(strstr(err.msg, "Run the command again"));
+    /* Nothing was written. */
+    assert_int_equal(s_int("EXISTS", "t:lead:B", NULL), 1);
+    assert_int_equal(s_int("EXISTS", "t:alias:B", NULL), 0);
+    assert_int_equal(s_int("HGET", "t:lead:A", "activities"), -1);
+    /* The same for a change to OTHER. */
+    ctl_lead_merge_before_write_arg = (void *)"t:lead:B";
+    assert_int_equal(s_merge("A", "B", false, &output, &err), -1);
+    free(output);
+    assert_int_equal(err.code, ERR_BUSY);
+    /* Run again without interference: done. */
+    ctl_lead_merge_before_write = NULL;
+    assert_int_equal(s_merge("A", "B", false, &output, &err), 0);
+    free(output);
+    assert_int_equal(s_int("HGET", "t:lead:A", "activities"), 1);
+    /* B was on its way to routing (qualified by its demo request): A goes instead. */
+    assert_int_not_equal(s_int("ZSCORE", "t:inflight:routing", "A"), -1);
+    assert_int_equal(s_int("ZSCORE", "t:inflight:routing", "B"), -1);
+}
+
+static void test_bad_input_says_what_to_do(void **state)
+{
+    (void)state;
+    s_lead("A", "a@x.example", "Acme", "", "", 1000);
+    s_activity("X", "form_fill"); /* an orphan activity: no lead event yet */
+    char *output = NULL;
+    err_t err = {0};
+    assert_int_equal(s_merge("A", "nope", false, &output, &err), -1);
+    free(output);
+    assert_int_equal(err.code, ERR_NOTFOUND);
+    assert_non_null(strstr(err.msg, "leadopsctl lead nope"));
+    assert_int_equal(s_merge("A", "X", false, &output, &err), -1);
+    free(output);
+    assert_non_null(strstr(err.msg, "no lead event"));
+    assert_int_equal(s_merge("A", "A", false, &output, &err), -1);
+    free(output);
+    assert_int_equal(err.code, ERR_INPUT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_newer_values_win_and_activities_move, s_flush),
+        cmocka_unit_test_setup(test_dry_run_writes_nothing, s_flush),
+        cmocka_unit_test_setup(test_assigned_other_goes_on_with_keep, s_flush),
+        cmocka_unit_test_setup(test_both_assigned_releases_other_rep, s_flush),
+        cmocka_unit_test_setup(test_queued_other_leaves_the_waiting_list, s_flush),
+        cmocka_unit_test_setup(test_queued_other_place_taken_by_unrouted_keep, s_flush),
+        cmocka_unit_test_setup(test_concurrent_change_is_refused, s_flush),
+        cmocka_unit_test_setup(test_bad_input_says_what_to_do, s_flush),
+    };
+    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+}
