@@ -13,6 +13,7 @@
 -- lead:     ARGV[9] merged Lead protobuf  ARGV[10] fit  ARGV[11] grade
 --           ARGV[12] reasons (JSON)  ARGV[13] revision the merge was computed from
 --           ARGV[14] the event's time (ms)  ARGV[15] changes (JSON object, '' for none)
+--           ARGV[16] the lead id the event came with (differs from ARGV[3] when merged)
 -- activity: ARGV[9] activity type  ARGV[10] points
 -- Returns {0} for an event already applied (a redelivery), {3} when the lead
 -- changed since scoring read it (merge again), {1, score} when scored,
@@ -38,6 +39,25 @@ if ARGV[2] == 'lead' then
   redis.call('HINCRBY', lead, 'rev', 1)
   -- The lead came: activities that waited for it are kept for good.
   redis.call('ZREM', KEYS[7], ARGV[3])
+  -- It came under another id and merged into this lead: activities that
+  -- were scored under that id before it merged move here too.
+  local came_as = ARGV[16] or ARGV[3]
+  if came_as ~= ARGV[3] then
+    local orphan = string.sub(lead, 1, #lead - #ARGV[3]) .. came_as
+    if redis.call('EXISTS', orphan) == 1 and redis.call('HGET', orphan, 'has_lead') ~= '1' then
+      local fields = redis.call('HGETALL', orphan)
+      for i = 1, #fields, 2 do
+        local name, value = fields[i], fields[i + 1]
+        if name == 'engagement' then
+          redis.call('HINCRBYFLOAT', lead, 'engagement', value)
+        elseif name == 'activities' or string.sub(name, 1, 4) == 'act:' then
+          redis.call('HINCRBY', lead, name, value)
+        end
+      end
+      redis.call('DEL', orphan)
+      redis.call('ZREM', KEYS[7], came_as)
+    end
+  end
   if ARGV[15] ~= '' then
     redis.call('XADD', lead .. ':history', 'MAXLEN', '~', 100, '*', 'event_id', ARGV[1],
                'at', ARGV[14], 'changes', ARGV[15])

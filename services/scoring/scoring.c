@@ -245,7 +245,7 @@ static bool s_queue_apply(scoring_t *self, s_pending_t *p, const store_value_t *
     snprintf(deadline, sizeof deadline, "%lld",
              (long long)(now_ms + self->cfg->scoring_redelivery_ms));
     snprintf(orphan, sizeof orphan, "%d", self->cfg->scoring_orphan_window_s);
-    const char *argv[22] = {k_in,
+    const char *argv[23] = {k_in,
                             k_in_msg,
                             k_lead,
                             k_route,
@@ -260,7 +260,7 @@ static bool s_queue_apply(scoring_t *self, s_pending_t *p, const store_value_t *
                             threshold,
                             deadline,
                             orphan};
-    size_t lens[22];
+    size_t lens[23];
     int argc = 15;
     if (p->lead) {
         size_t merged_size;
@@ -284,6 +284,7 @@ static bool s_queue_apply(scoring_t *self, s_pending_t *p, const store_value_t *
         argv[argc++] = rev;
         argv[argc++] = event_time;
         argv[argc++] = changes ? changes : "";
+        argv[argc++] = p->lead->lead_id; /* as it came: an orphan under it folds in */
         for (int i = 0; i < argc; i++)
             lens[i] = i == 15 ? merged_size : strlen(argv[i]); /* the packed lead */
         store_batch_script(self->apply_batch, self->apply_script, 7, argc, argv, lens);

@@ -146,11 +146,12 @@ static void test_apply_once_and_qualify_once(void **state)
     s_accept_event("e4", "L2", "activity");
     assert_int_equal(s_apply_event("e4", "activity", "L2", "form_fill", "5", &score), 2);
     assert_true(score == 20);
-    assert_int_equal(s_query_int("ZCARD %s", "t:inflight:routing"), 1);
+    assert_true(s_query_int("ZSCORE t:inflight:routing %s", "L2") > 0);
+    long long qualified = s_query_int("HGET t:stats %s", "qualified");
     /* More engagement does not send it to routing again. */
     s_accept_event("e5", "L2", "activity");
     assert_int_equal(s_apply_event("e5", "activity", "L2", "demo_request", "25", &score), 1);
-    assert_int_equal(s_query_int("HGET t:stats %s", "qualified"), 1);
+    assert_int_equal(s_query_int("HGET t:stats %s", "qualified"), qualified);
     /* Applied events left the in-flight set. */
     const char *applied[] = {"e2", "e3", "e4", "e5"};
     for (size_t i = 0; i < 4; i++)
@@ -203,6 +204,56 @@ static void test_two_alias_hops_are_followed(void **state)
     char lead[64], outcome[16];
     assert_int_equal(s_accept_identity("h1", "X", "activity", NULL, lead, outcome), 1);
     assert_string_equal(lead, "Z");
+}
+
+/* Activities scored under B before B's lead event merged into A move to A. */
+static void test_orphan_activities_follow_a_merge(void **state)
+{
+    (void)state;
+    char lead[64], outcome[16];
+    assert_int_equal(s_accept_identity("f1", "FA", "lead", "fold@x.example", lead, outcome), 1);
+    assert_int_equal(s_apply_event("f1", "lead", "FA", NULL, "5", NULL), 1);
+    assert_int_equal(s_accept_identity("f2", "FB", "activity", NULL, lead, outcome), 1);
+    assert_string_equal(lead, "FB"); /* no alias yet */
+    assert_int_equal(s_apply_event("f2", "activity", "FB", "demo_request", "25", NULL), 1);
+    assert_int_equal(s_accept_identity("f3", "FB", "lead", "fold@x.example", lead, outcome), 1);
+    assert_string_equal(lead, "FA");
+    /* Scoring applies f3 to FA, the lead it came as being FB. */
+    long long rev = s_query_int("HGET %s rev", "t:lead:FA");
+    char rev_text[16];
+    snprintf(rev_text, sizeof rev_text, "%lld", rev);
+    const char *argv[] = {"t:inflight:scoring",
+                          "t:inflight:scoring:msg",
+                          "t:lead:FA",
+                          "t:inflight:routing",
+                          "t:stats",
+                          "t:leads",
+                          "t:orphans",
+                          "f3",
+                          "lead",
+                          "FA",
+                          "2000",
+                          "1500",
+                          "20",
+                          "5000",
+                          "3600",
+                          "LEADPB",
+                          "5",
+                          "B",
+                          "[]",
+                          rev_text,
+                          "1600",
+                          "",
+                          "FB"};
+    err_t err = {0};
+    store_value_t *r = store_script(s_store, s_apply, 7, 23, argv, NULL, &err);
+    /* fit 5 + the 25 points scored under FB: qualifies now */
+    assert_int_equal(store_value_int(store_value_at(r, 0), -1), 2);
+    assert_true(store_value_double(store_value_at(r, 1), 0) == 30);
+    store_value_free(&r);
+    assert_int_equal(s_query_int("EXISTS %s", "t:lead:FB"), 0);
+    assert_int_equal(s_query_int("ZSCORE t:orphans %s", "FB"), -1);
+    assert_int_equal(s_query_int("HGET t:lead:FA %s", "act:demo_request"), 1);
 }
 
 static void test_stale_merge_is_refused(void **state)
@@ -289,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_accept_dedups_by_event_id),
         cmocka_unit_test(test_identity_by_email_merges_into_the_first_lead),
         cmocka_unit_test(test_two_alias_hops_are_followed),
+        cmocka_unit_test(test_orphan_activities_follow_a_merge),
         cmocka_unit_test(test_stale_merge_is_refused),
         cmocka_unit_test(test_orphan_activities_wait_then_are_dead_lettered),
         cmocka_unit_test(test_apply_once_and_qualify_once),
