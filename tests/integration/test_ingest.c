@@ -187,6 +187,17 @@ static void test_bad_input_gets_error_acks_and_service_goes_on(void **state)
     assert_non_null(strstr(ack->reason, "malformed envelope"));
     leadops__ack__free_unpacked(ack, NULL);
 
+    /* A well-formed envelope of a type ingest does not take. */
+    Leadops__Ack not_an_event = LEADOPS__ACK__INIT;
+    size_t wrong_len;
+    uint8_t *wrong = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_ACK, "ev-wrong", "test", 0, 0,
+                                   &not_an_event.base, &wrong_len, NULL);
+    ack = s_request(ctx, wrong, wrong_len);
+    free(wrong);
+    assert_int_equal(ack->status, LEADOPS__ACK__STATUS__REJECTED);
+    assert_non_null(strstr(ack->reason, "lead and activity events only"));
+    leadops__ack__free_unpacked(ack, NULL);
+
     /* A valid envelope cut in half. */
     Leadops__Lead cut_lead = LEADOPS__LEAD__INIT;
     cut_lead.lead_id = "L-cut";
@@ -232,10 +243,10 @@ static void test_bad_input_gets_error_acks_and_service_goes_on(void **state)
     err_t err = {0};
     store_t *store = store_new(&opts, true, &err);
     store_value_t *r = store_command(store, &err, "HGET leadops:stats rejected");
-    assert_int_equal(store_value_int(r, -1), 5);
+    assert_int_equal(store_value_int(r, -1), 6);
     store_value_free(&r);
     r = store_command(store, &err, "XLEN leadops:deadletter");
-    assert_int_equal(store_value_int(r, -1), 5);
+    assert_int_equal(store_value_int(r, -1), 6);
     store_value_free(&r);
     /* Stored reasons are classes: the input ("teleport") is not kept. */
     r = store_command(store, &err, "HGET leadops:rejects %s",
