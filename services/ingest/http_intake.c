@@ -47,6 +47,18 @@ static void s_add_item(intake_t *intake, const json_t *obj, bool is_lead)
     }
 }
 
+/* Refuses a whole request: counted and dead-lettered like any bad input,
+ * answered with STATUS and the reason. */
+static void s_refuse(intake_t *intake, httpd_response_t *res, int status, const char *reason,
+                     size_t size)
+{
+    intake_reset(intake);
+    intake_add_reject(intake, reason, "http", size);
+    intake_flush(intake, NULL);
+    intake_reset(intake);
+    httpd_respond_error(res, status, reason);
+}
+
 static json_t *s_result_json(const intake_result_t *result)
 {
     json_t *obj = json_pack("{s:s}", "status", s_status_name(result->status));
@@ -90,11 +102,7 @@ void http_intake_handle(void *arg, const httpd_request_t *req, httpd_response_t 
         snprintf(reason, sizeof reason,
                  "request body larger than %zu bytes (ingest.max_body_bytes)",
                  intake_max_body(intake));
-        intake_reset(intake);
-        intake_add_reject(intake, reason, "http", req->body_seen);
-        intake_flush(intake, NULL);
-        intake_reset(intake);
-        httpd_respond_error(res, 413, reason);
+        s_refuse(intake, res, 413, reason, req->body_seen);
         return;
     }
 
@@ -108,22 +116,14 @@ void http_intake_handle(void *arg, const httpd_request_t *req, httpd_response_t 
             snprintf(reason, sizeof reason, "invalid JSON at line %d column %d: %s", jerr.line,
                      jerr.column, jerr.text);
         json_decref(root);
-        intake_reset(intake);
-        intake_add_reject(intake, reason, "http", req->body_len);
-        intake_flush(intake, NULL);
-        intake_reset(intake);
-        httpd_respond_error(res, 400, reason);
+        s_refuse(intake, res, 400, reason, req->body_len);
         return;
     }
     if (json_is_array(root) && json_array_size(root) > HTTP_INTAKE_MAX_ITEMS) {
         json_decref(root);
         char reason[100];
         snprintf(reason, sizeof reason, "at most %d items per request", HTTP_INTAKE_MAX_ITEMS);
-        intake_reset(intake);
-        intake_add_reject(intake, reason, "http", req->body_len);
-        intake_flush(intake, NULL);
-        intake_reset(intake);
-        httpd_respond_error(res, 413, reason);
+        s_refuse(intake, res, 413, reason, req->body_len);
         return;
     }
 
