@@ -20,6 +20,8 @@ int ctl_lead(int argc, char **argv, const config_t *cfg);
 int ctl_summary(int argc, char **argv, const config_t *cfg);
 int ctl_import(int argc, char **argv, const config_t *cfg);
 int ctl_keygen(int argc, char **argv, const config_t *cfg);
+int ctl_train(int argc, char **argv, const config_t *cfg);
+int ctl_evaluate(int argc, char **argv, const config_t *cfg);
 
 /* `leadopsctl lead merge`: merges lead OTHER into lead KEEP (aliases
  * resolved) by the rule scoring merges by, and prints what changed on OUT.

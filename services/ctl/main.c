@@ -22,6 +22,8 @@ static const s_command_t s_commands[] = {
     {"summary", ctl_summary, "pipeline counters and speed-to-lead percentiles"},
     {"import", ctl_import, "replay a CRM export (CSV) into ingest through a mapping file"},
     {"keygen", ctl_keygen, "print a new CurveZMQ key pair (YAML lines for the config)"},
+    {"train", ctl_train, "learn a scoring model from a history export (CSV)"},
+    {"evaluate", ctl_evaluate, "measure a scoring model on a labelled CSV (AUC, calibration)"},
 };
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 
