@@ -4,7 +4,12 @@
  * second and nanoseconds per update. A program that prints figures, not a
  * timed test.
  *
- * usage: bench_scoring [--config FILE] [--updates N]
+ * With --model FILE (from leadopsctl train) it also measures the model's
+ * part: encoding a lead's fields and the prediction with its per-feature
+ * contributions. Model columns are matched to lead fields by name; the
+ * others count as missing, which costs the same work.
+ *
+ * usage: bench_scoring [--config FILE] [--model FILE] [--updates N]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,21 +20,24 @@
 #include "gen.h"
 #include "json_codec.h"
 #include "lead.h"
+#include "model.h"
 #include "rules_score.h"
 
 #define POOL 4096 /* distinct leads and activities, cycled: the bench measures scoring, not gen */
 
 int main(int argc, char **argv)
 {
-    const char *path = "deploy/leadops.yaml";
+    const char *path = "deploy/leadops.yaml", *model_path = NULL;
     long updates = 2000000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             path = argv[++i];
+        else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
+            model_path = argv[++i];
         else if (strcmp(argv[i], "--updates") == 0 && i + 1 < argc)
             updates = atol(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_scoring [--config FILE] [--updates N]\n"
+            fprintf(stderr, "usage: bench_scoring [--config FILE] [--model FILE] [--updates N]\n"
                             "Prints score updates per second on one core (fit rules, grade,\n"
                             "activity points) for the configuration's rules.\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
@@ -88,6 +96,40 @@ int main(int argc, char **argv)
            with_reasons / (reasons_us / 1e6), reasons_us * 1000.0 / with_reasons);
     printf("  %-36s %12.0f /s  %8.0f ns each\n", "activity: points by type",
            updates / (activity_us / 1e6), activity_us * 1000.0 / updates);
+    if (model_path) {
+        model_t *model = model_load(model_path, &err);
+        if (!model) {
+            fprintf(stderr, "bench_scoring: %s\n", err.msg);
+            return 2;
+        }
+        size_t columns = model_column_count(model), features = model_feature_count(model);
+        const char **names = calloc(columns, sizeof *names);
+        const char **values = calloc(columns, sizeof *values);
+        double *contributions = calloc(features ? features : 1, sizeof *contributions);
+        char(*buffers)[64] = calloc(columns, sizeof *buffers);
+        for (size_t c = 0; c < columns; c++)
+            names[c] = model_column_name(model, c);
+        long predictions = updates / 4;
+        start = clock_mono_us();
+        for (long i = 0; i < predictions; i++) {
+            const Leadops__Lead *lead = leads[i % POOL];
+            double fit = rules_fit(cfg, lead, NULL);
+            for (size_t c = 0; c < columns; c++) {
+                const char *text = lead_field_text(lead, names[c], buffers[c], sizeof buffers[c]);
+                values[c] = text ? text : "";
+            }
+            sink += fit + model_predict(model, names, values, columns, contributions);
+        }
+        int64_t model_us = clock_mono_us() - start;
+        printf("  %-36s %12.0f /s  %8.0f ns each (%zu columns, %zu features)\n",
+               "lead: fit rules + model, explained", predictions / (model_us / 1e6),
+               model_us * 1000.0 / predictions, columns, features);
+        free(buffers);
+        free(contributions);
+        free(values);
+        free(names);
+        model_destroy(&model);
+    }
     printf("(checksum %g)\n", sink);
 
     for (size_t i = 0; i < POOL; i++) {
