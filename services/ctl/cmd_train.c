@@ -22,6 +22,8 @@
 #include "model.h"
 #include "train.h"
 
+#define TRAIN_MAX_FEATURES 3000
+
 #define CV_FOLDS 5
 static const double s_lambdas[] = {0.01, 0.1, 0.3, 1, 3, 10, 30, 100};
 #define LAMBDA_COUNT (sizeof s_lambdas / sizeof s_lambdas[0])
@@ -127,9 +129,19 @@ static int s_table_load(s_table_t *table, const s_options_t *opt, ctl_progress_t
     const char *const *fields = csv_fields(csv, &count);
     if (!(table->names = calloc(count, sizeof *table->names)))
         goto nomem;
-    for (; table->column_count < count; table->column_count++)
+    for (; table->column_count < count; table->column_count++) {
+        /* Columns are found by name: two of one name would be read as one. */
+        for (size_t c = 0; c < table->column_count; c++)
+            if (fields[table->column_count][0] &&
+                strcmp(table->names[c], fields[table->column_count]) == 0) {
+                err_set(err, ERR_INPUT,
+                        "header: column '%.60s' appears twice (columns %zu and %zu)", fields[c],
+                        c + 1, table->column_count + 1);
+                goto wrap;
+            }
         if (!(table->names[table->column_count] = strdup(fields[table->column_count])))
             goto nomem;
+    }
     while ((got = csv_read(csv, err)) != 0) {
         if (got < 0)
             goto wrap;
@@ -384,6 +396,15 @@ int ctl_train(int argc, char **argv, const config_t *cfg)
     model = model_new_from_rows(names, table.column_count, cells, table.selected_count, &err);
     if (!model)
         goto done;
+    /* Newton steps hold a dense (features + 1)^2 Hessian and solve it in
+     * O(features^3): past this many features that is minutes and hundreds of
+     * MB per step. */
+    if (model_feature_count(model) > TRAIN_MAX_FEATURES) {
+        err_set(&err, ERR_INPUT,
+                "%zu features (more than %d): leave out wide text columns with --exclude",
+                model_feature_count(model), TRAIN_MAX_FEATURES);
+        goto done;
+    }
     if (s_encode(model, &table, &data) < 0 ||
         !(weights = malloc((data.feature_count + 1) * sizeof *weights))) {
         err_set(&err, ERR_NOMEM, "out of memory encoding %zu rows", table.selected_count);

@@ -51,6 +51,9 @@ expect_error "label not 0/1" "line 5: label 'y' is 'maybe'" \
 sed '2,$s/,1$/,0/' "$tmp/small.csv" >"$tmp/nopos.csv"
 expect_error "no positive rows" "no positive rows" \
     "$CTL" train --data "$tmp/nopos.csv" --label y --out "$tmp/m.json"
+sed '1s/channel/x/' "$tmp/small.csv" >"$tmp/dupcol.csv"
+expect_error "a column name twice" "column 'x' appears twice" \
+    "$CTL" train --data "$tmp/dupcol.csv" --label y --out "$tmp/m.json"
 sed '7s/$/,extra/' "$tmp/small.csv" >"$tmp/ragged.csv"
 expect_error "ragged row" "line 7: 6 fields, the header has 5" \
     "$CTL" train --data "$tmp/ragged.csv" --label y --out "$tmp/m.json"
