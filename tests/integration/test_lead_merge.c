@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "accept_fixture.h"
 #include "ctl.h"
 #include "lead.h"
 #include "leadops.pb-c.h"
@@ -85,30 +86,9 @@ static const char *s_str(char *buf, size_t size, const char *cmd, const char *ke
 static void s_accept_event(const char *event_id, const char *lead_id, const char *kind,
                            const char *email, const char *source, char lead_out[64])
 {
-    char eventid_key[128];
-    snprintf(eventid_key, sizeof eventid_key, "t:eventid:%s", event_id);
-    const char *argv[] = {eventid_key,
-                          "t:journal",
-                          "t:inflight:scoring",
-                          "t:inflight:scoring:msg",
-                          "t:stats",
-                          event_id,
-                          lead_id,
-                          kind,
-                          "ENVELOPE",
-                          "99999999999999",
-                          "60",
-                          "1000",
-                          "1000000",
-                          "t",
-                          email ? email : "",
-                          source ? source : ""};
-    err_t err = {0};
-    store_value_t *r = store_script(s_store, s_accept, 5, 16, argv, NULL, &err);
-    assert_non_null(r);
-    assert_int_equal(store_value_int(store_value_at(r, 0), -1), 1);
-    snprintf(lead_out, 64, "%s", store_value_str(store_value_at(r, 2), ""));
-    store_value_free(&r);
+    assert_int_equal(accept_fixture_event(s_store, s_accept, event_id, lead_id, kind, email, source,
+                                          lead_out, NULL),
+                     1);
 }
 
 /* Resolves LEAD_ID as scoring does (fetch.lua), into OUT; returns the rev. */

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "accept_fixture.h"
 #include "redis_fixture.h"
 #include "store.h"
 
@@ -30,41 +31,14 @@ static long long s_query_int(const char *fmt, const char *arg)
     return n;
 }
 
-/* Journals an event as ingest does; returns 1 accepted, 0 duplicate. */
 /* Journals an event as ingest does, with EMAIL as a lead's identity (NULL:
  * none); returns 1 accepted, 0 duplicate, and the lead it went to and the
  * outcome in LEAD_OUT / OUTCOME_OUT when not NULL. */
 static long long s_accept_identity(const char *event_id, const char *lead_id, const char *kind,
                                    const char *email, char *lead_out, char *outcome_out)
 {
-    char eventid_key[128];
-    snprintf(eventid_key, sizeof eventid_key, "t:eventid:%s", event_id);
-    const char *argv[] = {eventid_key,
-                          "t:journal",
-                          "t:inflight:scoring",
-                          "t:inflight:scoring:msg",
-                          "t:stats",
-                          event_id,
-                          lead_id,
-                          kind,
-                          "ENVELOPE",
-                          "99999999999999",
-                          "60",
-                          "1000",
-                          "1000000",
-                          "t",
-                          email ? email : "",
-                          ""};
-    err_t err = {0};
-    store_value_t *r = store_script(s_store, s_accept, 5, 16, argv, NULL, &err);
-    assert_non_null(r);
-    long long outcome = store_value_int(store_value_at(r, 0), -1);
-    if (lead_out)
-        snprintf(lead_out, 64, "%s", store_value_str(store_value_at(r, outcome == 1 ? 2 : 1), ""));
-    if (outcome_out)
-        snprintf(outcome_out, 16, "%s", store_value_str(store_value_at(r, 3), ""));
-    store_value_free(&r);
-    return outcome;
+    return accept_fixture_event(s_store, s_accept, event_id, lead_id, kind, email, NULL, lead_out,
+                                outcome_out);
 }
 
 static long long s_accept_event(const char *event_id, const char *lead_id, const char *kind)
