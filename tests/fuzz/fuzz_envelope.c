@@ -11,31 +11,10 @@
 
 #include "config.h"
 #include "envelope.h"
+#include "fuzz_support.h"
 #include "lead.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* The config activity_check reads; made once, as a service does at start. */
-static config_t *s_config;
-
-static void s_config_free(void)
-{
-    config_destroy(&s_config);
-}
-
-static const config_t *s_default_config(void)
-{
-    if (!s_config) {
-        err_t err = {0};
-        s_config = config_load(NULL, &err);
-        if (!s_config) {
-            fprintf(stderr, "fuzz_envelope: config_load(NULL): %s\n", err.msg);
-            abort();
-        }
-        atexit(s_config_free);
-    }
-    return s_config;
-}
 
 /* Packs MSG again the way ingest does after validation; the bytes must decode. */
 static void s_repack(Leadops__EventType type, const Leadops__Envelope *env,
@@ -71,14 +50,14 @@ static void s_activity(const Leadops__Envelope *env)
     if (!activity)
         return;
     err_t err = {0};
-    if (activity_check(activity, s_default_config(), &err) == 0)
+    if (activity_check(activity, fuzz_default_config(), &err) == 0)
         s_repack(LEADOPS__EVENT_TYPE__EVENT_ACTIVITY, env, &activity->base);
     leadops__activity__free_unpacked(activity, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    s_default_config();
+    fuzz_default_config();
     err_t err = {0};
     Leadops__Envelope *env = envelope_decode(data, size, &err);
     if (!env)

@@ -15,33 +15,13 @@
 #include <string.h>
 
 #include "config.h"
+#include "fuzz_support.h"
 #include "json_codec.h"
 #include "lead.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ITEMS_MAX 1000 /* http_intake refuses larger arrays before decoding any */
-
-static config_t *s_config;
-
-static void s_config_free(void)
-{
-    config_destroy(&s_config);
-}
-
-static const config_t *s_default_config(void)
-{
-    if (!s_config) {
-        err_t err = {0};
-        s_config = config_load(NULL, &err);
-        if (!s_config) {
-            fprintf(stderr, "fuzz_json: config_load(NULL): %s\n", err.msg);
-            abort();
-        }
-        atexit(s_config_free);
-    }
-    return s_config;
-}
 
 static void s_item(const json_t *obj)
 {
@@ -60,14 +40,14 @@ static void s_item(const json_t *obj)
     }
     Leadops__Activity *activity = json_to_activity(obj, &err);
     if (activity) {
-        (void)activity_check(activity, s_default_config(), &err);
+        (void)activity_check(activity, fuzz_default_config(), &err);
         leadops__activity__free_unpacked(activity, NULL);
     }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    s_default_config();
+    fuzz_default_config();
 
     /* An exactly sized copy, so reading past the NUL is an ASan finding. */
     char *text = malloc(size + 1);
