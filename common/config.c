@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_read.h"
 #include "yaml_tree.h"
@@ -74,34 +75,29 @@ static int s_decode_curve_client_keys(loader_t *loader, const key_spec_t *spec,
 static int s_decode_activity_points(loader_t *loader, const key_spec_t *spec,
                                     const yaml_tree_node_t *node)
 {
-    config_t *config = loader->config;
-    if (yaml_tree_is_null(node))
-        return 0;
-    if (node->kind != YAML_TREE_MAP)
-        return config_read_fail(loader, NULL, node->line, spec->path,
-                                "expected a mapping of activity type to points, got %s",
-                                yaml_tree_kind_name(node->kind));
-    if (!(config->activity_points =
-              calloc(node->count ? node->count : 1, sizeof *config->activity_points)))
-        return config_read_nomem(loader);
-    for (size_t i = 0; i < node->count; i++) {
-        activity_points_t *entry = &config->activity_points[i];
-        char key[KEY_PATH_MAX];
-        if (config_read_number(loader, node->pairs[i].value,
-                               config_read_join(key, spec->path, node->pairs[i].key),
-                               &entry->points, NULL) != 0)
-            return -1;
-        if (!(entry->type = strdup(node->pairs[i].key)))
-            return config_read_nomem(loader);
-        config->activity_points_count++;
-    }
-    return 0;
+    return config_read_activity_points(loader, node, spec->path);
+}
+
+static int s_decode_outcome_points(loader_t *loader, const key_spec_t *spec,
+                                   const yaml_tree_node_t *node)
+{
+    return config_read_outcome_points(loader, node, spec->path);
+}
+
+static int s_decode_stages(loader_t *loader, const key_spec_t *spec, const yaml_tree_node_t *node)
+{
+    return config_read_stages(loader, node, spec->path);
+}
+
+static int s_decode_model(loader_t *loader, const key_spec_t *spec, const yaml_tree_node_t *node)
+{
+    return config_read_model(loader, node, spec->path);
 }
 
 static const char *const s_grade_keys[] = {"grade", "min", NULL};
 static const char *const s_fit_keys[] = {"name", "field", "op",     "value", "values",
                                          "min",  "max",   "points", NULL};
-static const char *const s_queue_keys[] = {"name", "strategy", NULL};
+static const char *const s_queue_keys[] = {"name", "strategy", "stage", NULL};
 static const char *const s_rule_keys[] = {"name", "queue", "when", NULL};
 static const char *const s_rep_keys[] = {"id", "name", "capacity", "queues", "status", NULL};
 
@@ -250,20 +246,32 @@ static const key_spec_t s_keys[] = {
          " call, email_sent, meeting, demo_completed, proposal_sent, opportunity_created, "
          "deal_won, deal_lost,"
          " unsubscribe, email_bounce]"),
-    SCALAR("scoring.qualify_threshold", KEY_NUMBER, scoring_qualify_threshold, "20"),
     INTEGER("scoring.redelivery_ms", KEY_INT, scoring_redelivery_ms, 1, INT_MAX, "3000"),
     INTEGER("scoring.orphan_window_s", KEY_INT, scoring_orphan_window_s, 1, INT_MAX, "604800"),
     LIST("scoring.grades", s_decode_grades,
          "[{grade: A, min: 45}, {grade: B, min: 30}, {grade: C, min: 15}, {grade: D, min: -1000}]"),
     LIST("scoring.fit", s_decode_fit_rules, "[]"),
     LIST("scoring.activity_points", s_decode_activity_points,
-         "{page_view: 1, email_open: 1, email_click: 3, form_fill: 10, content_download: 5, "
-         "webinar: 8,"
-         " demo_request: 25, pricing_view: 5, unsubscribe: -20, email_bounce: -10}"),
+         "{page_view: {points: 1, cap: 10, period_s: 86400},"
+         " email_open: {points: 1, cap: 5, period_s: 86400},"
+         " email_click: {points: 3, cap: 15, period_s: 86400}, form_fill: 10,"
+         " content_download: {points: 5, cap: 20, period_s: 604800}, webinar: 8,"
+         " demo_request: 25, pricing_view: {points: 5, cap: 15, period_s: 86400}, meeting: 15,"
+         " unsubscribe: -20, email_bounce: -10}"),
+    LIST("scoring.outcome_points", s_decode_outcome_points,
+         "[{type: call, outcome: not_interested, points: -25},"
+         " {type: call, outcome: wrong_number, points: -10},"
+         " {type: call, outcome: connected, points: 10},"
+         " {type: meeting, outcome: no_show, points: -15}]"),
+    INTEGER("scoring.half_life_s", KEY_INT, scoring_half_life_s, 0, INT_MAX, "1209600"),
+    LIST("scoring.stages", s_decode_stages,
+         "[{name: lead}, {name: mql, enter: 20, exit: 15}, {name: sql, enter: 60, exit: 50}]"),
+    LIST("scoring.model", s_decode_model, "{file: '', points: 40, top_features: 5, mapping: {}}"),
     LIST("routing.queues", s_decode_queues, "[{name: general, strategy: round_robin}]"),
     SCALAR("routing.fallback_queue", KEY_QUEUE, fallback_queue, "general"),
     LIST("routing.rules", s_decode_route_rules, "[]"),
     LIST("routing.reps", s_decode_reps, "[]"),
+    INTEGER("routing.reprioritize_s", KEY_INT, routing_reprioritize_s, 1, INT_MAX, "60"),
     LIST("security.http_tokens", s_decode_http_tokens, "[]"),
     SCALAR("security.curve_public_key", KEY_STRING, curve_public_key, "", .may_be_empty = true),
     SCALAR("security.curve_secret_key", KEY_STRING, curve_secret_key, "", .may_be_empty = true),
@@ -375,6 +383,11 @@ config_t *config_load(const char *path, err_t *err)
         rc = s_decode_key(&loader, &s_keys[i], root);
     if (rc == 0)
         rc = s_check_curve(&loader);
+    /* Leads go to routing from the lowest stage any queue takes. */
+    config->route_stage = config->stage_count > 1 ? config->stage_count - 1 : 0;
+    for (size_t i = 0; rc == 0 && i < config->queue_count; i++)
+        if (config->queues[i].stage < config->route_stage)
+            config->route_stage = config->queues[i].stage;
     yaml_tree_destroy(&root);
     if (rc != 0) {
         if (err && err->code == ERR_INPUT) /* the file is not YAML we accept */
@@ -413,6 +426,15 @@ void config_destroy(config_t **self_p)
     for (size_t i = 0; i < self->activity_points_count; i++)
         free(self->activity_points[i].type);
     free(self->activity_points);
+    for (size_t i = 0; i < self->outcome_points_count; i++) {
+        free(self->outcome_points[i].type);
+        free(self->outcome_points[i].outcome);
+    }
+    free(self->outcome_points);
+    free(self->stages);
+    free(self->model_file);
+    s_free_strings(self->model_columns, self->model_mapping_count);
+    s_free_strings(self->model_fields, self->model_mapping_count);
     for (size_t i = 0; i < self->queue_count; i++)
         free(self->queues[i].name);
     free(self->queues);
@@ -450,6 +472,37 @@ const queue_config_t *config_queue(const config_t *self, const char *name)
             return &self->queues[i];
     }
     return NULL;
+}
+
+int config_stage_index(const config_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->stage_count; i++)
+        if (strcmp(self->stages[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+double config_activity_points(const config_t *self, const char *type, const char *outcome,
+                              double *cap, int *period_s)
+{
+    double points = 0;
+    *cap = 0;
+    *period_s = 0;
+    for (size_t i = 0; i < self->activity_points_count; i++) {
+        const activity_points_t *entry = &self->activity_points[i];
+        if (strcmp(entry->type, type) == 0) {
+            points = entry->points;
+            *cap = entry->cap;
+            *period_s = entry->period_s;
+            break;
+        }
+    }
+    for (size_t i = 0; outcome && *outcome && i < self->outcome_points_count; i++) {
+        const outcome_points_t *entry = &self->outcome_points[i];
+        if (strcmp(entry->type, type) == 0 && strcasecmp(entry->outcome, outcome) == 0)
+            points += entry->points;
+    }
+    return points;
 }
 
 /* The port follows the last ':'. An IPv6 host must be bracketed ("[::1]:80"),

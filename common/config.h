@@ -32,13 +32,33 @@ typedef struct {
 typedef struct {
     char *type; /* owned; activity type */
     double points;
+    double cap;   /* at most this many points of the type per period; 0: no cap */
+    int period_s; /* the cap's period: fixed windows of this length */
 } activity_points_t;
+
+/* Points for an activity of TYPE whose outcome is OUTCOME (a negative signal
+ * such as a call "not_interested"), added to the type's own points. */
+typedef struct {
+    char *type;    /* owned */
+    char *outcome; /* owned, lower case */
+    double points;
+} outcome_points_t;
+
+/* A lifecycle stage. A lead moves up into a stage when its score reaches
+ * ENTER and back down out of it when its score falls below EXIT (EXIT <=
+ * ENTER: the gap keeps a lead near a threshold from flapping). The first
+ * stage has no thresholds: every lead starts there. */
+typedef struct {
+    char name[CONFIG_NAME_MAX];
+    double enter, exit;
+} stage_t;
 
 typedef enum { STRATEGY_ROUND_ROBIN = 0 } strategy_t;
 
 typedef struct {
     char *name; /* owned */
     strategy_t strategy;
+    size_t stage; /* index in stages: the lowest stage of the leads it takes */
 } queue_config_t;
 
 typedef struct {
@@ -90,7 +110,6 @@ typedef struct {
     char **activity_types;        /* owned */
     size_t activity_type_count;
 
-    double scoring_qualify_threshold;
     int scoring_redelivery_ms;
     int scoring_orphan_window_s; /* how long activities wait for a lead that never came */
     grade_band_t *grades;        /* owned, highest min first */
@@ -99,6 +118,18 @@ typedef struct {
     size_t fit_rule_count;
     activity_points_t *activity_points; /* owned */
     size_t activity_points_count;
+    outcome_points_t *outcome_points; /* owned */
+    size_t outcome_points_count;
+    int scoring_half_life_s; /* engagement halves in this time; 0: no decay */
+    stage_t *stages;         /* owned, lowest first; at least one */
+    size_t stage_count;
+    size_t route_stage;  /* the lowest stage any queue takes: from it on a lead goes to routing */
+    char *model_file;    /* owned; "" for no model */
+    double model_points; /* a model adds this many points times its probability */
+    int model_top_features; /* contributions kept for explanations */
+    char **model_columns;   /* owned: model input column -> */
+    char **model_fields;    /* owned:    lead field */
+    size_t model_mapping_count;
 
     char *fallback_queue;
     queue_config_t *queues; /* owned */
@@ -107,6 +138,7 @@ typedef struct {
     size_t route_rule_count;
     rep_config_t *reps; /* owned */
     size_t rep_count;
+    int routing_reprioritize_s; /* waiting leads are re-ordered by their decayed score this often */
 
     char **http_tokens; /* owned; bearer tokens (secrets); none: HTTP needs no token */
     size_t http_token_count;
@@ -124,6 +156,13 @@ void config_destroy(config_t **self_p);
 /* Lookups; NULL / false when absent. */
 bool config_is_activity_type(const config_t *self, const char *type);
 const queue_config_t *config_queue(const config_t *self, const char *name);
+/* The index of stage NAME, or -1. */
+int config_stage_index(const config_t *self, const char *name);
+/* The points of one activity of TYPE with OUTCOME (may be NULL or ""):
+ * the type's points plus any outcome points; *CAP and *PERIOD_S get the
+ * type's cap (0: none). */
+double config_activity_points(const config_t *self, const char *type, const char *outcome,
+                              double *cap, int *period_s);
 
 /* Splits "host:port"; returns -1 with *err set when malformed. */
 int config_split_listen(const char *listen, char *host, size_t host_size, int *port, err_t *err);

@@ -216,8 +216,9 @@ static int s_list_count(loader_t *loader, const yaml_tree_node_t *node, const ch
 
 /* Field NAME of the list item MAP at KEY, its path in PATH; a missing one is an error at the item's
  * line. */
-static const yaml_tree_node_t *s_field(loader_t *loader, const yaml_tree_node_t *map,
-                                       const char *key, const char *name, char path[KEY_PATH_MAX])
+const yaml_tree_node_t *config_read_field(loader_t *loader, const yaml_tree_node_t *map,
+                                          const char *key, const char *name,
+                                          char path[KEY_PATH_MAX])
 {
     config_read_join(path, key, name);
     const yaml_tree_node_t *node = yaml_tree_get(map, name);
@@ -226,19 +227,19 @@ static const yaml_tree_node_t *s_field(loader_t *loader, const yaml_tree_node_t 
     return node;
 }
 
-static int s_item_string(loader_t *loader, const yaml_tree_node_t *map, const char *key,
-                         const char *name, const char *choices, char **out, scalar_t *where)
+int config_read_item_string(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                            const char *name, const char *choices, char **out, scalar_t *where)
 {
     char path[KEY_PATH_MAX];
-    const yaml_tree_node_t *node = s_field(loader, map, key, name, path);
+    const yaml_tree_node_t *node = config_read_field(loader, map, key, name, path);
     return node ? config_read_string(loader, node, path, choices, false, out, where) : -1;
 }
 
-static int s_item_number(loader_t *loader, const yaml_tree_node_t *map, const char *key,
-                         const char *name, double *out, scalar_t *where)
+int config_read_item_number(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                            const char *name, double *out, scalar_t *where)
 {
     char path[KEY_PATH_MAX];
-    const yaml_tree_node_t *node = s_field(loader, map, key, name, path);
+    const yaml_tree_node_t *node = config_read_field(loader, map, key, name, path);
     return node ? config_read_number(loader, node, path, out, where) : -1;
 }
 
@@ -351,12 +352,12 @@ static int s_read_cond(loader_t *loader, const yaml_tree_node_t *map, const char
     cond_t *cond = (cond_t *)array + index;
     char path[KEY_PATH_MAX], *op_name = NULL;
     scalar_t where;
-    if (s_item_string(loader, map, key, "field", NULL, &cond->field, &where) != 0)
+    if (config_read_item_string(loader, map, key, "field", NULL, &cond->field, &where) != 0)
         return -1;
     if (!lead_field_is_known(cond->field))
         return config_read_fail(loader, &where, 0, config_read_join(path, key, "field"),
                                 "unknown lead field \"%s\"", cond->field);
-    if (s_item_string(loader, map, key, "op", NULL, &op_name, &where) != 0)
+    if (config_read_item_string(loader, map, key, "op", NULL, &op_name, &where) != 0)
         return -1;
     int rc = cond_op_parse(op_name, &cond->op);
     if (rc != 0)
@@ -379,8 +380,8 @@ static int s_read_cond(loader_t *loader, const yaml_tree_node_t *map, const char
     const yaml_tree_node_t *value = yaml_tree_get(map, "value"),
                            *values = yaml_tree_get(map, "values");
     if (is_range) {
-        if (s_item_number(loader, map, key, "min", &cond->min, NULL) != 0 ||
-            s_item_number(loader, map, key, "max", &cond->max, &where) != 0)
+        if (config_read_item_number(loader, map, key, "min", &cond->min, NULL) != 0 ||
+            config_read_item_number(loader, map, key, "max", &cond->max, &where) != 0)
             return -1;
         if (cond->max < cond->min)
             return config_read_fail(loader, &where, 0, config_read_join(path, key, "max"),
@@ -396,7 +397,7 @@ static int s_read_cond(loader_t *loader, const yaml_tree_node_t *map, const char
             return -1;
         s_lower(cond->values[cond->value_count++]);
     } else if (takes_values) {
-        if (!(values = s_field(loader, map, key, "values", path)) ||
+        if (!(values = config_read_field(loader, map, key, "values", path)) ||
             config_read_string_list(loader, values, path, true, NULL, &cond->values,
                                     &cond->value_count, &where) != 0)
             return -1;
@@ -415,7 +416,7 @@ int config_read_grade(loader_t *loader, const yaml_tree_node_t *map, const char 
     grade_band_t *band = (grade_band_t *)array + index;
     char path[KEY_PATH_MAX], *grade = NULL;
     scalar_t where;
-    if (s_item_string(loader, map, key, "grade", NULL, &grade, &where) != 0)
+    if (config_read_item_string(loader, map, key, "grade", NULL, &grade, &where) != 0)
         return -1;
     size_t length = strlen(grade);
     if (length < sizeof band->grade)
@@ -424,7 +425,7 @@ int config_read_grade(loader_t *loader, const yaml_tree_node_t *map, const char 
     if (length >= sizeof band->grade)
         return config_read_fail(loader, &where, 0, config_read_join(path, key, "grade"),
                                 "longer than %zu characters", sizeof band->grade - 1);
-    if (s_item_number(loader, map, key, "min", &band->min, &where) != 0)
+    if (config_read_item_number(loader, map, key, "min", &band->min, &where) != 0)
         return -1;
     /* Scoring gives the first band whose min the score reaches. */
     if (index > 0 && !(band->min < band[-1].min))
@@ -438,10 +439,10 @@ int config_read_fit_rule(loader_t *loader, const yaml_tree_node_t *map, const ch
                          void *array, size_t index)
 {
     fit_rule_t *rule = (fit_rule_t *)array + index;
-    if (s_item_string(loader, map, key, "name", NULL, &rule->name, NULL) != 0 ||
+    if (config_read_item_string(loader, map, key, "name", NULL, &rule->name, NULL) != 0 ||
         s_read_cond(loader, map, key, &rule->cond, 0) != 0)
         return -1;
-    return s_item_number(loader, map, key, "points", &rule->points, NULL);
+    return config_read_item_number(loader, map, key, "points", &rule->points, NULL);
 }
 
 int config_read_queue(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
@@ -450,7 +451,7 @@ int config_read_queue(loader_t *loader, const yaml_tree_node_t *map, const char 
     queue_config_t *queue = (queue_config_t *)array + index;
     char path[KEY_PATH_MAX], *strategy = NULL;
     scalar_t where;
-    if (s_item_string(loader, map, key, "name", NULL, &queue->name, &where) != 0)
+    if (config_read_item_string(loader, map, key, "name", NULL, &queue->name, &where) != 0)
         return -1;
     /* Queue names become parts of Redis keys and of routing.lua's lists. */
     if (strpbrk(queue->name, ",: \t") || strlen(queue->name) > 64)
@@ -463,10 +464,27 @@ int config_read_queue(loader_t *loader, const yaml_tree_node_t *map, const char 
                                     "duplicate queue \"%s\"", queue->name);
     }
     /* One strategy so far: checking its name is all there is to do. */
-    if (s_item_string(loader, map, key, "strategy", "round_robin", &strategy, NULL) != 0)
+    if (config_read_item_string(loader, map, key, "strategy", "round_robin", &strategy, NULL) != 0)
         return -1;
     free(strategy);
     queue->strategy = STRATEGY_ROUND_ROBIN;
+    /* Without "stage" a queue takes leads from the second stage on (mql in
+     * the sample): the first is where every lead starts. */
+    const config_t *config = loader->config;
+    queue->stage = config->stage_count > 1 ? 1 : 0;
+    if (!yaml_tree_get(map, "stage"))
+        return 0;
+    char *stage = NULL;
+    if (config_read_item_string(loader, map, key, "stage", NULL, &stage, &where) != 0)
+        return -1;
+    int found = config_stage_index(config, stage);
+    if (found < 0)
+        config_read_fail(loader, &where, 0, config_read_join(path, key, "stage"),
+                         "\"%s\" is not a configured stage (see scoring.stages)", stage);
+    free(stage);
+    if (found < 0)
+        return -1;
+    queue->stage = (size_t)found;
     return 0;
 }
 
@@ -477,8 +495,8 @@ int config_read_route_rule(loader_t *loader, const yaml_tree_node_t *map, const 
     char path[KEY_PATH_MAX];
     scalar_t where;
     int rc;
-    if (s_item_string(loader, map, key, "name", NULL, &rule->name, NULL) != 0 ||
-        s_item_string(loader, map, key, "queue", NULL, &rule->queue, &where) != 0 ||
+    if (config_read_item_string(loader, map, key, "name", NULL, &rule->name, NULL) != 0 ||
+        config_read_item_string(loader, map, key, "queue", NULL, &rule->queue, &where) != 0 ||
         config_read_check_queue(loader, &where, config_read_join(path, key, "queue"),
                                 rule->queue) != 0)
         return -1;
@@ -499,20 +517,20 @@ int config_read_rep(loader_t *loader, const yaml_tree_node_t *map, const char *k
     char path[KEY_PATH_MAX], *status = NULL;
     scalar_t where;
     long long capacity;
-    if (s_item_string(loader, map, key, "id", NULL, &rep->id, &where) != 0)
+    if (config_read_item_string(loader, map, key, "id", NULL, &rep->id, &where) != 0)
         return -1;
     for (const rep_config_t *other = array; other < rep; other++) {
         if (strcmp(other->id, rep->id) == 0)
             return config_read_fail(loader, &where, 0, config_read_join(path, key, "id"),
                                     "duplicate rep id \"%s\"", rep->id);
     }
-    if (s_item_string(loader, map, key, "name", NULL, &rep->name, NULL) != 0 ||
-        !(field = s_field(loader, map, key, "capacity", path)) ||
+    if (config_read_item_string(loader, map, key, "name", NULL, &rep->name, NULL) != 0 ||
+        !(field = config_read_field(loader, map, key, "capacity", path)) ||
         config_read_integer(loader, field, path, 0, 100000, &capacity) != 0 ||
-        !(field = s_field(loader, map, key, "queues", path)) ||
+        !(field = config_read_field(loader, map, key, "queues", path)) ||
         config_read_string_list(loader, field, path, false, config_read_check_queue, &rep->queues,
                                 &rep->queue_count, NULL) != 0 ||
-        s_item_string(loader, map, key, "status", "online, offline", &status, NULL) != 0)
+        config_read_item_string(loader, map, key, "status", "online, offline", &status, NULL) != 0)
         return -1;
     rep->capacity = (unsigned)capacity;
     rep->online = strcmp(status, "online") == 0;

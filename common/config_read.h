@@ -54,6 +54,18 @@ int config_read_nomem(loader_t *loader);
  * path too long for OUT (only an absurd file has one) ends in "...". */
 const char *config_read_join(char out[KEY_PATH_MAX], const char *parent, const char *name);
 
+/* Field NAME of the list item or mapping MAP at KEY, its path in PATH; a
+ * missing one is an error at MAP's line ("required key is missing"). */
+const yaml_tree_node_t *config_read_field(loader_t *loader, const yaml_tree_node_t *map,
+                                          const char *key, const char *name,
+                                          char path[KEY_PATH_MAX]);
+/* Required field NAME of MAP as a string (CHOICES as for config_read_string)
+ * or as a number. */
+int config_read_item_string(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                            const char *name, const char *choices, char **out, scalar_t *where);
+int config_read_item_number(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                            const char *name, double *out, scalar_t *where);
+
 /* A base-10 integer, all of TEXT, into *OUT. */
 bool config_read_parse_integer(const char *text, long long *out);
 
@@ -103,10 +115,18 @@ int config_read_grade(loader_t *loader, const yaml_tree_node_t *map, const char 
 int config_read_fit_rule(loader_t *loader, const yaml_tree_node_t *map, const char *key,
                          void *array, size_t index); /* fit_rule_t: name, condition, points */
 int config_read_queue(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
-                      size_t index); /* queue_config_t: unique name */
+                      size_t index); /* queue_config_t: unique name, a configured stage */
 int config_read_route_rule(loader_t *loader, const yaml_tree_node_t *map, const char *key,
                            void *array, size_t index); /* route_rule_t: conditions in "when" */
 int config_read_rep(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
                     size_t index); /* rep_config_t: unique id */
+
+/* Scoring's sections (config_scoring.c), decoders for KEY_LIST entries of
+ * the key table: scoring.activity_points, scoring.outcome_points,
+ * scoring.stages, scoring.model. NODE is the key's value at KEY. */
+int config_read_activity_points(loader_t *loader, const yaml_tree_node_t *node, const char *key);
+int config_read_outcome_points(loader_t *loader, const yaml_tree_node_t *node, const char *key);
+int config_read_stages(loader_t *loader, const yaml_tree_node_t *node, const char *key);
+int config_read_model(loader_t *loader, const yaml_tree_node_t *node, const char *key);
 
 #endif

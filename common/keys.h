@@ -7,20 +7,31 @@
  *                                  event ids (hop "scoring"), lead ids (hop "routing")
  * <p>:inflight:<hop>:msg   hash    member -> encoded Envelope, for re-sending
  * <p>:lead:<lead_id>       hash    lead state: lead (Lead protobuf), status
- *                                  (scored|queued|assigned|closed), score, fit, engagement,
- *                                  grade, stage, qualified (0|1), reasons (JSON array),
- *                                  activities, act:<type> counts, queue, rule, rep, outcome,
+ *                                  (scored|nurture|queued|assigned|closed), score (as of
+ *                                  scored_at), fit, grade, reasons (JSON array of the fit
+ *                                  rules matched), engagement (value as of eng_at: it decays
+ *                                  by scoring.half_life_s), model_points, model_p, model_top
+ *                                  (JSON), model, stage, stage_at, qualified (0|1), ready_at,
+ *                                  waiting_for (the stage a nurtured lead needs), activities,
+ *                                  act:<type> counts, capw:<type> / capu:<type> (cap window
+ *                                  and points counted in it), queue, rule, rep, outcome,
  *                                  ingested_at, scored_at, qualified_at, queued_at,
  *                                  assigned_at, closed_at, updated_at (Unix ms)
  * <p>:leads                zset    lead ids by first ingest time (ms)
- * <p>:lead:<id>:history    stream  merges into the lead: event_id, at, changes (JSON)
+ * <p>:lead:<id>:history    stream  changes to the lead: event_id, at, changes (JSON: merged
+ *                                  fields, or "stage": [from, to]), cause (stage changes)
+ * <p>:lead:<id>:acts       list    the last 100 activities, newest first, JSON: id, type, at,
+ *                                  points (counted), base (before the cap), outcome
+ * <p>:stage_due            zset    lead ids by when their decaying score crosses a stage
+ *                                  threshold (ms): scoring re-scores them then
  * <p>:alias:<lead_id>      string  the lead a merged lead id stands for
  * <p>:identity:email:<e>   string  the lead that first used an email
  * <p>:identity:source:<s>:<id> string the lead that first used a source system's id
  * <p>:identity:leads       set     every lead id a lead event was accepted for
  * <p>:orphans              zset    lead ids with activities but no lead yet, by deadline
  * <p>:stats                hash    counters: ingested_leads, ingested_activities, duplicates,
- *                                  rejected, scored, qualified, assigned, queued, closed
+ *                                  rejected, scored, qualified, assigned, queued, closed,
+ *                                  capped, stage_up, stage_down, unqueued
  * <p>:rejects              hash    reject reason class -> count
  * <p>:deadletter           stream  rejected input: reason class, channel, kind, size
  *                                  (never the input itself)
@@ -33,7 +44,8 @@
  * <p>:rep:<rep_id>:queues  set     the queues the rep works
  * <p>:queues               set     every queue name
  * <p>:queue:<q>:rr         zset    the queue's reps by the sequence of their last assignment
- * <p>:queue:<q>:waiting    zset    waiting lead ids by (1000 - score) * 1e10 + arrival sequence
+ * <p>:queue:<q>:waiting    zset    waiting lead ids by round((1000 - score) * 100) * 1e10 +
+ *                                  arrival sequence (re-ordered as scores change and decay)
  * <p>:seq                  string  arrival and assignment sequence counter
  */
 #ifndef LEADOPS_KEYS_H

@@ -210,10 +210,12 @@ int ctl_lead_merge_run(store_t *store, const config_t *cfg, const char *keep_arg
             abort();
         snprintf(source, size, "%s:%s", o.lead->source_system, o.lead->source_id);
     }
-    char now[24], fit_text[32], threshold[32];
+    char now[24], fit_text[32], threshold[32], half_life[16];
     snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
     snprintf(fit_text, sizeof fit_text, "%.17g", fit);
-    snprintf(threshold, sizeof threshold, "%.17g", cfg->scoring_qualify_threshold);
+    const stage_t *route_stage = &cfg->stages[cfg->route_stage];
+    snprintf(threshold, sizeof threshold, "%.17g", cfg->route_stage ? route_stage->enter : -1e300);
+    snprintf(half_life, sizeof half_life, "%d", cfg->scoring_half_life_s);
     const char *argv[] = {prefix,
                           keep,
                           other,
@@ -228,7 +230,9 @@ int ctl_lead_merge_run(store_t *store, const config_t *cfg, const char *keep_arg
                           o.lead->email ? o.lead->email : "",
                           source ? source : "",
                           threshold,
-                          dry_run ? "1" : "0"};
+                          dry_run ? "1" : "0",
+                          half_life,
+                          route_stage->name};
     size_t lens[sizeof argv / sizeof argv[0]];
     for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++)
         lens[i] = i == 6 ? packed_size : strlen(argv[i]);
@@ -296,10 +300,12 @@ done:
 
 static int s_usage(FILE *out)
 {
-    fprintf(out, "usage: leadopsctl lead LEAD_ID\n"
+    fprintf(out, "usage: leadopsctl lead LEAD_ID [--json]\n"
                  "       leadopsctl lead merge KEEP OTHER [--dry-run]\n"
-                 "The first prints a lead's state: fields, score and its reasons, queue, rep,\n"
-                 "status, times. The second merges lead OTHER into lead KEEP by hand, by the rule\n"
+                 "The first prints a lead's state and its score now taken apart: fit rules,\n"
+                 "activities decayed to now, model; --json prints the whole view (fields,\n"
+                 "reasons, queue, rep, status, times) as the reporting API serves it. The\n"
+                 "second merges lead OTHER into lead KEEP by hand, by the rule\n"
                  "scoring merges by (the newer lead's non-empty values win; history kept):\n"
                  "OTHER's activities and engagement move to KEEP, OTHER's id becomes an alias of\n"
                  "KEEP, a lead assigned to a rep stays with its rep. --dry-run prints what would\n"
@@ -341,18 +347,29 @@ int ctl_lead(int argc, char **argv, const config_t *cfg)
 {
     if (argc >= 2 && strcmp(argv[1], "merge") == 0)
         return s_merge_command(argc, argv, cfg);
-    if (argc != 2 || strcmp(argv[1], "--help") == 0)
-        return s_usage(argc == 2 ? stdout : stderr);
+    if (argc == 2 && strcmp(argv[1], "--help") == 0)
+        return s_usage(stdout);
+    bool json = argc == 3 && strcmp(argv[2], "--json") == 0;
+    if ((argc != 2 && !json) || argv[1][0] == '-')
+        return s_usage(stderr);
     store_t *store = ctl_store_open(cfg);
     if (!store)
         return 1;
     err_t err = {0};
-    json_t *lead = views_lead(store, cfg->redis_prefix, argv[1], &err);
+    explain_opts_t opts = {.now_ms = clock_now_ms(),
+                           .half_life_s = cfg->scoring_half_life_s,
+                           .model_weight = cfg->model_points};
+    json_t *lead = views_lead(store, cfg->redis_prefix, argv[1], &opts, &err);
     store_destroy(&store);
     if (!lead) {
         fprintf(stderr, "leadopsctl lead: %s\n", err.msg);
         return 1;
     }
-    ctl_print_json(lead);
+    if (json) {
+        ctl_print_json(lead);
+        return 0;
+    }
+    ctl_lead_print(stdout, lead);
+    json_decref(lead);
     return 0;
 }

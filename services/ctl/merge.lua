@@ -18,7 +18,9 @@
 -- ARGV[7] merged Lead protobuf  ARGV[8] fit  ARGV[9] grade  ARGV[10] reasons (JSON)
 -- ARGV[11] changes (JSON object, '{}' for none)
 -- ARGV[12] OTHER's email or ''  ARGV[13] OTHER's 'system:source id' or ''
--- ARGV[14] qualify threshold  ARGV[15] '1' for a dry run (check and plan, write nothing)
+-- ARGV[14] the score that takes a lead to routing (the route stage's entry)
+-- ARGV[15] '1' for a dry run (check and plan, write nothing)
+-- ARGV[16] engagement half-life (s)  ARGV[17] the route stage's name
 -- Returns {0, reason} when refused, else
 -- {1, routing outcome (text), engagement moved, activities moved, new score,
 --  qualified (0|1), identity keys repointed, old score}.
@@ -51,8 +53,16 @@ for _, side in ipairs({{keep, k, ARGV[4]}, {other, o, ARGV[5]}}) do
 end
 
 -- ---- scores: fit is recomputed from the merged fields, engagement adds up ----
-local engagement = (tonumber(k.engagement) or 0) + (tonumber(o.engagement) or 0)
-local score = (tonumber(ARGV[8]) or 0) + engagement
+-- (each side decayed to now, as apply.lua keeps it: a value at eng_at).
+local half_life_ms = 1000 * (tonumber(ARGV[16]) or 0)
+local function engagement_now(side)
+  local at, t = tonumber(side.eng_at) or tonumber(now), tonumber(now)
+  local factor = (half_life_ms > 0 and t > at) and 2 ^ (-(t - at) / half_life_ms) or 1
+  return (tonumber(side.engagement) or 0) * factor
+end
+local other_engagement = engagement_now(o)
+local engagement = engagement_now(k) + other_engagement
+local score = (tonumber(ARGV[8]) or 0) + (tonumber(k.model_points) or 0) + engagement
 local activities_moved = tonumber(o.activities) or 0
 local was_qualified = k.qualified == '1' or o.qualified == '1'
 local qualified = was_qualified or score >= tonumber(ARGV[14])
@@ -128,7 +138,7 @@ for _, ik in ipairs(identities) do
   if not owner or owner == other then repoint[#repoint + 1] = ik end
 end
 
-local reply = {1, outcome, tostring(tonumber(o.engagement) or 0), activities_moved,
+local reply = {1, outcome, string.format('%.17g', other_engagement), activities_moved,
                tostring(score), qualified and 1 or 0, #repoint,
                k.score or '0'}
 if dry then return reply end
@@ -137,9 +147,18 @@ if dry then return reply end
 local newest = math.max(tonumber(k.lead_time) or 0, tonumber(o.lead_time) or 0)
 redis.call('HSET', keep_key, 'lead', ARGV[7], 'fit', ARGV[8], 'grade', ARGV[9],
            'reasons', ARGV[10], 'lead_time', string.format('%d', newest),
-           'score', tostring(score), 'scored_at', now, 'updated_at', now)
+           'score', string.format('%.17g', score), 'scored_at', now, 'updated_at', now,
+           'engagement', string.format('%.17g', engagement), 'eng_at', now)
 redis.call('HINCRBY', keep_key, 'rev', 1)
-if o.engagement then redis.call('HINCRBYFLOAT', keep_key, 'engagement', o.engagement) end
+-- OTHER's activities explain KEEP's engagement now; scoring's restage sweep
+-- sets KEEP's stage and its next decay deadline from the merged score.
+for _, entry in ipairs(redis.call('LRANGE', other_key .. ':acts', 0, 99)) do
+  redis.call('RPUSH', keep_key .. ':acts', entry)
+end
+redis.call('LTRIM', keep_key .. ':acts', 0, 99)
+redis.call('DEL', other_key .. ':acts')
+redis.call('ZREM', key('stage_due'), other)
+redis.call('ZADD', key('stage_due'), now, keep)
 if activities_moved > 0 then redis.call('HINCRBY', keep_key, 'activities', activities_moved) end
 for field, value in pairs(o) do
   if string.sub(field, 1, 4) == 'act:' then
@@ -151,7 +170,7 @@ if (tonumber(o.last_activity_at) or 0) > (tonumber(k.last_activity_at) or 0) the
 end
 if was_qualified and k.qualified ~= '1' then
   -- Qualified as OTHER: KEEP is, since the same moment.
-  redis.call('HSET', keep_key, 'qualified', '1', 'stage', 'mql',
+  redis.call('HSET', keep_key, 'qualified', '1', 'stage', ARGV[17],
              'qualified_at', o.qualified_at or now)
 end
 
@@ -185,7 +204,7 @@ elseif action == 'take_inflight' then
 elseif action == 'drop_inflight' then
   redis.call('ZREM', routing_in, other)
 elseif action == 'qualify' then
-  redis.call('HSET', keep_key, 'qualified', '1', 'stage', 'mql', 'qualified_at', now)
+  redis.call('HSET', keep_key, 'qualified', '1', 'stage', ARGV[17], 'qualified_at', now)
   redis.call('HINCRBY', key('stats'), 'qualified', 1)
   -- Due now: scoring's redelivery sends it to routing on its next tick.
   redis.call('ZADD', routing_in, now, keep)

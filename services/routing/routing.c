@@ -37,6 +37,11 @@ struct routing {
     routing_stats_t stats;
     char reason[ERR_MSG_MAX]; /* the reason of the last command's ack */
     bool store_down_logged;
+    /* Re-ordering waiting leads as their scores decay: a pass over every
+     * queue each routing.reprioritize_s, one slice per loop turn. */
+    int64_t next_reprioritize_ms;
+    size_t reprioritize_queue; /* the queue being re-ordered; queue_count: no pass running */
+    long reprioritize_start;
 };
 
 routing_t *routing_new(const config_t *cfg, void *zmq_ctx, err_t *err)
@@ -245,12 +250,26 @@ static bool s_queue_lead(routing_t *self, Leadops__ScoredLead *scored, s_pending
         return false;
     pending->scored = scored;
     pending->queue = route_rules_match(self->cfg, scored->lead, &pending->rule);
+    /* The queue takes leads from its stage on; a lead below it waits in
+     * nurture (and leaves the queue when it falls below while waiting). */
+    const queue_config_t *queue = config_queue(self->cfg, pending->queue);
+    int stage = config_stage_index(self->cfg, scored->stage ? scored->stage : "");
+    bool stage_ok = !queue || (stage >= 0 && (size_t)stage >= queue->stage);
+    const char *queue_stage = queue ? self->cfg->stages[queue->stage].name : "";
     char now[24], score[32];
     snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
     snprintf(score, sizeof score, "%.17g", scored->score);
-    const char *argv[] = {"route",        self->cfg->redis_prefix, now,   scored->lead->lead_id,
-                          pending->queue, pending->rule,           score, "round_robin"};
-    store_batch_script(self->batch, self->script, 0, 8, argv, NULL);
+    const char *argv[] = {"route",
+                          self->cfg->redis_prefix,
+                          now,
+                          scored->lead->lead_id,
+                          pending->queue,
+                          pending->rule,
+                          score,
+                          "round_robin",
+                          stage_ok ? "1" : "0",
+                          queue_stage};
+    store_batch_script(self->batch, self->script, 0, 10, argv, NULL);
     return true;
 }
 
@@ -322,6 +341,12 @@ static void s_handle_batch(routing_t *self)
             q.queued_at_ms = now;
             q.ingested_at_ms = store_value_int(store_value_at(reply, 1), 0);
             s_publish(self, LEADOPS__EVENT_TYPE__EVENT_LEAD_QUEUED, &q.base, q.ingested_at_ms);
+        } else if (outcome == 3) {
+            self->stats.nurtured++;
+        } else if (outcome == 4) {
+            self->stats.reprioritized++;
+        } else if (outcome == 5) {
+            self->stats.unqueued++;
         } else if (outcome == 0) {
             self->stats.redeliveries_ignored++;
         } else {
@@ -548,6 +573,38 @@ static void s_handle_command(routing_t *self)
     zutil_frames_clear(&frames);
 }
 
+#define REPRIORITIZE_SLICE 500
+
+/* One slice of the re-ordering pass: REPRIORITIZE_SLICE waiting leads of
+ * the queue in hand get a priority from their score decayed to now. */
+static void s_reprioritize_step(routing_t *self, int64_t now_mono)
+{
+    const config_t *cfg = self->cfg;
+    if (self->reprioritize_queue >= cfg->queue_count) {
+        if (now_mono < self->next_reprioritize_ms)
+            return;
+        self->next_reprioritize_ms = now_mono + 1000LL * cfg->routing_reprioritize_s;
+        self->reprioritize_queue = 0;
+        self->reprioritize_start = 0;
+    }
+    char start[24], count[16], half_life[16];
+    snprintf(start, sizeof start, "%ld", self->reprioritize_start);
+    snprintf(count, sizeof count, "%d", REPRIORITIZE_SLICE);
+    snprintf(half_life, sizeof half_life, "%d", cfg->scoring_half_life_s);
+    const char *args[] = {cfg->queues[self->reprioritize_queue].name, start, count, half_life};
+    err_t err = {0};
+    store_value_t *reply = s_call(self, "reprioritize", 4, args, &err);
+    long long next = reply ? store_value_int(store_value_at(reply, 0), 0) : 0;
+    self->stats.reprioritized += reply ? (uint64_t)store_value_int(store_value_at(reply, 1), 0) : 0;
+    store_value_free(&reply);
+    if (next > 0) {
+        self->reprioritize_start = (long)next;
+    } else {
+        self->reprioritize_queue++;
+        self->reprioritize_start = 0;
+    }
+}
+
 int routing_run(routing_t *self, volatile sig_atomic_t *stop)
 {
     log_info("routing: leads on %s, rep commands on %s, %zu queues, %zu reps",
@@ -568,9 +625,12 @@ int routing_run(routing_t *self, volatile sig_atomic_t *stop)
                 log_error("cannot write reps and queues to Redis, retrying: %s", err.msg);
             next_sync_ms = now + 1000;
         }
+        bool reordering = synced && self->reprioritize_queue < self->cfg->queue_count;
+        if (synced)
+            s_reprioritize_step(self, now);
         zmq_pollitem_t items[] = {{.socket = self->pull, .events = synced ? ZMQ_POLLIN : 0},
                                   {.socket = self->commands, .events = ZMQ_POLLIN}};
-        if (zmq_poll(items, 2, synced ? 1000 : 200) < 0) {
+        if (zmq_poll(items, 2, reordering ? 0 : synced ? 1000 : 200) < 0) {
             if (errno == EINTR)
                 continue;
             log_error("zmq_poll: %s", zmq_strerror(errno));

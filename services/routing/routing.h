@@ -1,9 +1,11 @@
 /* routing.h — the leadops-routing service as a library.
  *
- * Takes qualified leads from scoring, matches each to a queue by the config's
- * rules and gives it to a rep of that queue by round robin among reps that
- * are online and below capacity, or keeps it waiting in the queue by score
- * then arrival. Rep commands (capacity, online/offline, close a lead) come on
+ * Takes leads from scoring, matches each to a queue by the config's rules
+ * and, when the lead's lifecycle stage is one the queue takes, gives it to a
+ * rep of that queue by round robin among reps that are online and below
+ * capacity, or keeps it waiting in the queue by score then arrival (re-ordered
+ * as scores change or decay; a lead whose stage falls below the queue's
+ * leaves it). Rep commands (capacity, online/offline, close a lead) come on
  * a ROUTER socket and are answered with an Ack; freed capacity pulls the next
  * waiting lead at once. All state is in Redis and every change is one call
  * of routing.lua, so several instances can run side by side.
@@ -26,6 +28,7 @@ typedef struct routing routing_t;
 
 typedef struct {
     uint64_t assigned, queued, redeliveries_ignored, malformed, commands, pulled;
+    uint64_t nurtured, reprioritized, unqueued; /* stages and decaying scores */
 } routing_stats_t;
 
 routing_t *routing_new(const config_t *cfg, void *zmq_ctx, err_t *err);

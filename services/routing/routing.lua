@@ -8,8 +8,16 @@
 -- cluster. Layout: common/keys.h.
 --
 -- ARGV[1] operation, ARGV[2] prefix, ARGV[3] now (ms), then per operation:
---   route   lead_id queue rule score strategy -> {0} already routed | {1, rep, ingested_at} | {2, ingested_at}
---           (strategy: round_robin, the one there is so far)
+--   route   lead_id queue rule score strategy stage_ok queue_stage
+--           -> {0} nothing to do (a redelivery, or a lead a rep holds or closed)
+--            | {1, rep, ingested_at} assigned | {2, ingested_at} waiting in the queue
+--            | {3, ingested_at} below the queue's stage: not routed (nurture)
+--            | {4, ingested_at} waiting, re-ordered by its new score
+--            | {5, ingested_at} left the queue: its stage fell below the queue's
+--           (strategy: round_robin, the one there is so far; stage_ok: '1' when the
+--           lead's stage is at or above queue_stage, the lowest the queue takes)
+--   reprioritize queue start count half_life_s -> {next start (0: done), re-ordered}
+--           re-orders waiting leads by their score decayed to now
 --   pull    rep_id max                        -> {assignments...}
 --   close   rep_id lead_id outcome max        -> {status, reason, assignments...}
 --   rep     rep_id field value max            -> {status, reason, assignments...}
@@ -36,6 +44,18 @@ local function record_speed_to_lead(ms)
   redis.call('HINCRBYFLOAT', stl, 'sum_ms', ms)
 end
 
+-- A waiting lead's priority: higher score first (to 0.01), then arrival
+-- order by a global sequence; both fit in a double's 53 bits (seq < 1e10).
+local SEQ_SPAN = 1e10
+local function priority(score, seq)
+  local clamped = math.max(0, math.min(1000, tonumber(score) or 0))
+  return math.floor((1000 - clamped) * 100 + 0.5) * SEQ_SPAN + seq
+end
+local function seq_of(old_priority)
+  local p = tonumber(old_priority)
+  return p - math.floor(p / SEQ_SPAN) * SEQ_SPAN
+end
+
 local function rep_is_free(rep_id)
   local r = redis.call('HMGET', key('rep', rep_id), 'status', 'capacity', 'open')
   return r[1] == 'online' and (tonumber(r[3]) or 0) < (tonumber(r[2]) or 0)
@@ -56,11 +76,12 @@ local function assign(lead_id, queue, rep_id, queued_at)
   local lead = key('lead', lead_id)
   redis.call('HSET', lead, 'status', 'assigned', 'queue', queue, 'rep', rep_id,
              'assigned_at', now, 'updated_at', now)
-  local state = redis.call('HMGET', lead, 'ingested_at', 'score', 'qualified_at')
+  local state = redis.call('HMGET', lead, 'ingested_at', 'score', 'qualified_at', 'ready_at')
   local ingested_at = tonumber(state[1]) or now
   -- Speed to lead runs from the moment the lead became ready for sales: its
-  -- intake when it qualified at once, else the activity that qualified it.
-  local ready_at = math.max(ingested_at, tonumber(state[3]) or ingested_at)
+  -- intake when it qualified at once, else the activity that qualified it
+  -- (the last time it rose to a routed stage).
+  local ready_at = math.max(ingested_at, tonumber(state[4]) or tonumber(state[3]) or ingested_at)
   record_speed_to_lead(math.max(0, now - ready_at))
   redis.call('HINCRBY', key('stats'), 'assigned', 1)
   return {lead_id, queue, rep_id, tostring(ingested_at), tostring(queued_at or 0), state[2] or '0'}
@@ -103,24 +124,69 @@ end
 
 if op == 'route' then
   local lead_id, queue, rule, score = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]) or 0
+  local stage_ok = ARGV[9] ~= '0'
   -- Exactly once: the lead must still be in flight from scoring.
   if redis.call('ZREM', key('inflight', 'routing'), lead_id) == 0 then return {0} end
   local lead = key('lead', lead_id)
-  local status = redis.call('HGET', lead, 'status')
-  if status == 'assigned' or status == 'queued' or status == 'closed' then return {0} end
+  local state = redis.call('HMGET', lead, 'status', 'queue', 'ingested_at')
+  local status, ingested_at = state[1], state[3] or tostring(now)
+  if status == 'assigned' or status == 'closed' then return {0} end
+  if status == 'queued' then
+    local waiting = key('queue', state[2], 'waiting')
+    local old = redis.call('ZSCORE', waiting, lead_id)
+    if not stage_ok then
+      -- Its score fell below the stage the queue takes: out of the queue,
+      -- back to nurture until it rises again.
+      redis.call('ZREM', waiting, lead_id)
+      redis.call('HSET', lead, 'status', 'nurture', 'waiting_for', ARGV[10], 'updated_at', now)
+      redis.call('HINCRBY', key('stats'), 'unqueued', 1)
+      return {5, ingested_at}
+    end
+    if old then
+      redis.call('ZADD', waiting, 'XX', priority(score, seq_of(old)), lead_id)
+      return {4, ingested_at}
+    end
+  end
   redis.call('HSET', lead, 'rule', rule)
+  if not stage_ok then
+    redis.call('HSET', lead, 'status', 'nurture', 'waiting_for', ARGV[10], 'updated_at', now)
+    return {3, ingested_at}
+  end
+  redis.call('HDEL', lead, 'waiting_for')
   local rep_id = pick_rep(queue)
   if rep_id then
     local a = assign(lead_id, queue, rep_id, nil)
     return {1, rep_id, a[4]}
   end
-  -- Priority: higher score first, then arrival order.
-  local clamped = math.max(0, math.min(1000, score))
   local seq = redis.call('INCR', key('seq'))
-  redis.call('ZADD', key('queue', queue, 'waiting'), (1000 - clamped) * 1e10 + seq, lead_id)
+  redis.call('ZADD', key('queue', queue, 'waiting'), priority(score, seq), lead_id)
   redis.call('HSET', lead, 'status', 'queued', 'queue', queue, 'queued_at', now, 'updated_at', now)
   redis.call('HINCRBY', key('stats'), 'queued', 1)
-  return {2, redis.call('HGET', lead, 'ingested_at') or tostring(now)}
+  return {2, ingested_at}
+
+elseif op == 'reprioritize' then
+  -- Scores decay without writes (apply.lua): the order of waiting leads is
+  -- brought up to date here, a slice at a time.
+  local queue, start, count = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+  local half_life_ms = 1000 * tonumber(ARGV[7])
+  local waiting = key('queue', queue, 'waiting')
+  local slice = redis.call('ZRANGE', waiting, start, start + count - 1, 'WITHSCORES')
+  local changed = 0
+  for i = 1, #slice, 2 do
+    local lead_id, old = slice[i], slice[i + 1]
+    local s = redis.call('HMGET', key('lead', lead_id), 'fit', 'model_points', 'engagement',
+                         'eng_at')
+    local at = tonumber(s[4]) or now
+    local factor = (half_life_ms > 0 and now > at) and 2 ^ (-(now - at) / half_life_ms) or 1
+    local score = (tonumber(s[1]) or 0) + (tonumber(s[2]) or 0) + (tonumber(s[3]) or 0) * factor
+    local p = priority(score, seq_of(old))
+    if p ~= tonumber(old) then
+      redis.call('ZADD', waiting, 'XX', p, lead_id)
+      changed = changed + 1
+    end
+  end
+  local next_start = (#slice / 2 < count) and 0 or start + count
+  return {next_start, changed}
 
 elseif op == 'pull' then
   return pull(ARGV[4], tonumber(ARGV[5]))

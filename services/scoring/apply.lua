@@ -1,5 +1,18 @@
 -- apply: applies one lead or activity event to the lead's state, exactly once,
--- and hands the lead to routing the first time it qualifies.
+-- moves the lead between lifecycle stages, and hands it to routing when
+-- routing has something to do: the lead reached a stage queues take, moved
+-- between stages, or changed score while it waits in a queue. 'restage'
+-- re-scores a lead whose decaying score crosses a stage threshold now.
+--
+-- The score is fit + model + engagement. Engagement is stored as a value at a
+-- time (engagement, eng_at) and decays by half every half-life: its value at
+-- time T is engagement * 2^(-(T - eng_at) / half-life), so that no lead needs
+-- a write to decay. Each activity adds its points decayed from when it
+-- happened; a capped type adds at most its cap per period (fixed windows of
+-- the activity's time). The last 100 activities are kept in <lead>:acts for
+-- explanations. When a lead's decaying score will cross a stage threshold,
+-- the time it does is kept in <p>:stage_due for the restage sweep.
+--
 -- KEYS[1] <p>:inflight:scoring      (the ingest hop: the event must be in it)
 -- KEYS[2] <p>:inflight:scoring:msg
 -- KEYS[3] <p>:lead:<lead_id>        (the lead the event belongs to, aliases resolved)
@@ -7,92 +20,234 @@
 -- KEYS[5] <p>:stats
 -- KEYS[6] <p>:leads                 (lead ids by first ingest time)
 -- KEYS[7] <p>:orphans               (lead ids with activities but no lead, by deadline)
--- ARGV[1] event id     ARGV[2] 'lead' | 'activity'   ARGV[3] lead id
--- ARGV[4] now (ms)     ARGV[5] ingested at (ms)      ARGV[6] qualify threshold
--- ARGV[7] routing redelivery deadline (ms)           ARGV[8] orphan window (s)
--- lead:     ARGV[9] merged Lead protobuf  ARGV[10] fit  ARGV[11] grade
---           ARGV[12] reasons (JSON)  ARGV[13] revision the merge was computed from
---           ARGV[14] the event's time (ms)  ARGV[15] changes (JSON object, '' for none)
---           ARGV[16] the lead id the event came with (differs from ARGV[3] when merged)
--- activity: ARGV[9] activity type  ARGV[10] points
+-- KEYS[8] <p>:stage_due             (lead ids by when their decaying score crosses a threshold)
+-- ARGV[1] event id ('' for restage)  ARGV[2] 'lead' | 'activity' | 'restage'
+-- ARGV[3] lead id     ARGV[4] now (ms)     ARGV[5] ingested at (ms)
+-- ARGV[6] routing redelivery deadline (ms)  ARGV[7] orphan window (s)
+-- ARGV[8] engagement half-life (s, 0: no decay)
+-- ARGV[9] the lowest stage routing takes (0-based index into the stages)
+-- ARGV[10] stages, lowest first: "lead;mql:20:15;sql:60:50" (name:enter:exit)
+-- lead:     ARGV[11] merged Lead protobuf  ARGV[12] fit  ARGV[13] grade
+--           ARGV[14] fit rules matched (JSON)  ARGV[15] revision the merge was computed from
+--           ARGV[16] the event's time (ms)  ARGV[17] changes (JSON object, '' for none)
+--           ARGV[18] the lead id the event came with (differs from ARGV[3] when merged)
+--           ARGV[19] model points  ARGV[20] model probability ('' without a model)
+--           ARGV[21] model's top contributions (JSON)  ARGV[22] the model's description
+-- activity: ARGV[11] activity type  ARGV[12] points  ARGV[13] occurred at (ms)
+--           ARGV[14] cap (0: none)  ARGV[15] cap period (s)  ARGV[16] outcome
 -- Returns {0} for an event already applied (a redelivery), {3} when the lead
--- changed since scoring read it (merge again), {1, score} when scored,
--- {2, score, lead protobuf, ingested at, fit, engagement, grade} when the lead
--- qualified now and is in flight to routing.
+-- changed since scoring read it (merge again), else
+-- {1, score, stage, previous stage ('' when unchanged), to routing (0|1),
+--  lead protobuf, ingested at, fit, engagement, grade, model points}.
 local lead = KEYS[3]
-local now = ARGV[4]
-if ARGV[2] == 'lead' and (redis.call('HGET', lead, 'rev') or '0') ~= ARGV[13] then
+local kind, lead_id = ARGV[2], ARGV[3]
+local now = tonumber(ARGV[4])
+local half_life_ms = 1000 * tonumber(ARGV[8])
+local acts = lead .. ':acts'
+local ACTS_KEPT = 100
+
+local function num(x) return string.format('%.17g', x) end
+
+-- The factor by which engagement decays from FROM to TO (ms).
+local function decay(from, to)
+  if half_life_ms <= 0 or to <= from then return 1 end
+  return 2 ^ (-(to - from) / half_life_ms)
+end
+
+-- Engagement of the hash KEY as of now.
+local function engagement_now(key)
+  local e = redis.call('HMGET', key, 'engagement', 'eng_at')
+  return (tonumber(e[1]) or 0) * decay(tonumber(e[2]) or now, now)
+end
+
+if kind == 'lead' and (redis.call('HGET', lead, 'rev') or '0') ~= ARGV[15] then
   return {3}
 end
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then
-  return {0}
+if kind == 'restage' then
+  local due = redis.call('ZSCORE', KEYS[8], lead_id)
+  if not due or tonumber(due) > now then return {0} end
+  redis.call('ZREM', KEYS[8], lead_id)
+else
+  if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then
+    return {0}
+  end
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[2], ARGV[1])
 end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
 
-if ARGV[2] == 'lead' then
+local cause = kind
+if kind == 'lead' then
   local newest = math.max(tonumber(redis.call('HGET', lead, 'lead_time') or '0'),
-                          tonumber(ARGV[14]))
-  redis.call('HSET', lead, 'lead', ARGV[9], 'fit', ARGV[10], 'grade', ARGV[11],
-             'reasons', ARGV[12], 'has_lead', '1', 'updated_at', now,
-             'lead_time', string.format('%d', newest))
+                          tonumber(ARGV[16]))
+  redis.call('HSET', lead, 'lead', ARGV[11], 'fit', ARGV[12], 'grade', ARGV[13],
+             'reasons', ARGV[14], 'has_lead', '1', 'updated_at', now,
+             'lead_time', string.format('%d', newest), 'model_points', ARGV[19])
+  if ARGV[20] ~= '' then
+    redis.call('HSET', lead, 'model_p', ARGV[20], 'model_top', ARGV[21], 'model', ARGV[22])
+  else
+    redis.call('HDEL', lead, 'model_p', 'model_top', 'model')
+  end
   redis.call('HINCRBY', lead, 'rev', 1)
   -- The lead came: activities that waited for it are kept for good.
-  redis.call('ZREM', KEYS[7], ARGV[3])
+  redis.call('ZREM', KEYS[7], lead_id)
   -- It came under another id and merged into this lead: activities that
   -- were scored under that id before it merged move here too.
-  local came_as = ARGV[16] or ARGV[3]
-  if came_as ~= ARGV[3] then
-    local orphan = string.sub(lead, 1, #lead - #ARGV[3]) .. came_as
+  local came_as = ARGV[18] or lead_id
+  if came_as ~= lead_id then
+    local orphan = string.sub(lead, 1, #lead - #lead_id) .. came_as
     if redis.call('EXISTS', orphan) == 1 and redis.call('HGET', orphan, 'has_lead') ~= '1' then
+      local engagement = engagement_now(lead) + engagement_now(orphan)
+      redis.call('HSET', lead, 'engagement', num(engagement), 'eng_at', now)
       local fields = redis.call('HGETALL', orphan)
       for i = 1, #fields, 2 do
         local name, value = fields[i], fields[i + 1]
-        if name == 'engagement' then
-          redis.call('HINCRBYFLOAT', lead, 'engagement', value)
-        elseif name == 'activities' or string.sub(name, 1, 4) == 'act:' then
+        if name == 'activities' or string.sub(name, 1, 4) == 'act:' then
           redis.call('HINCRBY', lead, name, value)
+        elseif string.sub(name, 1, 5) == 'capw:' or string.sub(name, 1, 5) == 'capu:' then
+          redis.call('HSETNX', lead, name, value)
         end
       end
-      redis.call('DEL', orphan)
+      for _, entry in ipairs(redis.call('LRANGE', orphan .. ':acts', 0, ACTS_KEPT - 1)) do
+        redis.call('RPUSH', acts, entry)
+      end
+      redis.call('LTRIM', acts, 0, ACTS_KEPT - 1)
+      redis.call('DEL', orphan, orphan .. ':acts')
       redis.call('ZREM', KEYS[7], came_as)
+      redis.call('ZREM', KEYS[8], came_as)
     end
   end
-  if ARGV[15] ~= '' then
+  if ARGV[17] ~= '' then
     redis.call('XADD', lead .. ':history', 'MAXLEN', '~', 100, '*', 'event_id', ARGV[1],
-               'at', ARGV[14], 'changes', ARGV[15])
+               'at', ARGV[16], 'changes', ARGV[17])
   end
   if redis.call('HSETNX', lead, 'ingested_at', ARGV[5]) == 1 then
-    redis.call('ZADD', KEYS[6], ARGV[5], ARGV[3])
+    redis.call('ZADD', KEYS[6], ARGV[5], lead_id)
   end
-else
-  redis.call('HINCRBYFLOAT', lead, 'engagement', ARGV[10])
+elseif kind == 'activity' then
+  local activity_type, points = ARGV[11], tonumber(ARGV[12])
+  local at = tonumber(ARGV[13]) or 0
+  if at <= 0 or at > now then at = now end
+  -- A cap counts the type's points per fixed window of the activity's time;
+  -- an activity from an earlier window than the one counted is held to the
+  -- cap on its own.
+  local counted, cap = points, tonumber(ARGV[14]) or 0
+  if cap > 0 and points > 0 then
+    local window = math.floor(at / (1000 * tonumber(ARGV[15])))
+    local wkey, ukey = 'capw:' .. activity_type, 'capu:' .. activity_type
+    local state = redis.call('HMGET', lead, wkey, ukey)
+    local counted_window, used = tonumber(state[1]), tonumber(state[2]) or 0
+    if counted_window == nil or window > counted_window then
+      counted_window, used = window, 0
+    end
+    if window == counted_window then
+      counted = math.max(0, math.min(points, cap - used))
+      redis.call('HSET', lead, wkey, string.format('%d', window), ukey, num(used + counted))
+    else
+      counted = math.min(points, cap)
+    end
+    if counted < points then redis.call('HINCRBY', KEYS[5], 'capped', 1) end
+  end
+  local engagement = engagement_now(lead) + counted * decay(at, now)
+  redis.call('HSET', lead, 'engagement', num(engagement), 'eng_at', now,
+             'last_activity_at', now, 'updated_at', now)
   redis.call('HINCRBY', lead, 'activities', 1)
-  redis.call('HINCRBY', lead, 'act:' .. ARGV[9], 1)
-  redis.call('HSET', lead, 'last_activity_at', now, 'updated_at', now)
+  redis.call('HINCRBY', lead, 'act:' .. activity_type, 1)
+  redis.call('LPUSH', acts, cjson.encode({id = ARGV[1], type = activity_type, at = at,
+                                           points = counted, base = points,
+                                           outcome = ARGV[16]}))
+  redis.call('LTRIM', acts, 0, ACTS_KEPT - 1)
   -- Activities for a lead not seen yet wait for it, but not forever: the
   -- orphan sweep (orphans.lua) dead-letters them when the window ends.
   if redis.call('HGET', lead, 'has_lead') ~= '1' then
-    redis.call('ZADD', KEYS[7], 'NX', tonumber(ARGV[4]) + 1000 * tonumber(ARGV[8]), ARGV[3])
+    redis.call('ZADD', KEYS[7], 'NX', now + 1000 * tonumber(ARGV[7]), lead_id)
+  end
+else
+  cause = 'decay'
+end
+
+-- Stages, lowest first; index 1 has no thresholds.
+local names, enter, exit = {}, {}, {}
+for spec in string.gmatch(ARGV[10], '[^;]+') do
+  local i = #names + 1
+  names[i], enter[i], exit[i] = string.match(spec, '^([^:]+):?([^:]*):?([^:]*)$')
+  enter[i], exit[i] = tonumber(enter[i]), tonumber(exit[i])
+end
+
+local state = redis.call('HMGET', lead, 'fit', 'model_points', 'has_lead', 'qualified', 'status',
+                         'lead', 'ingested_at', 'grade', 'stage', 'score')
+local static = (tonumber(state[1]) or 0) + (tonumber(state[2]) or 0)
+local engagement = engagement_now(lead)
+local score = static + engagement
+local status = state[5]
+if not status then
+  status = 'scored'
+  redis.call('HSET', lead, 'status', status)
+end
+
+local current = 1
+for i, name in ipairs(names) do
+  if name == state[9] then current = i end
+end
+local stage = current
+while stage < #names and score >= enter[stage + 1] do stage = stage + 1 end
+if stage == current then
+  while stage > 1 and score < exit[stage] do stage = stage - 1 end
+end
+local previous = ''
+if stage ~= current or not state[9] then
+  redis.call('HSET', lead, 'stage', names[stage], 'stage_at', now)
+end
+if stage ~= current then
+  previous = names[current]
+  redis.call('HINCRBY', KEYS[5], stage > current and 'stage_up' or 'stage_down', 1)
+  redis.call('XADD', lead .. ':history', 'MAXLEN', '~', 100, '*', 'event_id', ARGV[1],
+             'at', now, 'changes',
+             cjson.encode({stage = {names[current], names[stage]}}), 'cause', cause)
+end
+redis.call('HSET', lead, 'score', num(score), 'scored_at', now)
+if kind ~= 'restage' then redis.call('HINCRBY', KEYS[5], 'scored', 1) end
+
+-- When the decaying score will cross the next threshold: positive
+-- engagement falls toward the static part, negative engagement rises to it.
+local has_lead = state[3] == '1'
+local due = nil
+if has_lead and half_life_ms > 0 then
+  local log2 = function(x) return math.log(x) / math.log(2) end
+  if engagement > 0 and stage > 1 then
+    local gap = exit[stage] - static
+    if gap > 0 and gap < engagement then due = now + half_life_ms * log2(engagement / gap) end
+  elseif engagement < 0 and stage < #names then
+    local gap = enter[stage + 1] - static
+    if gap < 0 and gap > engagement then due = now + half_life_ms * log2(engagement / gap) end
   end
 end
-
-local state = redis.call('HMGET', lead, 'fit', 'engagement', 'has_lead', 'qualified', 'status',
-                         'lead', 'ingested_at', 'grade')
-local fit = tonumber(state[1]) or 0
-local engagement = tonumber(state[2]) or 0
-local score = fit + engagement
-redis.call('HSET', lead, 'score', tostring(score), 'scored_at', now)
-if not state[5] then
-  redis.call('HSET', lead, 'status', 'scored', 'stage', 'lead')
+if due then
+  redis.call('ZADD', KEYS[8], math.floor(due) + 1, lead_id)
+else
+  redis.call('ZREM', KEYS[8], lead_id)
 end
-redis.call('HINCRBY', KEYS[5], 'scored', 1)
 
-if state[3] == '1' and state[4] ~= '1' and score >= tonumber(ARGV[6]) then
-  redis.call('HSET', lead, 'qualified', '1', 'stage', 'mql', 'qualified_at', now)
-  redis.call('HINCRBY', KEYS[5], 'qualified', 1)
-  redis.call('ZADD', KEYS[4], ARGV[7], ARGV[3])
-  return {2, tostring(score), state[6], state[7] or ARGV[5], tostring(fit),
-          tostring(engagement), state[8] or ''}
+-- Routing's part: a lead it holds (assigned) or is done with (closed) is not
+-- sent again; any other lead goes when it first reaches a stage routing takes,
+-- when it moves between stages at or above it (or out of a queue), and when
+-- its score changes while it waits (so the queue re-orders it).
+local route_stage = tonumber(ARGV[9]) + 1
+local to_routing = false
+if has_lead and status ~= 'assigned' and status ~= 'closed' then
+  if stage >= route_stage and state[4] ~= '1' then
+    redis.call('HSET', lead, 'qualified', '1', 'qualified_at', now)
+    redis.call('HINCRBY', KEYS[5], 'qualified', 1)
+    to_routing = true
+  end
+  if stage >= route_stage and current < route_stage then
+    redis.call('HSET', lead, 'ready_at', now)
+  end
+  if stage ~= current and (stage >= route_stage or status == 'queued') then to_routing = true end
+  if status == 'queued' and kind ~= 'restage' and num(score) ~= state[10] then to_routing = true end
 end
-return {1, tostring(score)}
+if to_routing then
+  redis.call('ZADD', KEYS[4], ARGV[6], lead_id)
+end
+return {1, num(score), names[stage], previous, to_routing and 1 or 0, state[6] or '',
+        state[7] or ARGV[5], state[1] or '0', num(engagement), state[8] or '',
+        state[2] or '0'}

@@ -1,8 +1,5 @@
 #include "rules_score.h"
 
-#include <stdio.h>
-#include <string.h>
-
 double rules_fit(const config_t *cfg, const Leadops__Lead *lead, json_t *reasons)
 {
     double fit = 0;
@@ -12,10 +9,11 @@ double rules_fit(const config_t *cfg, const Leadops__Lead *lead, json_t *reasons
             continue;
         fit += rule->points;
         if (reasons) {
-            char described[256], reason[400];
+            char described[256];
             cond_describe(&rule->cond, described, sizeof described);
-            snprintf(reason, sizeof reason, "%s (%s): %+g", rule->name, described, rule->points);
-            json_array_append_new(reasons, json_string(reason));
+            json_array_append_new(reasons,
+                                  json_pack("{s:s, s:s, s:f}", "rule", rule->name, "condition",
+                                            described, "points", rule->points));
         }
     }
     return fit;
@@ -31,8 +29,7 @@ const char *rules_grade(const config_t *cfg, double fit)
 
 double rules_activity_points(const config_t *cfg, const char *type)
 {
-    for (size_t i = 0; i < cfg->activity_points_count; i++)
-        if (strcmp(cfg->activity_points[i].type, type) == 0)
-            return cfg->activity_points[i].points;
-    return 0;
+    double cap;
+    int period_s;
+    return config_activity_points(cfg, type, NULL, &cap, &period_s);
 }

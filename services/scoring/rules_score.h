@@ -10,15 +10,17 @@
 #include "leadops.pb-c.h"
 
 /* The fit score of LEAD: the sum of the points of every matching fit rule.
- * When REASONS (a JSON array) is not NULL, appends one string per matching
- * rule, e.g. "target industry (industry in [software]): +15". */
+ * When REASONS (a JSON array) is not NULL, appends one object per matching
+ * rule: {"rule": "target industry", "condition": "industry in [software]",
+ * "points": 15}. */
 double rules_fit(const config_t *cfg, const Leadops__Lead *lead, json_t *reasons);
 
 /* The fit grade for FIT: the first configured band whose min it reaches,
  * or "D" when no band matches. Borrowed from CFG. */
 const char *rules_grade(const config_t *cfg, double fit);
 
-/* Points for one activity of TYPE (0 for a type with no points). */
+/* Points for one activity of TYPE (0 for a type with no points), before
+ * caps and outcome points (config_activity_points has those). */
 double rules_activity_points(const config_t *cfg, const char *type);
 
 #endif

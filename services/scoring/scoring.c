@@ -7,12 +7,14 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "apply_call.h"
 #include "auth.h"
 #include "envelope.h"
 #include "hop.h"
 #include "keys.h"
 #include "lead.h"
 #include "log.h"
+#include "model_live.h"
 #include "rules_score.h"
 #include "service.h"
 #include "store.h"
@@ -29,6 +31,9 @@ extern const char scoring_script_orphans[];
  * many rounds it is left in flight for redelivery. */
 #define MERGE_ROUNDS          4
 #define ORPHAN_SWEEP_EVERY_MS 1000
+#define RESTAGE_EVERY_MS      1000
+#define RESTAGE_MAX           SCORING_BATCH_MAX
+#define MODEL_POLL_EVERY_MS   1000
 
 /* One event of the batch in hand, kept until it is applied. */
 typedef struct {
@@ -55,8 +60,11 @@ struct scoring {
     size_t pending_count;
     scoring_stats_t stats;
     char key_stats[KEY_MAX], key_leads[KEY_MAX], key_orphans[KEY_MAX], key_deadletter[KEY_MAX];
+    char key_stage_due[KEY_MAX];
+    apply_call_t *apply; /* owned */
+    model_live_t *model; /* owned; NULL without scoring.model.file */
     int orphans_script;
-    int64_t next_orphan_sweep_ms;
+    int64_t next_orphan_sweep_ms, next_restage_ms, next_model_poll_ms;
     int64_t next_redelivery_ms;
     bool store_down_logged;
     char claimed_ids[REDELIVERY_CLAIM_MAX][160]; /* lead ids of the redelivery in hand */
@@ -107,6 +115,20 @@ scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err)
     keys_format(self->key_leads, KEY_MAX, cfg->redis_prefix, "leads");
     keys_format(self->key_orphans, KEY_MAX, cfg->redis_prefix, "orphans");
     keys_format(self->key_deadletter, KEY_MAX, cfg->redis_prefix, "deadletter");
+    keys_format(self->key_stage_due, KEY_MAX, cfg->redis_prefix, "stage_due");
+    self->apply = apply_call_new(cfg, hop_key(self->ingest_hop), hop_message_key(self->ingest_hop),
+                                 hop_key(self->routing_hop), err);
+    if (!self->apply)
+        goto fail;
+    if (cfg->model_file[0]) {
+        self->model =
+            model_live_new(cfg->model_file, (const char *const *)cfg->model_columns,
+                           (const char *const *)cfg->model_fields, cfg->model_mapping_count, err);
+        if (!self->model)
+            goto fail;
+        log_info("model %s loaded: up to %g points", model_live_describe(self->model),
+                 cfg->model_points);
+    }
     return self;
 fail:
     scoring_destroy(&self);
@@ -141,6 +163,8 @@ void scoring_destroy(scoring_t **self_p)
     zutil_close(&self->events_pub);
     auth_zap_stop(&self->zap); /* after the sockets it guards */
     store_destroy(&self->store);
+    model_live_destroy(&self->model);
+    apply_call_destroy(&self->apply);
     free(self);
     *self_p = NULL;
 }
@@ -150,40 +174,90 @@ const scoring_stats_t *scoring_stats(const scoring_t *self)
     return &self->stats;
 }
 
-/* Sends a ScoredLead for LEAD_ID: to routing when QUALIFIED (the lead is in
- * flight to routing), and always on the event bus. LEAD_PB may be NULL (an
- * activity for a lead not yet qualified: only its id is sent). */
-static void s_send_scored(scoring_t *self, const char *lead_id, const store_value_t *lead_pb,
-                          double score, double fit, double engagement, const char *grade,
-                          int64_t ingested_at_ms, bool qualified)
+/* A lead as apply.lua (or the redelivery) left it. */
+typedef struct {
+    const char *lead_id;
+    const store_value_t *lead_pb; /* the stored Lead; may be NULL */
+    double score, fit, engagement, model;
+    const char *grade, *stage, *previous_stage; /* previous_stage: "" when it did not move */
+    int64_t ingested_at_ms;
+    bool to_routing;
+} s_scored_t;
+
+/* Reads apply.lua's reply {1, score, stage, previous stage, to routing,
+ * lead, ingested at, fit, engagement, grade, model points}. */
+static s_scored_t s_scored_from_reply(const char *lead_id, const store_value_t *reply)
+{
+    return (s_scored_t){
+        .lead_id = lead_id,
+        .score = store_value_double(store_value_at(reply, 1), 0),
+        .stage = store_value_str(store_value_at(reply, 2), ""),
+        .previous_stage = store_value_str(store_value_at(reply, 3), ""),
+        .to_routing = store_value_int(store_value_at(reply, 4), 0) == 1,
+        .lead_pb = store_value_at(reply, 5),
+        .ingested_at_ms = store_value_int(store_value_at(reply, 6), 0),
+        .fit = store_value_double(store_value_at(reply, 7), 0),
+        .engagement = store_value_double(store_value_at(reply, 8), 0),
+        .grade = store_value_str(store_value_at(reply, 9), ""),
+        .model = store_value_double(store_value_at(reply, 10), 0),
+    };
+}
+
+static void s_publish(scoring_t *self, Leadops__EventType type, const ProtobufCMessage *message,
+                      int64_t ingested_at_ms, bool to_routing)
+{
+    size_t len;
+    uint8_t *bytes =
+        envelope_pack(type, NULL, "leadops-scoring", 0, ingested_at_ms, message, &len, NULL);
+    if (!bytes)
+        return;
+    /* A full queue to routing leaves the lead in flight: redelivery sends it later. */
+    if (to_routing)
+        zmq_send(self->routing_push, bytes, len, ZMQ_DONTWAIT);
+    zmq_send(self->events_pub, bytes, len, ZMQ_DONTWAIT);
+    free(bytes);
+}
+
+/* Sends a ScoredLead for R: to routing when R says so (the lead is in flight
+ * to routing), and always on the event bus (with the lead's fields only when
+ * routing gets it too: the bus carries no more personal data than it must);
+ * and a StageChange on the bus when the lead moved. CAUSE: "lead",
+ * "activity" or "decay". */
+static void s_send_scored(scoring_t *self, const s_scored_t *r, const char *cause)
 {
     Leadops__Lead *lead = NULL;
     Leadops__Lead id_only = LEADOPS__LEAD__INIT;
-    if (lead_pb && lead_pb->type == STORE_STR)
-        lead = leadops__lead__unpack(NULL, lead_pb->len, (const uint8_t *)lead_pb->str);
+    if (r->to_routing && r->lead_pb && r->lead_pb->type == STORE_STR && r->lead_pb->len)
+        lead = leadops__lead__unpack(NULL, r->lead_pb->len, (const uint8_t *)r->lead_pb->str);
     if (!lead)
-        id_only.lead_id = (char *)lead_id;
+        id_only.lead_id = (char *)r->lead_id;
+    int64_t now = clock_now_ms();
 
     Leadops__ScoredLead scored = LEADOPS__SCORED_LEAD__INIT;
     scored.lead = lead ? lead : &id_only;
-    scored.score = score;
-    scored.fit_score = fit;
-    scored.engagement_score = engagement;
-    scored.grade = (char *)(grade ? grade : "");
-    scored.stage = (char *)(qualified ? "mql" : "lead");
-    scored.qualified = qualified;
-    scored.scored_at_ms = clock_now_ms();
-    scored.ingested_at_ms = ingested_at_ms;
-    size_t len;
-    uint8_t *bytes = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_SCORED_LEAD, NULL, "leadops-scoring",
-                                   0, ingested_at_ms, &scored.base, &len, NULL);
-    if (bytes) {
-        /* A full queue to routing leaves the lead in flight: redelivery
-         * sends it later. */
-        if (qualified && lead)
-            zmq_send(self->routing_push, bytes, len, ZMQ_DONTWAIT);
-        zmq_send(self->events_pub, bytes, len, ZMQ_DONTWAIT);
-        free(bytes);
+    scored.score = r->score;
+    scored.fit_score = r->fit;
+    scored.engagement_score = r->engagement;
+    scored.model_score = r->model;
+    scored.grade = (char *)(r->grade ? r->grade : "");
+    scored.stage = (char *)(r->stage ? r->stage : "");
+    scored.previous_stage = (char *)(r->previous_stage ? r->previous_stage : "");
+    scored.qualified = r->to_routing;
+    scored.scored_at_ms = now;
+    scored.ingested_at_ms = r->ingested_at_ms;
+    s_publish(self, LEADOPS__EVENT_TYPE__EVENT_SCORED_LEAD, &scored.base, r->ingested_at_ms,
+              r->to_routing && lead);
+    if (r->previous_stage && r->previous_stage[0]) {
+        Leadops__StageChange change = LEADOPS__STAGE_CHANGE__INIT;
+        change.lead_id = (char *)r->lead_id;
+        change.from_stage = (char *)r->previous_stage;
+        change.to_stage = (char *)r->stage;
+        change.score = r->score;
+        change.changed_at_ms = now;
+        change.cause = (char *)cause;
+        s_publish(self, LEADOPS__EVENT_TYPE__EVENT_STAGE_CHANGED, &change.base, r->ingested_at_ms,
+                  false);
+        self->stats.stage_changes++;
     }
     if (lead)
         leadops__lead__free_unpacked(lead, NULL);
@@ -194,9 +268,11 @@ static void s_send_scored(scoring_t *self, const char *lead_id, const store_valu
  * merged lead (caller frees) with its size, and the changes as JSON text
  * (caller frees; NULL when nothing changed), or NULL when the stored lead
  * cannot be read. */
-static uint8_t *s_merge(const config_t *cfg, const s_pending_t *p, const store_value_t *fetch,
-                        size_t *size, char **changes_text, double *fit, json_t *reasons)
+static uint8_t *s_merge(scoring_t *self, const s_pending_t *p, const store_value_t *fetch,
+                        size_t *size, char **changes_text, double *fit, json_t *reasons,
+                        double *model_p, json_t *model_top)
 {
+    const config_t *cfg = self->cfg;
     const store_value_t *stored = store_value_at(fetch, 1);
     int64_t lead_time = store_value_int(store_value_at(fetch, 3), 0);
     Leadops__Lead *base = NULL;
@@ -214,6 +290,9 @@ static uint8_t *s_merge(const config_t *cfg, const s_pending_t *p, const store_v
     }
     lead_set_str(&base->lead_id, p->lead_id);
     *fit = rules_fit(cfg, base, reasons);
+    *model_p = self->model ? model_live_predict(self->model, base, model_top,
+                                                (size_t)cfg->model_top_features, NULL)
+                           : -1;
     *size = leadops__lead__get_packed_size(base);
     uint8_t *bytes = malloc(*size ? *size : 1);
     if (!bytes)
@@ -231,72 +310,48 @@ static bool s_queue_apply(scoring_t *self, s_pending_t *p, const store_value_t *
 {
     snprintf(p->lead_id, sizeof p->lead_id, "%s",
              store_value_str(store_value_at(fetch, 0), p->lead_id));
-    char k_in[KEY_MAX], k_in_msg[KEY_MAX], k_lead[KEY_MAX], k_route[KEY_MAX];
-    char now[24], ingested[24], threshold[32], deadline[24], orphan[24], number[32];
-    snprintf(k_in, sizeof k_in, "%s", hop_key(self->ingest_hop));
-    snprintf(k_in_msg, sizeof k_in_msg, "%s", hop_message_key(self->ingest_hop));
-    snprintf(k_route, sizeof k_route, "%s", hop_key(self->routing_hop));
-    snprintf(k_lead, sizeof k_lead, "%s:lead:%s", self->cfg->redis_prefix, p->lead_id);
-    int64_t now_ms = clock_now_ms();
-    snprintf(now, sizeof now, "%lld", (long long)now_ms);
-    snprintf(ingested, sizeof ingested, "%lld",
-             (long long)(p->env->ingested_at_ms ? p->env->ingested_at_ms : now_ms));
-    snprintf(threshold, sizeof threshold, "%.17g", self->cfg->scoring_qualify_threshold);
-    snprintf(deadline, sizeof deadline, "%lld",
-             (long long)(now_ms + self->cfg->scoring_redelivery_ms));
-    snprintf(orphan, sizeof orphan, "%d", self->cfg->scoring_orphan_window_s);
-    const char *argv[23] = {k_in,
-                            k_in_msg,
-                            k_lead,
-                            k_route,
-                            self->key_stats,
-                            self->key_leads,
-                            self->key_orphans,
-                            p->env->event_id,
-                            p->lead ? "lead" : "activity",
-                            p->lead_id,
-                            now,
-                            ingested,
-                            threshold,
-                            deadline,
-                            orphan};
-    size_t lens[23];
-    int argc = 15;
-    if (p->lead) {
-        size_t merged_size;
-        char *changes = NULL, rev[32], event_time[24];
-        double fit = 0;
-        json_t *reasons = json_array();
-        uint8_t *merged = s_merge(self->cfg, p, fetch, &merged_size, &changes, &fit, reasons);
-        if (!merged) {
-            json_decref(reasons);
-            return false;
-        }
-        char *reasons_text = json_dumps(reasons, JSON_COMPACT);
-        json_decref(reasons);
-        snprintf(number, sizeof number, "%.17g", fit);
-        snprintf(rev, sizeof rev, "%s", store_value_str(store_value_at(fetch, 2), "0"));
-        snprintf(event_time, sizeof event_time, "%lld", (long long)p->env->occurred_at_ms);
-        argv[argc++] = (const char *)merged;
-        argv[argc++] = number;
-        argv[argc++] = rules_grade(self->cfg, fit);
-        argv[argc++] = reasons_text ? reasons_text : "[]";
-        argv[argc++] = rev;
-        argv[argc++] = event_time;
-        argv[argc++] = changes ? changes : "";
-        argv[argc++] = p->lead->lead_id; /* as it came: an orphan under it folds in */
-        for (int i = 0; i < argc; i++)
-            lens[i] = i == 15 ? merged_size : strlen(argv[i]); /* the packed lead */
-        store_batch_script(self->apply_batch, self->apply_script, 7, argc, argv, lens);
-        free(merged);
-        free(changes);
-        free(reasons_text);
+    apply_event_t event = {
+        .kind = p->lead ? "lead" : "activity",
+        .event_id = p->env->event_id,
+        .lead_id = p->lead_id,
+        .now_ms = clock_now_ms(),
+        .ingested_at_ms = p->env->ingested_at_ms,
+    };
+    if (!p->lead) {
+        event.activity_type = p->activity->type;
+        event.outcome = p->activity->outcome;
+        event.occurred_at_ms =
+            p->activity->occurred_at_ms ? p->activity->occurred_at_ms : p->env->occurred_at_ms;
+        apply_call_queue(self->apply, self->apply_batch, self->apply_script, &event);
         return true;
     }
-    snprintf(number, sizeof number, "%.17g", rules_activity_points(self->cfg, p->activity->type));
-    argv[argc++] = p->activity->type;
-    argv[argc++] = number;
-    store_batch_script(self->apply_batch, self->apply_script, 7, argc, argv, NULL);
+    char *changes = NULL;
+    json_t *reasons = json_array(), *top = json_array();
+    uint8_t *merged = s_merge(self, p, fetch, &event.lead_pb_len, &changes, &event.fit, reasons,
+                              &event.model_p, top);
+    if (!merged) {
+        json_decref(reasons);
+        json_decref(top);
+        return false;
+    }
+    char *reasons_text = json_dumps(reasons, JSON_COMPACT);
+    char *top_text = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(reasons);
+    json_decref(top);
+    event.lead_pb = merged;
+    event.grade = rules_grade(self->cfg, event.fit);
+    event.fit_rules = reasons_text;
+    event.rev = store_value_str(store_value_at(fetch, 2), "0");
+    event.event_time_ms = p->env->occurred_at_ms;
+    event.changes = changes;
+    event.came_as = p->lead->lead_id; /* as it came: an orphan under it folds in */
+    event.model_top = top_text;
+    event.model_name = self->model ? model_live_describe(self->model) : "";
+    apply_call_queue(self->apply, self->apply_batch, self->apply_script, &event);
+    free(merged);
+    free(changes);
+    free(reasons_text);
+    free(top_text);
     return true;
 }
 
@@ -313,17 +368,9 @@ static bool s_applied(scoring_t *self, s_pending_t *p, const store_value_t *repl
         self->stats.redeliveries_ignored++;
     } else {
         self->stats.applied++;
-        double score = store_value_double(store_value_at(reply, 1), 0);
-        if (outcome == 2) {
-            self->stats.qualified++;
-            s_send_scored(self, p->lead_id, store_value_at(reply, 2), score,
-                          store_value_double(store_value_at(reply, 4), 0),
-                          store_value_double(store_value_at(reply, 5), 0),
-                          store_value_str(store_value_at(reply, 6), ""),
-                          store_value_int(store_value_at(reply, 3), 0), true);
-        } else {
-            s_send_scored(self, p->lead_id, NULL, score, 0, 0, NULL, p->env->ingested_at_ms, false);
-        }
+        s_scored_t scored = s_scored_from_reply(p->lead_id, reply);
+        self->stats.to_routing += scored.to_routing;
+        s_send_scored(self, &scored, p->lead ? "lead" : "activity");
     }
     return true;
 }
@@ -457,9 +504,9 @@ static void s_redeliver(scoring_t *self)
     for (size_t i = 0; i < claimed.count; i++) {
         char key[KEY_MAX];
         snprintf(key, sizeof key, "%s:lead:%s", self->cfg->redis_prefix, ids[i]);
-        const char *argv[] = {"HMGET", key,          "lead",  "score",
-                              "fit",   "engagement", "grade", "ingested_at"};
-        store_batch_command(self->batch, 8, argv, NULL);
+        const char *argv[] = {"HMGET",      key,     "lead",        "score", "fit",
+                              "engagement", "grade", "ingested_at", "stage", "model_points"};
+        store_batch_command(self->batch, 10, argv, NULL);
     }
     if (store_batch_exec(self->store, self->batch, &err) < 0) {
         log_warn("redelivery to routing: %s", err.msg);
@@ -467,14 +514,23 @@ static void s_redeliver(scoring_t *self)
     }
     for (size_t i = 0; i < claimed.count; i++) {
         const store_value_t *r = store_batch_reply(self->batch, i);
-        s_send_scored(
-            self, ids[i], store_value_at(r, 0), store_value_double(store_value_at(r, 1), 0),
-            store_value_double(store_value_at(r, 2), 0),
-            store_value_double(store_value_at(r, 3), 0), store_value_str(store_value_at(r, 4), ""),
-            store_value_int(store_value_at(r, 5), 0), true);
+        s_scored_t scored = {
+            .lead_id = ids[i],
+            .lead_pb = store_value_at(r, 0),
+            .score = store_value_double(store_value_at(r, 1), 0),
+            .fit = store_value_double(store_value_at(r, 2), 0),
+            .engagement = store_value_double(store_value_at(r, 3), 0),
+            .grade = store_value_str(store_value_at(r, 4), ""),
+            .ingested_at_ms = store_value_int(store_value_at(r, 5), 0),
+            .stage = store_value_str(store_value_at(r, 6), ""),
+            .model = store_value_double(store_value_at(r, 7), 0),
+            .previous_stage = "",
+            .to_routing = true,
+        };
+        s_send_scored(self, &scored, "redelivery");
     }
     self->stats.resent_to_routing += claimed.count;
-    log_info("re-sent %zu qualified leads to routing", claimed.count);
+    log_info("re-sent %zu leads to routing", claimed.count);
 }
 
 /* Dead-letters the activities of leads that never arrived (orphans.lua). */
@@ -496,10 +552,63 @@ static void s_sweep_orphans(scoring_t *self)
     store_value_free(&reply);
 }
 
+/* Re-scores the leads whose decaying score crosses a stage threshold by now
+ * (apply.lua keeps when in <p>:stage_due): they move a stage, as an event. */
+static void s_restage(scoring_t *self)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
+    const char *range[] = {"ZRANGEBYSCORE", self->key_stage_due, "-inf", now, "LIMIT", "0", "512"};
+    err_t err = {0};
+    store_value_t *due = store_commandv(self->store, 7, range, NULL, &err);
+    size_t count = due && due->type == STORE_ARRAY ? due->count : 0;
+    if (count > RESTAGE_MAX)
+        count = RESTAGE_MAX;
+    store_batch_reset(self->batch);
+    for (size_t i = 0; i < count; i++) {
+        apply_event_t event = {
+            .kind = "restage",
+            .lead_id = store_value_str(store_value_at(due, i), ""),
+            .now_ms = clock_now_ms(),
+        };
+        apply_call_queue(self->apply, self->batch, self->apply_script, &event);
+    }
+    if (count && store_batch_exec(self->store, self->batch, &err) == 0) {
+        for (size_t i = 0; i < count; i++) {
+            const store_value_t *reply = store_batch_reply(self->batch, i);
+            if (store_value_int(store_value_at(reply, 0), -1) != 1)
+                continue;
+            s_scored_t scored =
+                s_scored_from_reply(store_value_str(store_value_at(due, i), ""), reply);
+            self->stats.to_routing += scored.to_routing;
+            s_send_scored(self, &scored, "decay");
+        }
+    } else if (count && !self->store_down_logged) {
+        log_warn("restage: %s", err.msg);
+    }
+    store_value_free(&due);
+}
+
+/* Takes a changed model file, or says why not and keeps the current one. */
+static void s_poll_model(scoring_t *self)
+{
+    err_t err = {0};
+    int rc = model_live_poll(self->model, &err);
+    if (rc > 0) {
+        self->stats.models_loaded++;
+        log_info("model reloaded: %s (leads take it at their next lead event)",
+                 model_live_describe(self->model));
+    } else if (rc < 0) {
+        self->stats.models_refused++;
+        log_error("new model refused, the current one stays: %s", err.msg);
+    }
+}
+
 int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
 {
-    log_info("scoring: work on %s, qualify threshold %g", self->cfg->ep_scoring,
-             self->cfg->scoring_qualify_threshold);
+    log_info("scoring: work on %s, stages %s, routing from %s, half-life %d s",
+             self->cfg->ep_scoring, apply_call_stages(self->apply),
+             self->cfg->stages[self->cfg->route_stage].name, self->cfg->scoring_half_life_s);
     while (!*stop) {
         service_reload_if_requested(self->cfg->path, NULL, self->zap);
         int64_t now = clock_mono_ms();
@@ -511,6 +620,14 @@ int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
             s_sweep_orphans(self);
             self->next_orphan_sweep_ms = now + ORPHAN_SWEEP_EVERY_MS;
         }
+        if (now >= self->next_restage_ms) {
+            s_restage(self);
+            self->next_restage_ms = now + RESTAGE_EVERY_MS;
+        }
+        if (self->model && now >= self->next_model_poll_ms) {
+            s_poll_model(self);
+            self->next_model_poll_ms = now + MODEL_POLL_EVERY_MS;
+        }
         zmq_pollitem_t items[] = {{.socket = self->pull, .events = ZMQ_POLLIN}};
         if (zmq_poll(items, 1, (long)(self->next_redelivery_ms - now)) < 0) {
             if (errno == EINTR)
@@ -521,8 +638,10 @@ int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
         if (items[0].revents & ZMQ_POLLIN)
             s_handle_batch(self);
     }
-    log_info("stopping: applied %llu, qualified %llu, redeliveries ignored %llu",
-             (unsigned long long)self->stats.applied, (unsigned long long)self->stats.qualified,
+    log_info("stopping: applied %llu, sent to routing %llu, stage changes %llu, redeliveries "
+             "ignored %llu",
+             (unsigned long long)self->stats.applied, (unsigned long long)self->stats.to_routing,
+             (unsigned long long)self->stats.stage_changes,
              (unsigned long long)self->stats.redeliveries_ignored);
     return 0;
 }

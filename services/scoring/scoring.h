@@ -1,9 +1,10 @@
 /* scoring.h — the leadops-scoring service as a library.
  *
- * Pulls lead and activity events from ingest, scores them (fit rules plus
- * activity points, from the config), keeps each lead's state and score in
- * Redis and hands a lead to routing the first time its score reaches the
- * qualify threshold. Each event is applied exactly once, whatever the
+ * Pulls lead and activity events from ingest, scores them (fit rules,
+ * decaying activity points with caps, and a trained model, all from the
+ * config), keeps each lead's state, score and lifecycle stage in Redis, and
+ * hands a lead to routing when it reaches a stage queues take, moves between
+ * stages, or changes score while it waits. Each event is applied exactly once, whatever the
  * redeliveries (see apply.lua). A scoring_t borrows the config and the
  * ZeroMQ context and owns everything else. Several instances may run. */
 #ifndef LEADOPS_SCORING_H
@@ -20,7 +21,8 @@
 typedef struct scoring scoring_t;
 
 typedef struct {
-    uint64_t applied, redeliveries_ignored, qualified, malformed, resent_to_routing;
+    uint64_t applied, redeliveries_ignored, malformed, resent_to_routing;
+    uint64_t to_routing, stage_changes, models_loaded, models_refused;
 } scoring_stats_t;
 
 scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err);

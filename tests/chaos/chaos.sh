@@ -180,8 +180,8 @@ export LEADOPS_INGEST_REDELIVERY_MS=$REDELIVERY_MS LEADOPS_SCORING_REDELIVERY_MS
 STACK_REDIS_FSYNC=always
 e2e_start
 e2e_expect "Redis runs with appendfsync always" "$(rcli CONFIG GET appendfsync | tail -n 1)" = always
-THRESHOLD=$(e2e_config_get qualify_threshold)
-[[ $THRESHOLD =~ ^[0-9.]+$ ]] || e2e_fatal "cannot read scoring.qualify_threshold from $E2E_CONFIG"
+THRESHOLD=$(e2e_stage_enter mql)
+[[ $THRESHOLD =~ ^[0-9.]+$ ]] || e2e_fatal "cannot read the mql stage's enter threshold (scoring.stages) from $E2E_CONFIG"
 mapfile -t REPS < <(rcli SMEMBERS "$P:reps" | sort)
 ((${#REPS[@]} > 0)) || e2e_fatal "routing wrote no reps to Redis"
 
@@ -547,7 +547,7 @@ paste "$W/all_ids" "$W/alias.raw" >"$W/alias.tsv"
 e2e_expect "one alias answer per lead id" "$(wc -l <"$W/alias.raw")" -eq "$(wc -l <"$W/all_ids")"
 # Every id of the stream and every id an alias names.
 { cat "$W/all_ids"; awk -F'\t' '$2 != "" { print $2 }' "$W/alias.tsv"; } | sort -u >"$W/state_ids"
-FIELDS=(has_lead score status qualified rep queue queued_at activities)
+FIELDS=(has_lead score status qualified rep queue queued_at activities stage)
 sed "s/^/HMGET $P:lead:/; s/\$/ ${FIELDS[*]}/" "$W/state_ids" | rcli >"$W/state.raw"
 dashes=()
 for _ in "${FIELDS[@]}"; do dashes+=(-); done
@@ -555,12 +555,12 @@ paste -d'\t' "${dashes[@]}" <"$W/state.raw" | paste "$W/state_ids" - >"$W/state.
 e2e_expect "one state row per lead id" "$(wc -l <"$W/state.tsv")" -eq "$(wc -l <"$W/state_ids")"
 rm -f "$W"/bad.* "$W/held.cmds" "$W/waiting.cmds"
 # state.tsv columns: 1 id, 2 has_lead, 3 score, 4 status, 5 qualified, 6 rep, 7 queue,
-# 8 queued_at, 9 activities.
+# 8 queued_at, 9 activities, 10 stage.
 awk -F'\t' -v t="$THRESHOLD" -v p="$P" -v out="$W" '
     FILENAME == ARGV[1] { canon[$1] = $2 != "" ? $2 : $1; next }
     FILENAME == ARGV[2] {
         hl[$1] = $2; sc[$1] = $3; st[$1] = $4; q[$1] = $5; rep[$1] = $6; qu[$1] = $7
-        qa[$1] = $8; acts[$1] = $9; ids[$1] = 1
+        qa[$1] = $8; acts[$1] = $9; stage[$1] = $10; ids[$1] = 1
         next
     }
     {
@@ -589,7 +589,8 @@ awk -F'\t' -v t="$THRESHOLD" -v p="$P" -v out="$W" '
             cnt[s]++
             if (q[x] == "1") {
                 qualified++
-                if (s != "assigned" && s != "queued" && s != "closed") { unrouted++; print x, s > (out "/bad.unrouted") }
+                # A lead that fell back below mql after it qualified waits in nurture.
+                if (s != "assigned" && s != "queued" && s != "closed" && !(s == "nurture" && stage[x] == "lead")) { unrouted++; print x, s, stage[x] > (out "/bad.unrouted") }
             } else {
                 if (s != "scored") { unrouted++; print x, "unqualified but", s > (out "/bad.unrouted") }
                 if (sc[x] != "" && sc[x] + 0 >= t + 0) { unrouted++; print x, "unqualified at score", sc[x] > (out "/bad.unrouted") }

@@ -297,6 +297,11 @@ e2e_config_get() {
     sed -n "s/^[[:space:]]*$1:[[:space:]]*\([^#[:space:]]*\).*/\1/p" "$E2E_CONFIG" | head -n 1
 }
 
+# e2e_stage_enter NAME — the score at which a lead enters stage NAME (scoring.stages).
+e2e_stage_enter() {
+    sed -n "s/.*name:[[:space:]]*$1,[[:space:]]*enter:[[:space:]]*\([-0-9.]*\).*/\1/p" "$E2E_CONFIG" | head -n 1
+}
+
 # --- raw ZeroMQ (ZMTP 3.0, NULL mechanism) over bash's /dev/tcp ----------------------------
 
 # e2e_zmtp_send PORT FILE — connects to a ROUTER on 127.0.0.1:PORT as a DEALER, sends one

@@ -3,6 +3,7 @@
  * accept.lua journals each event, scoring's apply.lua applies it (with the
  * Lead packed and its fit from the real rules), routing.lua assigns or
  * queues the qualified ones. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,7 +15,9 @@
 #include <cmocka.h>
 
 #include "accept_fixture.h"
+#include "apply_fixture.h"
 #include "ctl.h"
+#include "envelope.h"
 #include "lead.h"
 #include "leadops.pb-c.h"
 #include "redis_fixture.h"
@@ -29,8 +32,11 @@ extern const char routing_script_routing[];
 static redis_fixture_t s_redis;
 static store_t *s_store;
 static config_t *s_cfg;
-static int s_accept, s_apply, s_fetch, s_routing;
+static apply_call_t *s_call; /* apply.lua's arguments, as scoring builds them */
+static int s_accept, s_apply_script, s_fetch, s_routing;
 static int s_seq; /* event ids */
+/* Scoring applies events this long before the real time, to make history. */
+static long long s_behind_ms;
 /* When set, the next s_lead carries this source system and id. */
 static const char *s_source_system, *s_source_id;
 
@@ -104,42 +110,13 @@ static long long s_fetch_lead(const char *lead_id, char out[64])
     return rev;
 }
 
-/* Applies an event as scoring does; returns apply.lua's outcome. */
-static long long s_apply_args(const char *event_id, const char *kind, const char *lead_id,
-                              int argc_extra, const char **extra, const size_t *extra_lens)
+/* Applies EVENT as scoring does, at the real time less s_behind_ms (merges
+ * decay engagement to the real time); returns apply.lua's outcome. */
+static long long s_apply(apply_event_t *event)
 {
-    char lead_key[128], threshold[32];
-    snprintf(lead_key, sizeof lead_key, "t:lead:%s", lead_id);
-    snprintf(threshold, sizeof threshold, "%.17g", s_cfg->scoring_qualify_threshold);
-    const char *argv[24] = {"t:inflight:scoring",
-                            "t:inflight:scoring:msg",
-                            lead_key,
-                            "t:inflight:routing",
-                            "t:stats",
-                            "t:leads",
-                            "t:orphans",
-                            event_id,
-                            kind,
-                            lead_id,
-                            "2000",
-                            "1500",
-                            threshold,
-                            "5000",
-                            "3600"};
-    size_t lens[24];
-    for (int i = 0; i < 15; i++)
-        lens[i] = strlen(argv[i]);
-    for (int i = 0; i < argc_extra; i++) {
-        argv[15 + i] = extra[i];
-        lens[15 + i] = extra_lens ? extra_lens[i] : strlen(extra[i]);
-    }
-    err_t err = {0};
-    store_value_t *r = store_script(s_store, s_apply, 7, 15 + argc_extra, argv, lens, &err);
-    assert_non_null(r);
-    if (r->type == STORE_ERROR)
-        fail_msg("apply.lua: %s", r->str);
-    long long outcome = store_value_int(store_value_at(r, 0), -1);
-    store_value_free(&r);
+    event->now_ms = clock_now_ms() - s_behind_ms;
+    long long outcome = apply_fixture_run(s_store, s_apply_script, s_call, event, NULL);
+    assert_int_not_equal(outcome, -1);
     return outcome;
 }
 
@@ -172,35 +149,32 @@ static void s_lead(const char *lead_id, const char *email, const char *company, 
     size_t size = leadops__lead__get_packed_size(&pb);
     uint8_t *bytes = malloc(size ? size : 1);
     leadops__lead__pack(&pb, bytes);
-    char fit_text[32], rev_text[32], at_text[32];
-    snprintf(fit_text, sizeof fit_text, "%g", fit);
+    char rev_text[32];
     snprintf(rev_text, sizeof rev_text, "%lld", rev);
-    snprintf(at_text, sizeof at_text, "%lld", at);
-    const char *extra[] = {(const char *)bytes,
-                           fit_text,
-                           rules_grade(s_cfg, fit),
-                           reasons_text,
-                           rev_text,
-                           at_text,
-                           ""};
-    size_t lens[7];
-    for (int i = 0; i < 7; i++)
-        lens[i] = i == 0 ? size : strlen(extra[i]);
-    assert_true(s_apply_args(event_id, "lead", lead, 7, extra, lens) >= 1);
+    apply_event_t event = apply_fixture_event("lead", event_id, lead, 0);
+    event.lead_pb = bytes;
+    event.lead_pb_len = size;
+    event.fit = fit;
+    event.grade = rules_grade(s_cfg, fit);
+    event.fit_rules = reasons_text;
+    event.rev = rev_text;
+    event.event_time_ms = at;
+    assert_int_equal(s_apply(&event), 1);
     free(bytes);
     free(reasons_text);
 }
 
-/* An activity of TYPE for LEAD_ID through accept and apply. */
+/* An activity of TYPE for LEAD_ID through accept and apply, its points from
+ * the config. */
 static void s_activity(const char *lead_id, const char *type)
 {
-    char event_id[32], lead[64], points[32];
+    char event_id[32], lead[64];
     snprintf(event_id, sizeof event_id, "e%d", ++s_seq);
     s_accept_event(event_id, lead_id, "activity", NULL, NULL, lead);
     s_fetch_lead(lead, lead);
-    snprintf(points, sizeof points, "%g", rules_activity_points(s_cfg, type));
-    const char *extra[] = {type, points};
-    assert_true(s_apply_args(event_id, "activity", lead, 2, extra, NULL) >= 1);
+    apply_event_t event = apply_fixture_event("activity", event_id, lead, 0);
+    event.activity_type = type;
+    assert_int_equal(s_apply(&event), 1);
 }
 
 /* routing.lua OP with ARGS (NULL-terminated); returns its first value. */
@@ -229,10 +203,12 @@ static void s_rep(const char *rep, const char *capacity)
                      1);
 }
 
-/* Routes LEAD (it must have qualified); returns 1 assigned, 2 queued. */
+/* Routes LEAD (it must have qualified) to queue q, which takes leads from
+ * the route stage on; returns 1 assigned, 2 queued. */
 static long long s_route(const char *lead)
 {
-    return s_routing_op("route", lead, "q", "rule", "50", "round_robin", (const char *)NULL);
+    return s_routing_op("route", lead, "q", "rule", "50", "round_robin", "1",
+                        s_cfg->stages[s_cfg->route_stage].name, (const char *)NULL);
 }
 
 /* Runs the merge, capturing what it prints into OUTPUT (caller frees). */
@@ -261,6 +237,29 @@ static Leadops__Lead *s_stored_lead(const char *lead_id)
     return lead;
 }
 
+/* ENGAGEMENT stored at AT (ms), decayed to NOW (ms) as apply.lua decays it. */
+static double s_decayed(double engagement, double at, double now)
+{
+    double half_life_ms = 1000.0 * s_cfg->scoring_half_life_s;
+    return now > at ? engagement * exp2(-(now - at) / half_life_ms) : engagement;
+}
+
+/* The points of the fit reason for RULE in REASONS (rules_fit's JSON array),
+ * whose condition must name FIELD; NAN when there is none. */
+static double s_reason_points(const json_t *reasons, const char *rule, const char *field)
+{
+    size_t i;
+    const json_t *reason;
+    json_array_foreach(reasons, i, reason)
+    {
+        const char *name = json_string_value(json_object_get(reason, "rule"));
+        const char *condition = json_string_value(json_object_get(reason, "condition"));
+        if (name && strcmp(name, rule) == 0 && condition && strstr(condition, field))
+            return json_number_value(json_object_get(reason, "points"));
+    }
+    return NAN;
+}
+
 /* ---- fixtures ----------------------------------------------------------- */
 
 static int s_group_setup(void **state)
@@ -277,6 +276,10 @@ static int s_group_setup(void **state)
     }
     free(s_cfg->redis_prefix);
     s_cfg->redis_prefix = strdup("t");
+    s_call = apply_call_new(s_cfg, "t:inflight:scoring", "t:inflight:scoring:msg",
+                            "t:inflight:routing", &err);
+    if (!s_call)
+        return -1;
     if (redis_fixture_start(&s_redis) < 0)
         return -1;
     store_options_t opts = redis_fixture_options(&s_redis);
@@ -284,10 +287,10 @@ static int s_group_setup(void **state)
     if (!s_store)
         return -1;
     s_accept = store_script_register(s_store, "accept", ingest_script_accept, &err);
-    s_apply = store_script_register(s_store, "apply", scoring_script_apply, &err);
+    s_apply_script = store_script_register(s_store, "apply", scoring_script_apply, &err);
     s_fetch = store_script_register(s_store, "fetch", scoring_script_fetch, &err);
     s_routing = store_script_register(s_store, "routing", routing_script_routing, &err);
-    return s_accept < 0 || s_apply < 0 || s_fetch < 0 || s_routing < 0 ? -1 : 0;
+    return s_accept < 0 || s_apply_script < 0 || s_fetch < 0 || s_routing < 0 ? -1 : 0;
 }
 
 static int s_group_teardown(void **state)
@@ -295,6 +298,7 @@ static int s_group_teardown(void **state)
     (void)state;
     store_destroy(&s_store);
     redis_fixture_stop(&s_redis);
+    apply_call_destroy(&s_call);
     config_destroy(&s_cfg);
     return 0;
 }
@@ -305,6 +309,7 @@ static int s_flush(void **state)
     store_value_t *r = CMD("FLUSHALL");
     store_value_free(&r);
     ctl_lead_merge_before_write = NULL;
+    s_behind_ms = 0;
     return 0;
 }
 
@@ -326,6 +331,7 @@ static void test_newer_values_win_and_activities_move(void **state)
     s_activity("B", "form_fill");
     double engagement_a = s_double("t:lead:A", "engagement");
     double engagement_b = s_double("t:lead:B", "engagement");
+    double eng_at_a = s_double("t:lead:A", "eng_at"), eng_at_b = s_double("t:lead:B", "eng_at");
     long long rev_a = s_int("HGET", "t:lead:A", "rev");
 
     char *output = NULL;
@@ -349,16 +355,30 @@ static void test_newer_values_win_and_activities_move(void **state)
     assert_true(fit == 30); /* software 15 + senior title 10 + a company 5 */
     assert_string_equal(s_str(buf, sizeof buf, "HGET", "t:lead:A", "grade"),
                         rules_grade(s_cfg, fit));
-    assert_non_null(strstr(s_str(buf, sizeof buf, "HGET", "t:lead:A", "reasons"), "senior"));
+    /* The reasons are the matched rules, each with its condition and points. */
+    char reasons_text[4096];
+    json_t *reasons = json_loads(
+        s_str(reasons_text, sizeof reasons_text, "HGET", "t:lead:A", "reasons"), 0, NULL);
+    assert_true(json_is_array(reasons));
+    assert_int_equal(json_array_size(reasons), 3);
+    assert_true(s_reason_points(reasons, "target industry", "industry") == 15);
+    assert_true(s_reason_points(reasons, "senior title", "title") == 10);
+    assert_true(s_reason_points(reasons, "any company", "company") == 5);
+    json_decref(reasons);
     assert_int_equal(s_int("HGET", "t:lead:A", "rev"), rev_a + 1);
     assert_int_equal(s_int("HGET", "t:lead:A", "lead_time"), 2000);
 
-    /* Counters added up; score = fit + engagement. */
-    assert_true(s_double("t:lead:A", "engagement") == engagement_a + engagement_b);
+    /* Counters added up, engagement each side's decayed to the merge (eng_at,
+     * a few ms after the activities); score = fit + engagement. */
+    double merged_at = s_double("t:lead:A", "eng_at");
+    double engagement =
+        s_decayed(engagement_a, eng_at_a, merged_at) + s_decayed(engagement_b, eng_at_b, merged_at);
+    assert_true(fabs(engagement - 45) < 0.01); /* form_fill 10 + demo_request 25 + form_fill 10 */
+    ASSERT_NEAR(s_double("t:lead:A", "engagement"), engagement, 1e-9);
     assert_int_equal(s_int("HGET", "t:lead:A", "activities"), 3);
     assert_int_equal(s_int("HGET", "t:lead:A", "act:form_fill"), 2);
     assert_int_equal(s_int("HGET", "t:lead:A", "act:demo_request"), 1);
-    assert_true(s_double("t:lead:A", "score") == fit + engagement_a + engagement_b);
+    ASSERT_NEAR(s_double("t:lead:A", "score"), fit + engagement, 1e-9);
 
     /* History: the merge entry names what changed and where from. */
     store_value_t *h = CMD("XREVRANGE", "t:lead:A:history", "+", "-", "COUNT", "1");
@@ -572,6 +592,53 @@ static void test_concurrent_change_is_refused(void **state)
     assert_int_equal(s_int("ZSCORE", "t:inflight:routing", "B"), -1);
 }
 
+/* A merge adds each side's engagement decayed to now: OTHER's activity two
+ * half-lives ago counts a quarter. KEEP is then due for a restage, which
+ * puts it in the stage its merged score earns. */
+static void test_merge_decays_engagement_to_now(void **state)
+{
+    (void)state;
+    long long half_life_ms = 1000LL * s_cfg->scoring_half_life_s;
+    assert_true(half_life_ms > 0);
+    s_lead("A", "a@x.example", "Acme", "", "", 1000);
+    /* B and its demo request came two half-lives ago. */
+    s_behind_ms = 2 * half_life_ms;
+    s_lead("B", "b@x.example", "", "", "", 2000);
+    s_activity("B", "demo_request");
+    s_behind_ms = 0;
+    assert_true(s_double("t:lead:B", "engagement") == 25);
+    double eng_at_b = s_double("t:lead:B", "eng_at");
+    assert_int_equal(s_int("HEXISTS", "t:lead:A", "engagement"), 0); /* A has no activities */
+
+    char *output = NULL;
+    err_t err = {0};
+    assert_int_equal(s_merge("A", "B", false, &output, &err), 0);
+    free(output);
+    double merged_at = s_double("t:lead:A", "eng_at");
+    assert_true(merged_at >= eng_at_b + 2 * half_life_ms);
+    double engagement = s_decayed(25, eng_at_b, merged_at);
+    assert_true(fabs(engagement - 6.25) < 0.001); /* 25 / 4 */
+    ASSERT_NEAR(s_double("t:lead:A", "engagement"), engagement, 1e-9);
+    double fit = s_double("t:lead:A", "fit");
+    assert_true(fit == 5); /* a company */
+    ASSERT_NEAR(s_double("t:lead:A", "score"), fit + engagement, 1e-9);
+    /* B's activity explains A's engagement now. */
+    assert_int_equal(s_int("LLEN", "t:lead:A:acts", NULL), 1);
+    assert_int_equal(s_int("EXISTS", "t:lead:B:acts", NULL), 0);
+
+    /* Due now: scoring's restage sets A's stage from 11.25, below the
+     * route stage's exit. */
+    long long due = s_int("ZSCORE", "t:stage_due", "A");
+    assert_true(due > 0 && due <= clock_now_ms());
+    apply_event_t event = apply_fixture_event("restage", NULL, "A", clock_now_ms());
+    apply_reply_t reply;
+    assert_int_equal(apply_fixture_run(s_store, s_apply_script, s_call, &event, &reply), 1);
+    assert_true(reply.score < s_cfg->stages[s_cfg->route_stage].exit);
+    ASSERT_NEAR(reply.score, fit + engagement, 0.001);
+    assert_string_equal(reply.stage, s_cfg->stages[0].name);
+    assert_int_equal(s_int("ZSCORE", "t:stage_due", "A"), -1);
+}
+
 static void test_bad_input_says_what_to_do(void **state)
 {
     (void)state;
@@ -601,6 +668,7 @@ int main(void)
         cmocka_unit_test_setup(test_queued_other_leaves_the_waiting_list, s_flush),
         cmocka_unit_test_setup(test_queued_other_place_taken_by_unrouted_keep, s_flush),
         cmocka_unit_test_setup(test_concurrent_change_is_refused, s_flush),
+        cmocka_unit_test_setup(test_merge_decays_engagement_to_now, s_flush),
         cmocka_unit_test_setup(test_bad_input_says_what_to_do, s_flush),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);

@@ -1,6 +1,8 @@
 /* apply.lua (scoring) and accept.lua (ingest) against a real Redis: an
  * event is journaled once, applied once however often it is redelivered,
- * and a lead goes to routing the first time it qualifies, not again. */
+ * and a lead goes to routing the first time it qualifies, not again. The
+ * script's arguments are built by apply_call from deploy/leadops.yaml, as
+ * the scoring service builds them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,8 @@
 #include <cmocka.h>
 
 #include "accept_fixture.h"
+#include "apply_fixture.h"
+#include "config.h"
 #include "redis_fixture.h"
 #include "store.h"
 
@@ -18,8 +22,13 @@ extern const char scoring_script_apply[];
 extern const char ingest_script_accept[];
 extern const char scoring_script_orphans[];
 
+/* Every event is applied at this time (ms), so nothing decays between them. */
+#define S_NOW 2000
+
 static redis_fixture_t s_redis;
 static store_t *s_store;
+static config_t *s_cfg;      /* deploy/leadops.yaml with the prefix "t" */
+static apply_call_t *s_call; /* apply.lua's arguments, as scoring builds them */
 static int s_apply, s_accept, s_orphans;
 
 static long long s_query_int(const char *fmt, const char *arg)
@@ -29,6 +38,15 @@ static long long s_query_int(const char *fmt, const char *arg)
     long long n = store_value_int(r, -1);
     store_value_free(&r);
     return n;
+}
+
+static const char *s_query_str(char *buf, size_t size, const char *fmt, const char *arg)
+{
+    err_t err = {0};
+    store_value_t *r = store_command(s_store, &err, fmt, arg);
+    snprintf(buf, size, "%s", store_value_str(r, ""));
+    store_value_free(&r);
+    return buf;
 }
 
 /* Journals an event as ingest does, with EMAIL as a lead's identity (NULL:
@@ -46,46 +64,45 @@ static long long s_accept_event(const char *event_id, const char *lead_id, const
     return s_accept_identity(event_id, lead_id, kind, NULL, NULL, NULL);
 }
 
-/* Applies an event as scoring does; returns the script's first value. */
-static long long s_apply_event(const char *event_id, const char *kind, const char *lead_id,
-                               const char *value, const char *points, double *score)
+/* Applies a lead event with FIT as scoring does, computed from revision REV
+ * (NULL: the stored one, as scoring reads it), the lead having come as
+ * CAME_AS (NULL: LEAD_ID). Returns apply.lua's outcome; *REPLY may be NULL. */
+static long long s_apply_lead_as(const char *event_id, const char *lead_id, double fit,
+                                 const char *came_as, const char *rev, apply_reply_t *reply)
 {
-    char lead_key[128];
+    char lead_key[128], stored_rev[32];
     snprintf(lead_key, sizeof lead_key, "t:lead:%s", lead_id);
-    const char *keys[] = {"t:inflight:scoring",
-                          "t:inflight:scoring:msg",
-                          lead_key,
-                          "t:inflight:routing",
-                          "t:stats",
-                          "t:leads",
-                          "t:orphans"};
-    const char *argv[22];
-    memcpy(argv, keys, sizeof keys);
-    const char *common[] = {event_id, kind, lead_id, "2000", "1500", "20", "5000", "3600"};
-    memcpy(argv + 7, common, sizeof common);
-    int argc = 15;
-    char rev[32];
-    if (strcmp(kind, "lead") == 0) {
-        /* As scoring does: the merge is computed from the stored revision. */
-        long long current = s_query_int("HGET %s rev", lead_key);
-        snprintf(rev, sizeof rev, "%lld", current < 0 ? 0 : current);
-        const char *lead_args[] = {"LEADPB", points, "B", "[]", rev, "1500", ""};
-        memcpy(argv + 15, lead_args, sizeof lead_args);
-        argc = 22;
-    } else {
-        argv[15] = value;
-        argv[16] = points;
-        argc = 17;
-    }
-    err_t err = {0};
-    store_value_t *r = store_script(s_store, s_apply, 7, argc, argv, NULL, &err);
-    assert_non_null(r);
-    if (r->type == STORE_ERROR)
-        fail_msg("apply.lua: %s", r->str);
-    long long outcome = store_value_int(store_value_at(r, 0), -1);
-    if (score)
-        *score = store_value_double(store_value_at(r, 1), -1);
-    store_value_free(&r);
+    long long current = s_query_int("HGET %s rev", lead_key);
+    snprintf(stored_rev, sizeof stored_rev, "%lld", current < 0 ? 0 : current);
+    apply_event_t event = apply_fixture_event("lead", event_id, lead_id, S_NOW);
+    event.ingested_at_ms = 1500;
+    event.lead_pb = (const uint8_t *)"LEADPB";
+    event.lead_pb_len = 6;
+    event.fit = fit;
+    event.grade = "B";
+    event.rev = rev ? rev : stored_rev;
+    event.event_time_ms = 1500;
+    event.came_as = came_as;
+    long long outcome = apply_fixture_run(s_store, s_apply, s_call, &event, reply);
+    assert_int_not_equal(outcome, -1);
+    return outcome;
+}
+
+static long long s_apply_lead(const char *event_id, const char *lead_id, double fit,
+                              apply_reply_t *reply)
+{
+    return s_apply_lead_as(event_id, lead_id, fit, NULL, NULL, reply);
+}
+
+/* Applies an activity of TYPE as scoring does: its points from the config. */
+static long long s_apply_activity(const char *event_id, const char *lead_id, const char *type,
+                                  apply_reply_t *reply)
+{
+    apply_event_t event = apply_fixture_event("activity", event_id, lead_id, S_NOW);
+    event.ingested_at_ms = 1500;
+    event.activity_type = type;
+    long long outcome = apply_fixture_run(s_store, s_apply, s_call, &event, reply);
+    assert_int_not_equal(outcome, -1);
     return outcome;
 }
 
@@ -103,28 +120,42 @@ static void test_accept_dedups_by_event_id(void **state)
 static void test_apply_once_and_qualify_once(void **state)
 {
     (void)state;
-    double score;
-    /* A lead with fit 10: below the threshold of 20. */
+    apply_reply_t reply;
+    char buf[64];
+    double enter = s_cfg->stages[s_cfg->route_stage].enter;
+    assert_true(enter == 20); /* the numbers below are chosen around it */
+    /* A lead with fit 10: below the route stage's threshold of 20. */
     s_accept_event("e2", "L2", "lead");
-    assert_int_equal(s_apply_event("e2", "lead", "L2", NULL, "10", &score), 1);
-    assert_true(score == 10);
+    assert_int_equal(s_apply_lead("e2", "L2", 10, &reply), 1);
+    assert_true(reply.score == 10);
+    assert_string_equal(reply.stage, "lead");
+    assert_false(reply.to_routing);
     /* Redelivered: nothing happens. */
-    assert_int_equal(s_apply_event("e2", "lead", "L2", NULL, "10", NULL), 0);
-    /* An activity of 5 points, applied twice (a redelivery): counted once. */
+    assert_int_equal(s_apply_lead("e2", "L2", 10, NULL), 0);
+    /* A content download (5 points), applied twice (a redelivery): counted once. */
     s_accept_event("e3", "L2", "activity");
-    assert_int_equal(s_apply_event("e3", "activity", "L2", "form_fill", "5", &score), 1);
-    assert_true(score == 15);
-    assert_int_equal(s_apply_event("e3", "activity", "L2", "form_fill", "5", NULL), 0);
+    assert_int_equal(s_apply_activity("e3", "L2", "content_download", &reply), 1);
+    assert_true(reply.score == 15);
+    assert_false(reply.to_routing);
+    assert_int_equal(s_apply_activity("e3", "L2", "content_download", NULL), 0);
     assert_int_equal(s_query_int("HGET %s activities", "t:lead:L2"), 1);
     /* Another 5 reaches 20: qualifies, in flight to routing. */
+    long long qualified_before = s_query_int("HGET t:stats %s", "qualified");
     s_accept_event("e4", "L2", "activity");
-    assert_int_equal(s_apply_event("e4", "activity", "L2", "form_fill", "5", &score), 2);
-    assert_true(score == 20);
+    assert_int_equal(s_apply_activity("e4", "L2", "content_download", &reply), 1);
+    assert_true(reply.score == 20);
+    assert_true(reply.to_routing);
+    assert_string_equal(reply.stage, "mql");
+    assert_string_equal(reply.previous_stage, "lead");
+    assert_string_equal(s_query_str(buf, sizeof buf, "HGET t:lead:L2 %s", "qualified"), "1");
     assert_true(s_query_int("ZSCORE t:inflight:routing %s", "L2") > 0);
     long long qualified = s_query_int("HGET t:stats %s", "qualified");
+    assert_int_equal(qualified, (qualified_before < 0 ? 0 : qualified_before) + 1);
     /* More engagement does not send it to routing again. */
     s_accept_event("e5", "L2", "activity");
-    assert_int_equal(s_apply_event("e5", "activity", "L2", "demo_request", "25", &score), 1);
+    assert_int_equal(s_apply_activity("e5", "L2", "demo_request", &reply), 1);
+    assert_true(reply.score == 45);
+    assert_false(reply.to_routing);
     assert_int_equal(s_query_int("HGET t:stats %s", "qualified"), qualified);
     /* Applied events left the in-flight set. */
     const char *applied[] = {"e2", "e3", "e4", "e5"};
@@ -135,13 +166,19 @@ static void test_apply_once_and_qualify_once(void **state)
 static void test_activity_before_lead_counts_when_lead_arrives(void **state)
 {
     (void)state;
-    double score;
+    apply_reply_t reply;
+    char buf[64];
     s_accept_event("e6", "L3", "activity");
     /* No lead fields yet: scored, but not qualified whatever the points. */
-    assert_int_equal(s_apply_event("e6", "activity", "L3", "demo_request", "25", &score), 1);
+    assert_int_equal(s_apply_activity("e6", "L3", "demo_request", &reply), 1);
+    assert_true(reply.score == 25);
+    assert_false(reply.to_routing);
+    assert_string_equal(s_query_str(buf, sizeof buf, "HGET t:lead:L3 %s", "qualified"), "");
     s_accept_event("e7", "L3", "lead");
-    assert_int_equal(s_apply_event("e7", "lead", "L3", NULL, "0", &score), 2);
-    assert_true(score == 25);
+    assert_int_equal(s_apply_lead("e7", "L3", 0, &reply), 1);
+    assert_true(reply.score == 25);
+    assert_true(reply.to_routing);
+    assert_string_equal(s_query_str(buf, sizeof buf, "HGET t:lead:L3 %s", "qualified"), "1");
 }
 
 static void test_identity_by_email_merges_into_the_first_lead(void **state)
@@ -185,91 +222,45 @@ static void test_orphan_activities_follow_a_merge(void **state)
 {
     (void)state;
     char lead[64], outcome[16];
+    apply_reply_t reply;
     assert_int_equal(s_accept_identity("f1", "FA", "lead", "fold@x.example", lead, outcome), 1);
-    assert_int_equal(s_apply_event("f1", "lead", "FA", NULL, "5", NULL), 1);
+    assert_int_equal(s_apply_lead("f1", "FA", 5, NULL), 1);
     assert_int_equal(s_accept_identity("f2", "FB", "activity", NULL, lead, outcome), 1);
     assert_string_equal(lead, "FB"); /* no alias yet */
-    assert_int_equal(s_apply_event("f2", "activity", "FB", "demo_request", "25", NULL), 1);
+    assert_int_equal(s_apply_activity("f2", "FB", "demo_request", NULL), 1);
     assert_int_equal(s_accept_identity("f3", "FB", "lead", "fold@x.example", lead, outcome), 1);
     assert_string_equal(lead, "FA");
     /* Scoring applies f3 to FA, the lead it came as being FB. */
-    long long rev = s_query_int("HGET %s rev", "t:lead:FA");
-    char rev_text[16];
-    snprintf(rev_text, sizeof rev_text, "%lld", rev);
-    const char *argv[] = {"t:inflight:scoring",
-                          "t:inflight:scoring:msg",
-                          "t:lead:FA",
-                          "t:inflight:routing",
-                          "t:stats",
-                          "t:leads",
-                          "t:orphans",
-                          "f3",
-                          "lead",
-                          "FA",
-                          "2000",
-                          "1500",
-                          "20",
-                          "5000",
-                          "3600",
-                          "LEADPB",
-                          "5",
-                          "B",
-                          "[]",
-                          rev_text,
-                          "1600",
-                          "",
-                          "FB"};
-    err_t err = {0};
-    store_value_t *r = store_script(s_store, s_apply, 7, 23, argv, NULL, &err);
+    assert_int_equal(s_apply_lead_as("f3", "FA", 5, "FB", NULL, &reply), 1);
     /* fit 5 + the 25 points scored under FB: qualifies now */
-    assert_int_equal(store_value_int(store_value_at(r, 0), -1), 2);
-    assert_true(store_value_double(store_value_at(r, 1), 0) == 30);
-    store_value_free(&r);
+    assert_true(reply.to_routing);
+    assert_true(reply.score == 30);
+    assert_true(reply.engagement == 25);
     assert_int_equal(s_query_int("EXISTS %s", "t:lead:FB"), 0);
+    assert_int_equal(s_query_int("EXISTS %s", "t:lead:FB:acts"), 0);
     assert_int_equal(s_query_int("ZSCORE t:orphans %s", "FB"), -1);
     assert_int_equal(s_query_int("HGET t:lead:FA %s", "act:demo_request"), 1);
+    assert_int_equal(s_query_int("LLEN %s", "t:lead:FA:acts"), 1);
 }
 
 static void test_stale_merge_is_refused(void **state)
 {
     (void)state;
     s_accept_event("m1", "M", "lead");
-    assert_int_equal(s_apply_event("m1", "lead", "M", NULL, "10", NULL), 1);
+    assert_int_equal(s_apply_lead("m1", "M", 10, NULL), 1);
     s_accept_event("m2", "M", "lead");
     /* Computed from revision 0 while the lead is at 1: merge again. */
-    const char *argv[] = {"t:inflight:scoring",
-                          "t:inflight:scoring:msg",
-                          "t:lead:M",
-                          "t:inflight:routing",
-                          "t:stats",
-                          "t:leads",
-                          "m2",
-                          "lead",
-                          "M",
-                          "2000",
-                          "1500",
-                          "20",
-                          "5000",
-                          "3600",
-                          "LEADPB",
-                          "10",
-                          "B",
-                          "[]",
-                          "0",
-                          "1500",
-                          ""};
-    err_t err = {0};
-    store_value_t *r = store_script(s_store, s_apply, 6, 21, argv, NULL, &err);
-    assert_int_equal(store_value_int(store_value_at(r, 0), -1), 3);
-    store_value_free(&r);
+    assert_int_equal(s_apply_lead_as("m2", "M", 10, NULL, "0", NULL), 3);
     /* Nothing was consumed: the event is still in flight. */
     assert_true(s_query_int("ZSCORE t:inflight:scoring %s", "m2") > 0);
-    assert_int_equal(s_apply_event("m2", "lead", "M", NULL, "10", NULL), 1);
+    assert_int_equal(s_apply_lead("m2", "M", 10, NULL), 1);
     assert_int_equal(s_query_int("HGET %s rev", "t:lead:M"), 2);
 }
 
-static long long s_sweep(const char *now)
+static long long s_sweep(long long now_ms)
 {
+    char now[24];
+    snprintf(now, sizeof now, "%lld", now_ms);
     const char *argv[] = {"t:orphans", "t:deadletter", "t:stats", "t", now, "100"};
     err_t err = {0};
     store_value_t *r = store_script(s_store, s_orphans, 3, 6, argv, NULL, &err);
@@ -283,17 +274,18 @@ static void test_orphan_activities_wait_then_are_dead_lettered(void **state)
     (void)state;
     /* An activity for O, whose lead comes within the window: kept. */
     s_accept_event("o1", "O", "activity");
-    assert_int_equal(s_apply_event("o1", "activity", "O", "page_view", "1", NULL), 1);
+    assert_int_equal(s_apply_activity("o1", "O", "page_view", NULL), 1);
     assert_true(s_query_int("ZSCORE t:orphans %s", "O") > 0);
     s_accept_event("o2", "O", "lead");
-    assert_int_equal(s_apply_event("o2", "lead", "O", NULL, "5", NULL), 1);
+    assert_int_equal(s_apply_lead("o2", "O", 5, NULL), 1);
     assert_int_equal(s_query_int("ZSCORE t:orphans %s", "O"), -1);
-    /* An activity for N, whose lead never comes: dead-lettered after the
-     * window (the test's now is 2000 ms, the window 3600 s). */
+    /* An activity for N, whose lead never comes: dead-lettered when the
+     * window (scoring.orphan_window_s from S_NOW) ends, not before. */
     s_accept_event("n1", "N", "activity");
-    assert_int_equal(s_apply_event("n1", "activity", "N", "page_view", "1", NULL), 1);
-    assert_int_equal(s_sweep("3000"), 0);
-    assert_int_equal(s_sweep("3602001"), 1);
+    assert_int_equal(s_apply_activity("n1", "N", "page_view", NULL), 1);
+    long long window_end = S_NOW + 1000LL * s_cfg->scoring_orphan_window_s;
+    assert_int_equal(s_sweep(window_end - 1), 0);
+    assert_int_equal(s_sweep(window_end), 1);
     assert_int_equal(s_query_int("EXISTS %s", "t:lead:N"), 0);
     assert_int_equal(s_query_int("XLEN %s", "t:deadletter"), 1);
     assert_int_equal(s_query_int("HGET t:stats %s", "orphans_dropped"), 1);
@@ -302,10 +294,22 @@ static void test_orphan_activities_wait_then_are_dead_lettered(void **state)
 
 int main(void)
 {
-    if (redis_fixture_start(&s_redis) < 0)
+    const char *root = getenv("LEADOPS_TEST_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/deploy/leadops.yaml", root ? root : ".");
+    err_t err = {0};
+    s_cfg = config_load(path, &err);
+    if (!s_cfg) {
+        fprintf(stderr, "config: %s\n", err.msg);
+        return 1;
+    }
+    free(s_cfg->redis_prefix);
+    s_cfg->redis_prefix = strdup("t");
+    s_call = apply_call_new(s_cfg, "t:inflight:scoring", "t:inflight:scoring:msg",
+                            "t:inflight:routing", &err);
+    if (!s_call || redis_fixture_start(&s_redis) < 0)
         return 1;
     store_options_t opts = redis_fixture_options(&s_redis);
-    err_t err = {0};
     s_store = store_new(&opts, true, &err);
     s_apply = store_script_register(s_store, "apply", scoring_script_apply, &err);
     s_accept = store_script_register(s_store, "accept", ingest_script_accept, &err);
@@ -323,5 +327,7 @@ int main(void)
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     store_destroy(&s_store);
     redis_fixture_stop(&s_redis);
+    apply_call_destroy(&s_call);
+    config_destroy(&s_cfg);
     return failed;
 }

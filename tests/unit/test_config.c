@@ -35,7 +35,7 @@ static const char *const s_env_names[] = {
     "LEADOPS_ROUTING_REPS_0_QUEUES",
     "LEADOPS_ROUTING_REPS_1_QUEUES_0",
     "LEADOPS_ROUTING_REPS_9_CAPACITY",
-    "LEADOPS_SCORING_QUALIFY_THRESHOLD",
+    "LEADOPS_SCORING_STAGES_1_ENTER",
     "LEADOPS_SCORING_FIT_0_VALUES_1",
     "LEADOPS_SCORING_ACTIVITY_POINTS_DEMO_REQUEST",
     "LEADOPS_SCORING_GRADES_1_MIN",
@@ -165,7 +165,15 @@ static void test_sample_loads(void **state)
     assert_true(config_is_activity_type(config, "demo_request"));
     assert_false(config_is_activity_type(config, "carrier_pigeon"));
 
-    assert_true(config->scoring_qualify_threshold == 20.0);
+    assert_int_equal(config->stage_count, 3);
+    assert_string_equal(config->stages[0].name, "lead");
+    assert_string_equal(config->stages[1].name, "mql");
+    assert_true(config->stages[1].enter == 20.0 && config->stages[1].exit == 15.0);
+    assert_true(config->stages[2].enter == 60.0 && config->stages[2].exit == 50.0);
+    assert_int_equal(config->route_stage, 1);
+    assert_int_equal(config->queues[0].stage, 1);
+    assert_int_equal(config->scoring_half_life_s, 1209600);
+    assert_string_equal(config->model_file, "");
     assert_int_equal(config->scoring_redelivery_ms, 3000);
     assert_int_equal(config->grade_count, 4);
     assert_string_equal(config->grades[0].grade, "A");
@@ -173,7 +181,7 @@ static void test_sample_loads(void **state)
     assert_string_equal(config->grades[3].grade, "D");
     assert_true(config->grades[3].min == -1000.0);
 
-    assert_int_equal(config->fit_rule_count, 6);
+    assert_int_equal(config->fit_rule_count, 8);
     const fit_rule_t *industry = &config->fit_rules[0];
     assert_string_equal(industry->name, "target industry");
     assert_string_equal(industry->cond.field, "industry");
@@ -185,15 +193,15 @@ static void test_sample_loads(void **state)
     assert_int_equal(size->cond.op, COND_RANGE);
     assert_true(size->cond.min == 50.0 && size->cond.max == 100000.0);
     assert_int_equal(size->cond.value_count, 0);
-    assert_string_equal(config->fit_rules[2].cond.values[3], "vp sales");
+    assert_string_equal(config->fit_rules[2].cond.values[3], "chief");
     assert_true(config->fit_rules[3].points == -10.0);
-    assert_int_equal(config->fit_rules[5].cond.op, COND_EXISTS);
-    assert_string_equal(config->fit_rules[5].cond.field, "company");
+    assert_int_equal(config->fit_rules[7].cond.op, COND_EXISTS);
+    assert_string_equal(config->fit_rules[7].cond.field, "company");
 
-    assert_int_equal(config->activity_points_count, 10);
+    assert_int_equal(config->activity_points_count, 11);
     assert_string_equal(config->activity_points[6].type, "demo_request");
     assert_true(config->activity_points[6].points == 25.0);
-    assert_true(config->activity_points[8].points == -20.0);
+    assert_true(config->activity_points[9].points == -20.0);
 
     assert_string_equal(config->fallback_queue, "general");
     assert_int_equal(config->queue_count, 3);
@@ -256,7 +264,14 @@ static void test_defaults_without_a_file(void **state)
     assert_int_equal(config->activity_type_count, sample->activity_type_count);
     for (size_t i = 0; i < config->activity_type_count; i++)
         assert_string_equal(config->activity_types[i], sample->activity_types[i]);
-    assert_true(config->scoring_qualify_threshold == sample->scoring_qualify_threshold);
+    assert_int_equal(config->stage_count, sample->stage_count);
+    for (size_t i = 0; i < config->stage_count; i++) {
+        assert_string_equal(config->stages[i].name, sample->stages[i].name);
+        assert_true(i == 0 || config->stages[i].enter == sample->stages[i].enter);
+        assert_true(i == 0 || config->stages[i].exit == sample->stages[i].exit);
+    }
+    assert_int_equal(config->outcome_points_count, sample->outcome_points_count);
+    assert_int_equal(config->scoring_half_life_s, sample->scoring_half_life_s);
     assert_int_equal(config->scoring_redelivery_ms, sample->scoring_redelivery_ms);
     assert_int_equal(config->grade_count, sample->grade_count);
     for (size_t i = 0; i < config->grade_count; i++) {
@@ -267,6 +282,8 @@ static void test_defaults_without_a_file(void **state)
     for (size_t i = 0; i < config->activity_points_count; i++) {
         assert_string_equal(config->activity_points[i].type, sample->activity_points[i].type);
         assert_true(config->activity_points[i].points == sample->activity_points[i].points);
+        assert_true(config->activity_points[i].cap == sample->activity_points[i].cap);
+        assert_int_equal(config->activity_points[i].period_s, sample->activity_points[i].period_s);
     }
     assert_int_equal(config->fit_rule_count, 0);
     assert_int_equal(config->route_rule_count, 0);
@@ -299,7 +316,7 @@ static void test_env_overrides(void **state)
     setenv("LEADOPS_HTTP_REPORTING_LISTEN", "0.0.0.0:9091", 1);
     setenv("LEADOPS_ROUTING_REPS_0_CAPACITY", "8", 1);
     setenv("LEADOPS_ROUTING_REPS_1_QUEUES_0", "general", 1);
-    setenv("LEADOPS_SCORING_QUALIFY_THRESHOLD", "25.5", 1);
+    setenv("LEADOPS_SCORING_STAGES_1_ENTER", "25.5", 1);
     setenv("LEADOPS_SCORING_FIT_0_VALUES_1", "Banking", 1);
     setenv("LEADOPS_SCORING_ACTIVITY_POINTS_DEMO_REQUEST", "30", 1);
     setenv("LEADOPS_LOG_LEVEL", "debug", 1);
@@ -318,7 +335,7 @@ static void test_env_overrides(void **state)
     assert_int_equal(config->reps[0].capacity, 8);
     assert_int_equal(config->reps[1].capacity, 40);
     assert_string_equal(config->reps[1].queues[0], "general");
-    assert_true(config->scoring_qualify_threshold == 25.5);
+    assert_true(config->stages[1].enter == 25.5);
     assert_string_equal(config->fit_rules[0].cond.values[1], "banking");
     assert_true(config->activity_points[6].points == 30.0);
     assert_string_equal(config->log_level, "debug");
@@ -420,8 +437,32 @@ static void test_wrong_types(void **state)
                    "expected a non-empty string, got a list");
     s_expect_error(state, "redis: 6379\n", 1, "redis", "expected a mapping, got a scalar");
     s_expect_error(state, "- redis\n", 1, "(top level)", "expected a mapping, got a list");
-    s_expect_error(state, "scoring:\n  qualify_threshold: high\n", 2, "scoring.qualify_threshold",
-                   "expected a number, got \"high\"");
+    s_expect_error(state,
+                   "scoring:\n  stages:\n    - {name: lead}\n    - {name: mql, enter: high}\n", 4,
+                   "scoring.stages[1].enter", "expected a number, got \"high\"");
+    s_expect_error(state, "scoring:\n  stages:\n    - {name: lead, enter: 3}\n", 3,
+                   "scoring.stages[0].enter",
+                   "the first stage is where every lead starts: it has no thresholds");
+    s_expect_error(state,
+                   "scoring:\n  stages:\n    - {name: lead}\n    - {name: mql, enter: 20}\n"
+                   "    - {name: sql, enter: 10}\n",
+                   5, "scoring.stages[2].enter",
+                   "stages must be listed lowest first: 10 is not above 20");
+    s_expect_error(
+        state, "scoring:\n  stages:\n    - {name: lead}\n    - {name: mql, enter: 20, exit: 30}\n",
+        4, "scoring.stages[1].exit",
+        "a lead leaves a stage at or below where it enters: 30 is above 20");
+    s_expect_error(state, "scoring:\n  stages: []\n", 2, "scoring.stages",
+                   "at least one stage is needed");
+    s_expect_error(state, "scoring:\n  activity_points:\n    page_view: {points: 1, cap: 0}\n", 3,
+                   "scoring.activity_points.page_view.cap", "expected a cap above 0, got \"0\"");
+    s_expect_error(state, "scoring:\n  activity_points:\n    page_view: {points: 1, limit: 3}\n", 3,
+                   "scoring.activity_points.page_view.limit", "unknown key");
+    s_expect_error(state, "scoring:\n  model:\n    file: m.json\n    mapping: {Country: nation}\n",
+                   4, "scoring.model.mapping.Country", "unknown lead field \"nation\"");
+    s_expect_error(
+        state, "routing:\n  queues:\n    - {name: general, strategy: round_robin, stage: hot}\n", 3,
+        "routing.queues[0].stage", "\"hot\" is not a configured stage (see scoring.stages)");
     s_expect_error(state, "ingest:\n  activity_types: call\n", 2, "ingest.activity_types",
                    "expected a list, got a scalar");
     s_expect_error(state, "routing:\n  reps:\n    - rep-anna\n", 3, "routing.reps[0]",

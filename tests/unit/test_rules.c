@@ -58,7 +58,10 @@ static void test_fit_points_and_reasons(void **state)
     /* industry 15 + size 15 + title 10 + source 10 + company 5 */
     assert_true(rules_fit(cfg, lead, reasons) == 55);
     assert_int_equal(json_array_size(reasons), 5);
-    assert_non_null(strstr(json_string_value(json_array_get(reasons, 0)), "target industry"));
+    json_t *first = json_array_get(reasons, 0);
+    assert_string_equal(json_string_value(json_object_get(first, "rule")), "target industry");
+    assert_non_null(strstr(json_string_value(json_object_get(first, "condition")), "software"));
+    assert_true(json_real_value(json_object_get(first, "points")) == 15);
     assert_string_equal(rules_grade(cfg, 55), "A");
     json_decref(reasons);
     leadops__lead__free_unpacked(lead, NULL);
