@@ -59,6 +59,12 @@ void ctl_progress_draw(ctl_progress_t *progress, const char *fmt, ...)
 /* Clears the line; returns seconds since start. */
 double ctl_progress_end(ctl_progress_t *progress);
 
+/* Prints a lead view (views_lead) for a terminal on OUT: its state, then its
+ * score taken apart (fit rules, each kept activity decayed to now, what
+ * earlier ones add, the model), rounded so the printed parts add up to the
+ * printed totals. Prints no email or name. VIEW is borrowed. */
+void ctl_lead_print(FILE *out, const json_t *view);
+
 /* Prints JSON pretty on stdout. Takes ownership of VALUE. */
 void ctl_print_json(json_t *value);
 

@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "auth.h"
+#include "envelope.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
@@ -150,7 +151,12 @@ static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *r
     else if (strcmp(path, "/metrics") == 0)
         s_serve_metrics(self, res);
     else if (is_lead)
-        s_respond_view(self, res, views_lead(self->store, prefix, path + strlen(LEADS_PATH), &err),
+        s_respond_view(self, res,
+                       views_lead(self->store, prefix, path + strlen(LEADS_PATH),
+                                  &(explain_opts_t){.now_ms = clock_now_ms(),
+                                                    .half_life_s = self->cfg->scoring_half_life_s,
+                                                    .model_weight = self->cfg->model_points},
+                                  &err),
                        &err);
     else if (strcmp(path, "/v1/queues") == 0)
         s_respond_view(self, res, views_queues(self->store, prefix, &err), &err);

@@ -11,13 +11,18 @@
 #include <time.h>
 
 #include "envelope.h"
+#include "explain.h"
 #include "keys.h"
 #include "leadops.pb-c.h"
 
 const char *const views_stat_names[VIEWS_STAT_COUNT] = {
-    "ingested_leads", "ingested_activities", "duplicates", "rejected",
-    "scored",         "qualified",           "assigned",   "queued",
-    "closed",
+    "ingested_leads", "ingested_activities",
+    "duplicates",     "rejected",
+    "scored",         "qualified",
+    "assigned",       "queued",
+    "closed",         "capped",
+    "stage_up",       "stage_down",
+    "unqueued",
 };
 
 /* How many waiting leads per queue oldest_wait_ms looks at: the waiting set
@@ -205,21 +210,6 @@ static void s_lead_fields(json_t *view, const Leadops__Lead *lead)
     json_object_set_new(view, "attributes", attributes);
 }
 
-/* Reasons are stored as a JSON array string; anything else is shown as is
- * rather than dropped, so a bad writer is visible. */
-static json_t *s_reasons(const char *stored)
-{
-    if (!stored || !*stored)
-        return json_array();
-    json_t *parsed = json_loads(stored, JSON_DECODE_ANY, NULL);
-    if (parsed && json_is_array(parsed))
-        return parsed;
-    json_decref(parsed);
-    json_t *raw = json_array();
-    json_array_append_new(raw, s_json_text(stored));
-    return raw;
-}
-
 static void s_lead_timestamp(json_t *view, const store_value_t *hash, const char *name)
 {
     long long ms = store_value_int(s_hash_get(hash, name), 0);
@@ -236,11 +226,54 @@ static void s_lead_timestamp(json_t *view, const store_value_t *hash, const char
     json_object_set_new(view, iso_name, json_string(iso));
 }
 
+/* The stored parts of the score in HASH and the kept activities in ACTS
+ * (an LRANGE reply), borrowed from both, for explain_score. */
+static void s_explain_input(const store_value_t *hash, const store_value_t *acts,
+                            explain_lead_t *lead)
+{
+    *lead = (explain_lead_t){
+        .fit = store_value_str(s_hash_get(hash, "fit"), NULL),
+        .grade = store_value_str(s_hash_get(hash, "grade"), NULL),
+        .reasons = store_value_str(s_hash_get(hash, "reasons"), NULL),
+        .engagement = store_value_str(s_hash_get(hash, "engagement"), NULL),
+        .eng_at = store_value_str(s_hash_get(hash, "eng_at"), NULL),
+        .model_points = store_value_str(s_hash_get(hash, "model_points"), NULL),
+        .model_p = store_value_str(s_hash_get(hash, "model_p"), NULL),
+        .model_top = store_value_str(s_hash_get(hash, "model_top"), NULL),
+        .model = store_value_str(s_hash_get(hash, "model"), NULL),
+    };
+    for (size_t i = 0; acts && acts->type == STORE_ARRAY && i < acts->count; i++)
+        if (lead->act_count < EXPLAIN_ACTS_MAX)
+            lead->acts[lead->act_count++] = store_value_str(acts->elements[i], NULL);
+}
+
+/* "score" is the score now, with its explanation; the stored one is the
+ * score as of the lead's last event, before engagement decayed since. A
+ * lead nothing has scored yet has neither. */
+static void s_lead_score(json_t *view, const store_value_t *hash, const store_value_t *acts,
+                         const explain_opts_t *opts)
+{
+    const store_value_t *stored = s_hash_get(hash, "score");
+    json_object_set_new(view, "score_at_last_event",
+                        stored ? json_real(store_value_double(stored, 0)) : json_null());
+    if (!stored && !s_hash_get(hash, "fit") && !s_hash_get(hash, "engagement") &&
+        !s_hash_get(hash, "model_points")) {
+        json_object_set_new(view, "score", json_null());
+        json_object_set_new(view, "explanation", json_null());
+        return;
+    }
+    explain_lead_t lead;
+    s_explain_input(hash, acts, &lead);
+    json_t *explanation = explain_score(&lead, opts);
+    json_object_set(view, "score", json_object_get(explanation, "total"));
+    json_object_set_new(view, "explanation", explanation);
+}
+
 static void s_lead_state(json_t *view, const store_value_t *hash)
 {
     static const char *const strings[] = {"status", "grade", "stage",  "queue",
                                           "rule",   "rep",   "outcome"};
-    static const char *const numbers[] = {"score", "fit", "engagement"};
+    static const char *const numbers[] = {"fit", "engagement"};
     for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
         s_set_str(view, strings[i], store_value_str(s_hash_get(hash, strings[i]), NULL));
     for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
@@ -251,12 +284,12 @@ static void s_lead_state(json_t *view, const store_value_t *hash)
     json_object_set_new(view, "qualified",
                         json_boolean(store_value_int(s_hash_get(hash, "qualified"), 0) != 0));
     json_object_set_new(view, "reasons",
-                        s_reasons(store_value_str(s_hash_get(hash, "reasons"), NULL)));
+                        explain_reasons(store_value_str(s_hash_get(hash, "reasons"), NULL)));
     json_object_set_new(view, "activities",
                         json_integer(store_value_int(s_hash_get(hash, "activities"), 0)));
 
-    static const char *const stamps[] = {"ingested_at", "scored_at",   "qualified_at",
-                                         "queued_at",   "assigned_at", "closed_at"};
+    static const char *const stamps[] = {"ingested_at",  "scored_at", "eng_at",      "stage_at",
+                                         "qualified_at", "queued_at", "assigned_at", "closed_at"};
     for (size_t i = 0; i < sizeof stamps / sizeof *stamps; i++)
         s_lead_timestamp(view, hash, stamps[i]);
     /* As routing.lua records it: from the moment the lead was ready for
@@ -270,41 +303,26 @@ static void s_lead_state(json_t *view, const store_value_t *hash)
                         ready > 0 && assigned > 0 ? json_integer(assigned - ready) : json_null());
 }
 
-json_t *views_lead(store_t *store, const char *prefix, const char *lead_id, err_t *err)
+/* Queues the reads of lead ID on BATCH: its hash, then its kept activities.
+ * Returns -1 when the id makes a key too long. */
+static int s_lead_reads(store_batch_t *batch, const char *prefix, const char *lead_id)
 {
-    char key[KEY_MAX];
-    if (!lead_id || !*lead_id || s_keyf(key, prefix, "lead:%s", lead_id) < 0) {
-        err_set(err, ERR_NOTFOUND, "lead %s not found", lead_id ? lead_id : "");
-        return NULL;
-    }
-    /* A lead id merged into another lead (same email or source id) stands
-     * for that lead: show it, saying so. */
-    char alias_key[KEY_MAX], canonical[KEY_MAX];
-    const char *asked = lead_id;
-    store_value_t *alias = NULL;
-    if (s_keyf(alias_key, prefix, "alias:%s", lead_id) == 0 &&
-        (alias = store_command(store, err, "GET %s", alias_key)) && alias->type == STORE_STR &&
-        alias->len < sizeof canonical && s_keyf(key, prefix, "lead:%s", alias->str) == 0) {
-        memcpy(canonical, alias->str, alias->len + 1);
-        lead_id = canonical;
-    }
-    store_value_free(&alias);
-    store_value_t *hash = store_command(store, err, "HGETALL %s", key);
-    if (!hash)
-        return NULL;
-    if (s_check(hash, "HGETALL lead", err) < 0) {
-        store_value_free(&hash);
-        return NULL;
-    }
-    if (hash->type != STORE_ARRAY || hash->count == 0) {
-        store_value_free(&hash);
-        err_set(err, ERR_NOTFOUND, "lead %s not found", lead_id);
-        return NULL;
-    }
+    char key[KEY_MAX], acts_key[KEY_MAX], last[16];
+    if (s_keyf(key, prefix, "lead:%s", lead_id) < 0 ||
+        s_keyf(acts_key, prefix, "lead:%s:acts", lead_id) < 0)
+        return -1;
+    snprintf(last, sizeof last, "%d", EXPLAIN_ACTS_MAX - 1);
+    s_batch_add(batch, 2, (const char *[]){"HGETALL", key});
+    s_batch_add(batch, 4, (const char *[]){"LRANGE", acts_key, "0", last});
+    return 0;
+}
 
+static json_t *s_lead_view(const char *lead_id, const char *asked, const store_value_t *hash,
+                           const store_value_t *acts, const explain_opts_t *opts)
+{
     json_t *view = json_object();
     s_set_str(view, "lead_id", lead_id);
-    if (asked != lead_id)
+    if (strcmp(asked, lead_id) != 0)
         s_set_str(view, "merged_from", asked);
     const store_value_t *packed = s_hash_get(hash, "lead");
     if (packed && packed->type == STORE_STR) {
@@ -318,7 +336,57 @@ json_t *views_lead(store_t *store, const char *prefix, const char *lead_id, err_
         }
     }
     s_lead_state(view, hash);
-    store_value_free(&hash);
+    s_lead_score(view, hash, acts, opts);
+    return view;
+}
+
+json_t *views_lead(store_t *store, const char *prefix, const char *lead_id,
+                   const explain_opts_t *opts, err_t *err)
+{
+    assert(opts);
+    char alias_key[KEY_MAX];
+    store_batch_t *first = store_batch_new(), *merged = NULL;
+    json_t *view = NULL;
+    if (!lead_id || !*lead_id || s_keyf(alias_key, prefix, "alias:%s", lead_id) < 0) {
+        err_set(err, ERR_NOTFOUND, "lead %s not found", lead_id ? lead_id : "");
+        goto done;
+    }
+    /* One round trip: the alias and the lead as asked for. A lead id merged
+     * into another lead (same email or source id) stands for that lead, so
+     * only a merged id costs a second one. */
+    s_batch_add(first, 2, (const char *[]){"GET", alias_key});
+    if (s_lead_reads(first, prefix, lead_id) < 0) {
+        err_set(err, ERR_NOTFOUND, "lead %s not found", lead_id);
+        goto done;
+    }
+    if (store_batch_exec(store, first, err) < 0)
+        goto done;
+    const store_batch_t *read = first;
+    size_t at = 1;
+    const char *shown = lead_id;
+    const store_value_t *alias = store_batch_reply(first, 0);
+    if (alias && alias->type == STORE_STR && alias->len > 0) {
+        merged = store_batch_new();
+        if (s_lead_reads(merged, prefix, alias->str) == 0) {
+            if (store_batch_exec(store, merged, err) < 0)
+                goto done;
+            read = merged;
+            at = 0;
+            shown = alias->str;
+        }
+    }
+    const store_value_t *hash = store_batch_reply(read, at);
+    if (s_check(hash, "HGETALL lead", err) < 0)
+        goto done;
+    if (hash->type != STORE_ARRAY || hash->count == 0) {
+        err_set(err, ERR_NOTFOUND, "lead %s not found", shown);
+        goto done;
+    }
+    /* A list that cannot be read leaves every activity in "earlier". */
+    view = s_lead_view(shown, lead_id, hash, store_batch_reply(read, at + 1), opts);
+done:
+    store_batch_destroy(&first);
+    store_batch_destroy(&merged);
     return view;
 }
 

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "err.h"
+#include "explain.h"
 #include "stl.h" /* the histogram views_stl_read fills; includers of views.h use it too */
 #include "store.h"
 
@@ -24,14 +25,22 @@ int views_stl_read(store_t *store, const char *prefix, stl_histogram_t *hist, er
 /* The lead <PREFIX>:lead:<LEAD_ID>: the Lead fields decoded from the stored
  * protobuf (lead_id, email, company, domain, title, industry, company_size,
  * annual_revenue, country, region, city, source, campaign, language,
- * source_system, source_id, attributes), its state (status, score, fit,
- * engagement, grade, stage, qualified, reasons, activities, queue, rule, rep,
- * outcome), timestamps ingested_at, scored_at, queued_at, assigned_at,
- * closed_at (Unix ms, null when unset) each with an *_iso UTC string, and
- * speed_to_lead_ms once assigned (else null). A stored lead that does not
+ * source_system, source_id, attributes), its state (status, fit, engagement
+ * (as stored at eng_at, before decay), grade, stage, qualified, reasons (the
+ * fit rules: explain_reasons), activities, queue, rule, rep, outcome),
+ * timestamps ingested_at, scored_at, eng_at, stage_at, qualified_at,
+ * queued_at, assigned_at, closed_at (Unix ms, null when unset) each with an
+ * *_iso UTC string, and speed_to_lead_ms once assigned (else null).
+ * "score" is the score at OPTS->now_ms with engagement decayed to then, and
+ * "explanation" takes it apart (explain_score, with the lead's kept
+ * activities); "score_at_last_event" is the score scoring stored. All three
+ * are null for a lead nothing has scored. A stored lead that does not
  * decode is reported with "lead_corrupt": true instead of the Lead fields.
+ * A merged lead id shows the lead it merged into, with "merged_from".
+ * Reads in one round trip (two for a merged id).
  * NULL with ERR_NOTFOUND when no such lead. */
-json_t *views_lead(store_t *store, const char *prefix, const char *lead_id, err_t *err);
+json_t *views_lead(store_t *store, const char *prefix, const char *lead_id,
+                   const explain_opts_t *opts, err_t *err);
 
 /* {"queues": [{name, waiting, oldest_wait_ms, reps, reps_online,
  * free_capacity}, ...]} for every queue in <PREFIX>:queues, sorted by name.
@@ -46,13 +55,14 @@ json_t *views_queues(store_t *store, const char *prefix, err_t *err);
 json_t *views_reps(store_t *store, const char *prefix, err_t *err);
 
 /* {ingested_leads, ingested_activities, duplicates, rejected, scored,
- * qualified, assigned, queued, closed (0 when missing), waiting (sum over
+ * qualified, assigned, queued, closed, capped, stage_up, stage_down,
+ * unqueued (0 when missing), waiting (sum over
  * the queues' waiting sets), speed_to_lead_ms: {count, p50, p90, p99, mean}
  * (null statistics while count is 0)}. */
 json_t *views_summary(store_t *store, const char *prefix, err_t *err);
 
 /* The <PREFIX>:stats counters, in the order views_summary prints them. */
-#define VIEWS_STAT_COUNT 9
+#define VIEWS_STAT_COUNT 13
 extern const char *const views_stat_names[VIEWS_STAT_COUNT];
 
 #endif

@@ -523,9 +523,10 @@ model_t *model_load(const char *path, err_t *err)
         goto done;
     }
     if (version > MODEL_VERSION || version < 1) {
-        err_set(err, ERR_INPUT,
-                "model %s: version %lld %s; this leadopsctl reads version %d: use a newer build",
-                path, (long long)version, version < 1 ? "is invalid" : "is newer", MODEL_VERSION);
+        err_set(
+            err, ERR_INPUT,
+            "model %s: version %lld %s; this build of LeadOps reads version %d: use a newer build",
+            path, (long long)version, version < 1 ? "is invalid" : "is newer", MODEL_VERSION);
         goto done;
     }
     if (json_unpack_ex(root, &jerr, 0, "{s:s, s?s, s?F, s?I, s:F, s:o}", "kind", &kind, "label",

@@ -78,6 +78,17 @@ scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         return NULL;
     }
     self->cfg = cfg;
+    /* The model first: a bad one stops the start with its reason, before
+     * anything is bound or connected. */
+    if (cfg->model_file[0]) {
+        self->model =
+            model_live_new(cfg->model_file, (const char *const *)cfg->model_columns,
+                           (const char *const *)cfg->model_fields, cfg->model_mapping_count, err);
+        if (!self->model)
+            goto fail;
+        log_info("model %s loaded: up to %g points", model_live_describe(self->model),
+                 cfg->model_points);
+    }
     self->store = service_store_new(cfg, false, err);
     if (!self->store)
         goto fail;
@@ -120,15 +131,6 @@ scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err)
                                  hop_key(self->routing_hop), err);
     if (!self->apply)
         goto fail;
-    if (cfg->model_file[0]) {
-        self->model =
-            model_live_new(cfg->model_file, (const char *const *)cfg->model_columns,
-                           (const char *const *)cfg->model_fields, cfg->model_mapping_count, err);
-        if (!self->model)
-            goto fail;
-        log_info("model %s loaded: up to %g points", model_live_describe(self->model),
-                 cfg->model_points);
-    }
     return self;
 fail:
     scoring_destroy(&self);
@@ -600,7 +602,7 @@ static void s_poll_model(scoring_t *self)
                  model_live_describe(self->model));
     } else if (rc < 0) {
         self->stats.models_refused++;
-        log_error("new model refused, the current one stays: %s", err.msg);
+        log_error("%s", err.msg); /* the file, the reason, and the model that stays */
     }
 }
 
