@@ -19,12 +19,12 @@ P=$E2E_PREFIX
 FIXTURES=$E2E_REPO/tests/e2e/fixtures
 MAPPINGS=$E2E_REPO/deploy/mappings
 
-# count_leads PATTERN FIELD [VALUE] — lead hashes matching PATTERN that have FIELD (equal to
+# count_leads PATTERN FIELD [VALUE] — lead hashes (not their :acts lists) matching PATTERN that have FIELD (equal to
 # VALUE when given), counted inside Redis.
 count_leads() {
     e2e_redis EVAL "local n = 0
         for _, key in ipairs(redis.call('KEYS', ARGV[1])) do
-            local v = redis.call('HGET', key, ARGV[2])
+            local v = redis.call('TYPE', key).ok == 'hash' and redis.call('HGET', key, ARGV[2])
             if v and (ARGV[3] == '' or v == ARGV[3]) then n = n + 1 end
         end
         return n" 0 "$P:lead:$1" "$2" "${3:-}"
@@ -34,7 +34,9 @@ count_leads() {
 sum_leads() {
     e2e_redis EVAL "local n = 0
         for _, key in ipairs(redis.call('KEYS', ARGV[1])) do
-            n = n + (tonumber(redis.call('HGET', key, ARGV[2])) or 0)
+            if redis.call('TYPE', key).ok == 'hash' then
+                n = n + (tonumber(redis.call('HGET', key, ARGV[2])) or 0)
+            end
         end
         return n" 0 "$P:lead:$1" "$2"
 }
