@@ -16,6 +16,7 @@
 #include "log.h"
 #include "model_live.h"
 #include "rules_score.h"
+#include "scoring_internal.h"
 #include "service.h"
 #include "store.h"
 #include "zutil.h"
@@ -24,51 +25,10 @@ extern const char scoring_script_apply[];
 extern const char scoring_script_fetch[];
 extern const char scoring_script_orphans[];
 
-#define REDELIVERY_TICK_MS   250
-#define REDELIVERY_CLAIM_MAX 1000
 /* A lead event merged from a revision that changed meanwhile (another event
  * of the same lead, maybe from another instance) is merged again; after this
  * many rounds it is left in flight for redelivery. */
-#define MERGE_ROUNDS          4
-#define ORPHAN_SWEEP_EVERY_MS 1000
-#define RESTAGE_EVERY_MS      1000
-#define RESTAGE_MAX           SCORING_BATCH_MAX
-#define MODEL_POLL_EVERY_MS   1000
-
-/* One event of the batch in hand, kept until it is applied. */
-typedef struct {
-    Leadops__Envelope *env;        /* owned */
-    Leadops__Lead *lead;           /* owned: the payload of a lead event, else NULL */
-    Leadops__Activity *activity;   /* owned: the payload of an activity, else NULL */
-    char lead_id[LEAD_ID_MAX + 1]; /* the lead it applies to, aliases resolved */
-    bool done;
-} s_pending_t;
-
-struct scoring {
-    const config_t *cfg; /* borrowed */
-    store_t *store;      /* owned */
-    void *pull;          /* owned: work from ingest */
-    void *routing_push;  /* owned */
-    void *events_pub;    /* owned */
-    auth_zap_t *zap;     /* owned: CurveZMQ handshakes (inert without) */
-    hop_t *ingest_hop;   /* owned: we are its receiver */
-    hop_t *routing_hop;  /* owned: we are its sender */
-    int apply_script, fetch_script;
-    store_batch_t *batch;       /* owned: fetch round, redelivery */
-    store_batch_t *apply_batch; /* owned: apply round */
-    s_pending_t pending[SCORING_BATCH_MAX];
-    size_t pending_count;
-    scoring_stats_t stats;
-    char key_stats[KEY_MAX], key_leads[KEY_MAX], key_orphans[KEY_MAX], key_deadletter[KEY_MAX];
-    char key_stage_due[KEY_MAX];
-    apply_call_t *apply; /* owned */
-    model_live_t *model; /* owned; NULL without scoring.model.file */
-    int orphans_script;
-    int64_t next_orphan_sweep_ms, next_restage_ms, next_model_poll_ms;
-    int64_t next_redelivery_ms;
-    bool store_down_logged;
-    char claimed_ids[REDELIVERY_CLAIM_MAX][160]; /* lead ids of the redelivery in hand */
-};
+#define MERGE_ROUNDS 4
 
 scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err)
 {
@@ -140,7 +100,7 @@ fail:
 static void s_clear_pending(scoring_t *self)
 {
     for (size_t i = 0; i < self->pending_count; i++) {
-        s_pending_t *p = &self->pending[i];
+        scoring_pending_t *p = &self->pending[i];
         leadops__envelope__free_unpacked(p->env, NULL);
         if (p->lead)
             leadops__lead__free_unpacked(p->lead, NULL);
@@ -176,101 +136,12 @@ const scoring_stats_t *scoring_stats(const scoring_t *self)
     return &self->stats;
 }
 
-/* A lead as apply.lua (or the redelivery) left it. */
-typedef struct {
-    const char *lead_id;
-    const store_value_t *lead_pb; /* the stored Lead; may be NULL */
-    double score, fit, engagement, model;
-    const char *grade, *stage, *previous_stage; /* previous_stage: "" when it did not move */
-    int64_t ingested_at_ms;
-    bool to_routing;
-} s_scored_t;
-
-/* Reads apply.lua's reply {1, score, stage, previous stage, to routing,
- * lead, ingested at, fit, engagement, grade, model points}. */
-static s_scored_t s_scored_from_reply(const char *lead_id, const store_value_t *reply)
-{
-    return (s_scored_t){
-        .lead_id = lead_id,
-        .score = store_value_double(store_value_at(reply, 1), 0),
-        .stage = store_value_str(store_value_at(reply, 2), ""),
-        .previous_stage = store_value_str(store_value_at(reply, 3), ""),
-        .to_routing = store_value_int(store_value_at(reply, 4), 0) == 1,
-        .lead_pb = store_value_at(reply, 5),
-        .ingested_at_ms = store_value_int(store_value_at(reply, 6), 0),
-        .fit = store_value_double(store_value_at(reply, 7), 0),
-        .engagement = store_value_double(store_value_at(reply, 8), 0),
-        .grade = store_value_str(store_value_at(reply, 9), ""),
-        .model = store_value_double(store_value_at(reply, 10), 0),
-    };
-}
-
-static void s_publish(scoring_t *self, Leadops__EventType type, const ProtobufCMessage *message,
-                      int64_t ingested_at_ms, bool to_routing)
-{
-    size_t len;
-    uint8_t *bytes =
-        envelope_pack(type, NULL, "leadops-scoring", 0, ingested_at_ms, message, &len, NULL);
-    if (!bytes)
-        return;
-    /* A full queue to routing leaves the lead in flight: redelivery sends it later. */
-    if (to_routing)
-        zmq_send(self->routing_push, bytes, len, ZMQ_DONTWAIT);
-    zmq_send(self->events_pub, bytes, len, ZMQ_DONTWAIT);
-    free(bytes);
-}
-
-/* Sends a ScoredLead for R: to routing when R says so (the lead is in flight
- * to routing), and always on the event bus (with the lead's fields only when
- * routing gets it too: the bus carries no more personal data than it must);
- * and a StageChange on the bus when the lead moved. CAUSE: "lead",
- * "activity" or "decay". */
-static void s_send_scored(scoring_t *self, const s_scored_t *r, const char *cause)
-{
-    Leadops__Lead *lead = NULL;
-    Leadops__Lead id_only = LEADOPS__LEAD__INIT;
-    if (r->to_routing && r->lead_pb && r->lead_pb->type == STORE_STR && r->lead_pb->len)
-        lead = leadops__lead__unpack(NULL, r->lead_pb->len, (const uint8_t *)r->lead_pb->str);
-    if (!lead)
-        id_only.lead_id = (char *)r->lead_id;
-    int64_t now = clock_now_ms();
-
-    Leadops__ScoredLead scored = LEADOPS__SCORED_LEAD__INIT;
-    scored.lead = lead ? lead : &id_only;
-    scored.score = r->score;
-    scored.fit_score = r->fit;
-    scored.engagement_score = r->engagement;
-    scored.model_score = r->model;
-    scored.grade = (char *)(r->grade ? r->grade : "");
-    scored.stage = (char *)(r->stage ? r->stage : "");
-    scored.previous_stage = (char *)(r->previous_stage ? r->previous_stage : "");
-    scored.qualified = r->to_routing;
-    scored.scored_at_ms = now;
-    scored.ingested_at_ms = r->ingested_at_ms;
-    s_publish(self, LEADOPS__EVENT_TYPE__EVENT_SCORED_LEAD, &scored.base, r->ingested_at_ms,
-              r->to_routing && lead);
-    if (r->previous_stage && r->previous_stage[0]) {
-        Leadops__StageChange change = LEADOPS__STAGE_CHANGE__INIT;
-        change.lead_id = (char *)r->lead_id;
-        change.from_stage = (char *)r->previous_stage;
-        change.to_stage = (char *)r->stage;
-        change.score = r->score;
-        change.changed_at_ms = now;
-        change.cause = (char *)cause;
-        s_publish(self, LEADOPS__EVENT_TYPE__EVENT_STAGE_CHANGED, &change.base, r->ingested_at_ms,
-                  false);
-        self->stats.stage_changes++;
-    }
-    if (lead)
-        leadops__lead__free_unpacked(lead, NULL);
-}
-
 /* Merges a lead event into the lead as FETCH (fetch.lua's reply) found it:
  * newer non-empty values win, the lead keeps its id. Returns the packed
  * merged lead (caller frees) with its size, and the changes as JSON text
  * (caller frees; NULL when nothing changed), or NULL when the stored lead
  * cannot be read. */
-static uint8_t *s_merge(scoring_t *self, const s_pending_t *p, const store_value_t *fetch,
+static uint8_t *s_merge(scoring_t *self, const scoring_pending_t *p, const store_value_t *fetch,
                         size_t *size, char **changes_text, double *fit, json_t *reasons,
                         double *model_p, json_t *model_top)
 {
@@ -308,7 +179,7 @@ static uint8_t *s_merge(scoring_t *self, const s_pending_t *p, const store_value
 
 /* Queues apply.lua for P, given fetch.lua's reply FETCH. Returns false when
  * the event cannot be applied (a stored lead that does not decode). */
-static bool s_queue_apply(scoring_t *self, s_pending_t *p, const store_value_t *fetch)
+static bool s_queue_apply(scoring_t *self, scoring_pending_t *p, const store_value_t *fetch)
 {
     snprintf(p->lead_id, sizeof p->lead_id, "%s",
              store_value_str(store_value_at(fetch, 0), p->lead_id));
@@ -358,7 +229,7 @@ static bool s_queue_apply(scoring_t *self, s_pending_t *p, const store_value_t *
 }
 
 /* Handles apply.lua's REPLY for P. Returns false when P must be merged again. */
-static bool s_applied(scoring_t *self, s_pending_t *p, const store_value_t *reply)
+static bool s_applied(scoring_t *self, scoring_pending_t *p, const store_value_t *reply)
 {
     long long outcome = store_value_int(store_value_at(reply, 0), -1);
     if (outcome == 3)
@@ -370,9 +241,9 @@ static bool s_applied(scoring_t *self, s_pending_t *p, const store_value_t *repl
         self->stats.redeliveries_ignored++;
     } else {
         self->stats.applied++;
-        s_scored_t scored = s_scored_from_reply(p->lead_id, reply);
+        scoring_scored_t scored = scoring_scored_from_reply(p->lead_id, reply);
         self->stats.to_routing += scored.to_routing;
-        s_send_scored(self, &scored, p->lead ? "lead" : "activity");
+        scoring_send_scored(self, &scored, p->lead ? "lead" : "activity");
     }
     return true;
 }
@@ -382,7 +253,7 @@ static bool s_applied(scoring_t *self, s_pending_t *p, const store_value_t *repl
  * bug or a foreign sender causes. */
 static bool s_take(scoring_t *self, const void *data, size_t size)
 {
-    s_pending_t *p = &self->pending[self->pending_count];
+    scoring_pending_t *p = &self->pending[self->pending_count];
     memset(p, 0, sizeof *p);
     p->env = envelope_decode(data, size, NULL);
     if (p->env && p->env->type == LEADOPS__EVENT_TYPE__EVENT_LEAD)
@@ -408,7 +279,7 @@ static int s_round(scoring_t *self)
     store_batch_reset(self->apply_batch);
     size_t todo[SCORING_BATCH_MAX], count = 0;
     for (size_t i = 0; i < self->pending_count; i++) {
-        s_pending_t *p = &self->pending[i];
+        scoring_pending_t *p = &self->pending[i];
         if (p->done)
             continue;
         const char *argv[] = {self->cfg->redis_prefix, p->lead_id};
@@ -420,7 +291,7 @@ static int s_round(scoring_t *self)
         goto store_down;
     size_t applied[SCORING_BATCH_MAX], queued = 0;
     for (size_t k = 0; k < count; k++) {
-        s_pending_t *p = &self->pending[todo[k]];
+        scoring_pending_t *p = &self->pending[todo[k]];
         if (s_queue_apply(self, p, store_batch_reply(self->batch, k))) {
             applied[queued++] = todo[k];
         } else {
@@ -433,7 +304,7 @@ static int s_round(scoring_t *self)
         goto store_down;
     int remaining = 0;
     for (size_t k = 0; k < queued; k++) {
-        s_pending_t *p = &self->pending[applied[k]];
+        scoring_pending_t *p = &self->pending[applied[k]];
         p->done = s_applied(self, p, store_batch_reply(self->apply_batch, k));
         remaining += !p->done;
     }
@@ -473,139 +344,6 @@ static void s_handle_batch(scoring_t *self)
     s_clear_pending(self);
 }
 
-typedef struct {
-    char (*ids)[160];
-    size_t count;
-} s_claimed_t;
-
-static void s_collect(void *arg, const char *member, const void *message, size_t size)
-{
-    (void)message;
-    (void)size;
-    s_claimed_t *claimed = arg;
-    if (claimed->count < REDELIVERY_CLAIM_MAX)
-        snprintf(claimed->ids[claimed->count++], 160, "%s", member);
-}
-
-/* Re-sends to routing the qualified leads routing has not taken yet,
- * rebuilt from their state in Redis. */
-static void s_redeliver(scoring_t *self)
-{
-    char(*ids)[160] = self->claimed_ids;
-    s_claimed_t claimed = {ids, 0};
-    err_t err = {0};
-    if (hop_claim(self->routing_hop, clock_now_ms(), REDELIVERY_CLAIM_MAX, s_collect, &claimed,
-                  &err) < 0) {
-        if (!self->store_down_logged)
-            log_warn("redelivery to routing: %s", err.msg);
-        return;
-    }
-    if (claimed.count == 0)
-        return;
-    store_batch_reset(self->batch);
-    for (size_t i = 0; i < claimed.count; i++) {
-        char key[KEY_MAX];
-        snprintf(key, sizeof key, "%s:lead:%s", self->cfg->redis_prefix, ids[i]);
-        const char *argv[] = {"HMGET",      key,     "lead",        "score", "fit",
-                              "engagement", "grade", "ingested_at", "stage", "model_points"};
-        store_batch_command(self->batch, 10, argv, NULL);
-    }
-    if (store_batch_exec(self->store, self->batch, &err) < 0) {
-        log_warn("redelivery to routing: %s", err.msg);
-        return;
-    }
-    for (size_t i = 0; i < claimed.count; i++) {
-        const store_value_t *r = store_batch_reply(self->batch, i);
-        s_scored_t scored = {
-            .lead_id = ids[i],
-            .lead_pb = store_value_at(r, 0),
-            .score = store_value_double(store_value_at(r, 1), 0),
-            .fit = store_value_double(store_value_at(r, 2), 0),
-            .engagement = store_value_double(store_value_at(r, 3), 0),
-            .grade = store_value_str(store_value_at(r, 4), ""),
-            .ingested_at_ms = store_value_int(store_value_at(r, 5), 0),
-            .stage = store_value_str(store_value_at(r, 6), ""),
-            .model = store_value_double(store_value_at(r, 7), 0),
-            .previous_stage = "",
-            .to_routing = true,
-        };
-        s_send_scored(self, &scored, "redelivery");
-    }
-    self->stats.resent_to_routing += claimed.count;
-    log_info("re-sent %zu leads to routing", claimed.count);
-}
-
-/* Dead-letters the activities of leads that never arrived (orphans.lua). */
-static void s_sweep_orphans(scoring_t *self)
-{
-    char now[24];
-    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
-    const char *argv[] = {self->key_orphans,
-                          self->key_deadletter,
-                          self->key_stats,
-                          self->cfg->redis_prefix,
-                          now,
-                          "1000"};
-    err_t err = {0};
-    store_value_t *reply = store_script(self->store, self->orphans_script, 3, 6, argv, NULL, &err);
-    long long dropped = store_value_int(reply, 0);
-    if (dropped > 0)
-        log_info("dead-lettered the activities of %lld leads that never arrived", dropped);
-    store_value_free(&reply);
-}
-
-/* Re-scores the leads whose decaying score crosses a stage threshold by now
- * (apply.lua keeps when in <p>:stage_due): they move a stage, as an event. */
-static void s_restage(scoring_t *self)
-{
-    char now[24];
-    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
-    const char *range[] = {"ZRANGEBYSCORE", self->key_stage_due, "-inf", now, "LIMIT", "0", "512"};
-    err_t err = {0};
-    store_value_t *due = store_commandv(self->store, 7, range, NULL, &err);
-    size_t count = due && due->type == STORE_ARRAY ? due->count : 0;
-    if (count > RESTAGE_MAX)
-        count = RESTAGE_MAX;
-    store_batch_reset(self->batch);
-    for (size_t i = 0; i < count; i++) {
-        apply_event_t event = {
-            .kind = "restage",
-            .lead_id = store_value_str(store_value_at(due, i), ""),
-            .now_ms = clock_now_ms(),
-        };
-        apply_call_queue(self->apply, self->batch, self->apply_script, &event);
-    }
-    if (count && store_batch_exec(self->store, self->batch, &err) == 0) {
-        for (size_t i = 0; i < count; i++) {
-            const store_value_t *reply = store_batch_reply(self->batch, i);
-            if (store_value_int(store_value_at(reply, 0), -1) != 1)
-                continue;
-            s_scored_t scored =
-                s_scored_from_reply(store_value_str(store_value_at(due, i), ""), reply);
-            self->stats.to_routing += scored.to_routing;
-            s_send_scored(self, &scored, "decay");
-        }
-    } else if (count && !self->store_down_logged) {
-        log_warn("restage: %s", err.msg);
-    }
-    store_value_free(&due);
-}
-
-/* Takes a changed model file, or says why not and keeps the current one. */
-static void s_poll_model(scoring_t *self)
-{
-    err_t err = {0};
-    int rc = model_live_poll(self->model, &err);
-    if (rc > 0) {
-        self->stats.models_loaded++;
-        log_info("model reloaded: %s (leads take it at their next lead event)",
-                 model_live_describe(self->model));
-    } else if (rc < 0) {
-        self->stats.models_refused++;
-        log_error("%s", err.msg); /* the file, the reason, and the model that stays */
-    }
-}
-
 int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
 {
     log_info("scoring: work on %s, stages %s, routing from %s, half-life %d s",
@@ -615,19 +353,19 @@ int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
         service_reload_if_requested(self->cfg->path, NULL, self->zap);
         int64_t now = clock_mono_ms();
         if (now >= self->next_redelivery_ms) {
-            s_redeliver(self);
+            scoring_redeliver(self);
             self->next_redelivery_ms = now + REDELIVERY_TICK_MS;
         }
         if (now >= self->next_orphan_sweep_ms) {
-            s_sweep_orphans(self);
+            scoring_sweep_orphans(self);
             self->next_orphan_sweep_ms = now + ORPHAN_SWEEP_EVERY_MS;
         }
         if (now >= self->next_restage_ms) {
-            s_restage(self);
+            scoring_restage(self);
             self->next_restage_ms = now + RESTAGE_EVERY_MS;
         }
         if (self->model && now >= self->next_model_poll_ms) {
-            s_poll_model(self);
+            scoring_poll_model(self);
             self->next_model_poll_ms = now + MODEL_POLL_EVERY_MS;
         }
         zmq_pollitem_t items[] = {{.socket = self->pull, .events = ZMQ_POLLIN}};

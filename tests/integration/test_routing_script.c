@@ -1,8 +1,11 @@
 /* routing.lua against a real Redis: round robin, capacity, waiting by
- * priority, close pulls the next lead, redeliveries do nothing, and two
- * processes routing at once never exceed any rep's capacity. */
+ * priority, close pulls the next lead, redeliveries do nothing, two
+ * processes routing at once never exceed any rep's capacity, leads below a
+ * queue's stage wait in nurture, waiting leads are re-ordered as their
+ * scores change or decay, and speed to lead runs from when a lead was ready. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,20 +51,37 @@ static int s_teardown(void **state)
     return 0;
 }
 
-/* Calls routing.lua OP with the prefix "t", now = 1000, and ARGS. */
-static store_value_t *s_call(s_ctx_t *ctx, const char *op, int argc, ...)
+/* Calls routing.lua OP with the prefix "t", now = NOW (ms), and ARGC ARGS. */
+static store_value_t *s_vcall(s_ctx_t *ctx, const char *now, const char *op, int argc, va_list ap)
 {
-    const char *argv[16] = {op, "t", "1000"};
-    va_list ap;
-    va_start(ap, argc);
+    const char *argv[16] = {op, "t", now};
+    assert_true(argc <= 13);
     for (int i = 0; i < argc; i++)
         argv[3 + i] = va_arg(ap, const char *);
-    va_end(ap);
     err_t err = {0};
     store_value_t *reply = store_script(ctx->store, ctx->script, 0, 3 + argc, argv, NULL, &err);
     assert_non_null(reply);
     if (reply->type == STORE_ERROR)
         fail_msg("routing.lua %s: %s", op, reply->str);
+    return reply;
+}
+
+/* Calls routing.lua OP with now = 1000. */
+static store_value_t *s_call(s_ctx_t *ctx, const char *op, int argc, ...)
+{
+    va_list ap;
+    va_start(ap, argc);
+    store_value_t *reply = s_vcall(ctx, "1000", op, argc, ap);
+    va_end(ap);
+    return reply;
+}
+
+static store_value_t *s_call_at(s_ctx_t *ctx, const char *now, const char *op, int argc, ...)
+{
+    va_list ap;
+    va_start(ap, argc);
+    store_value_t *reply = s_vcall(ctx, now, op, argc, ap);
+    va_end(ap);
     return reply;
 }
 
@@ -83,15 +103,50 @@ static char *s_hget(s_ctx_t *ctx, const char *key, const char *field)
     return s;
 }
 
-/* Marks LEAD in flight from scoring (as apply.lua does) and routes it. */
-static long long s_route(s_ctx_t *ctx, const char *lead, const char *score, char *rep_out)
+/* The priority of LEAD in queue q's waiting set, or -1 when it is not there. */
+static double s_waiting_priority(s_ctx_t *ctx, const char *lead)
+{
+    err_t err = {0};
+    store_value_t *r = store_command(ctx->store, &err, "ZSCORE t:queue:q:waiting %s", lead);
+    double priority = store_value_double(r, -1);
+    store_value_free(&r);
+    return priority;
+}
+
+/* The arrival sequence part of a waiting priority (score part * 1e10 + sequence). */
+static long long s_sequence_of(double priority)
+{
+    return (long long)priority % 10000000000LL;
+}
+
+static long long s_zcard(s_ctx_t *ctx, const char *key)
+{
+    err_t err = {0};
+    store_value_t *r = store_command(ctx->store, &err, "ZCARD %s", key);
+    long long n = store_value_int(r, -1);
+    store_value_free(&r);
+    return n;
+}
+
+/* Marks LEAD in flight from scoring (as apply.lua does) and routes it to
+ * queue q, which takes leads from the stage QUEUE_STAGE on; STAGE_OK is
+ * "1" when the lead's stage is at or above it. Returns the reply (owned). */
+static store_value_t *s_route_staged(s_ctx_t *ctx, const char *lead, const char *score,
+                                     const char *stage_ok, const char *queue_stage)
 {
     err_t err = {0};
     store_value_t *r = store_command(ctx->store, &err, "ZADD t:inflight:routing 1 %s", lead);
     store_value_free(&r);
     r = store_command(ctx->store, &err, "HSET t:lead:%s ingested_at 900 score %s", lead, score);
     store_value_free(&r);
-    store_value_t *reply = s_call(ctx, "route", 5, lead, "q", "rule", score, "round_robin");
+    return s_call(ctx, "route", 7, lead, "q", "rule", score, "round_robin", stage_ok, queue_stage);
+}
+
+/* Routes LEAD at a stage the queue takes; returns the outcome, and the rep
+ * in REP_OUT (64 bytes) when one was assigned. */
+static long long s_route(s_ctx_t *ctx, const char *lead, const char *score, char *rep_out)
+{
+    store_value_t *reply = s_route_staged(ctx, lead, score, "1", "lead");
     long long outcome = store_value_int(store_value_at(reply, 0), -1);
     if (rep_out)
         snprintf(rep_out, 64, "%s",
@@ -136,7 +191,8 @@ static void test_redelivery_does_nothing(void **state)
     s_two_reps(ctx);
     assert_int_equal(s_route(ctx, "L1", "10", NULL), 1);
     /* Same lead again, not in flight any more: a redelivery. */
-    store_value_t *reply = s_call(ctx, "route", 5, "L1", "q", "rule", "10", "round_robin");
+    store_value_t *reply =
+        s_call(ctx, "route", 7, "L1", "q", "rule", "10", "round_robin", "1", "lead");
     assert_int_equal(store_value_int(store_value_at(reply, 0), -1), 0);
     store_value_free(&reply);
     /* Even in flight again (a duplicate send), an assigned lead stays put. */
@@ -308,13 +364,199 @@ static void test_speed_to_lead_buckets_agree_with_reporting(void **state)
         store_value_free(&r);
         r = store_command(ctx->store, &err, "HSET t:lead:%s ingested_at %s", lead, ingested);
         store_value_free(&r);
-        r = s_call(ctx, "route", 5, lead, "q", "rule", "10", "round_robin");
+        r = s_call(ctx, "route", 7, lead, "q", "rule", "10", "round_robin", "1", "lead");
         assert_int_equal(store_value_int(store_value_at(r, 0), -1), 1);
         store_value_free(&r);
         stl_bucket_field(i, field);
         assert_int_equal(s_hget_int(ctx, "t:stl", field), 1);
     }
     assert_int_equal(s_hget_int(ctx, "t:stl", "count"), STL_BUCKET_COUNT);
+}
+
+/* Asserts that REPLY is {OUTCOME, "900"}: the outcome and the lead's ingested_at. */
+static void s_assert_outcome(store_value_t **reply_p, long long outcome)
+{
+    store_value_t *reply = *reply_p;
+    assert_int_equal(reply->count, 2);
+    assert_int_equal(store_value_int(store_value_at(reply, 0), -1), outcome);
+    assert_string_equal(store_value_str(store_value_at(reply, 1), ""), "900");
+    store_value_free(reply_p);
+}
+
+static bool s_has_field(s_ctx_t *ctx, const char *key, const char *field)
+{
+    err_t err = {0};
+    store_value_t *r = store_command(ctx->store, &err, "HEXISTS %s %s", key, field);
+    long long exists = store_value_int(r, -1);
+    store_value_free(&r);
+    assert_true(exists == 0 || exists == 1);
+    return exists == 1;
+}
+
+static void s_assert_field(s_ctx_t *ctx, const char *key, const char *field, const char *want)
+{
+    char *value = s_hget(ctx, key, field);
+    assert_string_equal(value, want);
+    free(value);
+}
+
+/* A lead below the queue's stage waits in nurture and takes no capacity;
+ * once its stage is reached it is routed like any other. */
+static void test_lead_below_queue_stage_waits_in_nurture(void **state)
+{
+    s_ctx_t *ctx = *state;
+    store_value_free(&(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "1", "online", "q,")});
+    store_value_t *reply = s_route_staged(ctx, "N1", "10", "0", "mql");
+    s_assert_outcome(&reply, 3);
+    s_assert_field(ctx, "t:lead:N1", "status", "nurture");
+    s_assert_field(ctx, "t:lead:N1", "waiting_for", "mql");
+    assert_int_equal(s_hget_int(ctx, "t:rep:rep-a", "open"), 0);
+    assert_int_equal(s_hget_int(ctx, "t:rep:rep-a", "assigned_total"), 0);
+    assert_int_equal(s_zcard(ctx, "t:queue:q:waiting"), 0);
+    assert_int_equal(s_zcard(ctx, "t:inflight:routing"), 0);
+    assert_int_equal(s_hget_int(ctx, "t:stl", "count"), -1);
+
+    /* Scoring raised it to the queue's stage and sends it again. */
+    reply = s_route_staged(ctx, "N1", "30", "1", "mql");
+    assert_int_equal(store_value_int(store_value_at(reply, 0), -1), 1);
+    assert_string_equal(store_value_str(store_value_at(reply, 1), ""), "rep-a");
+    assert_string_equal(store_value_str(store_value_at(reply, 2), ""), "900");
+    store_value_free(&reply);
+    s_assert_field(ctx, "t:lead:N1", "status", "assigned");
+    assert_false(s_has_field(ctx, "t:lead:N1", "waiting_for"));
+    assert_int_equal(s_hget_int(ctx, "t:rep:rep-a", "open"), 1);
+
+    /* The same way into the queue when no rep is free. */
+    reply = s_route_staged(ctx, "N2", "10", "0", "mql");
+    s_assert_outcome(&reply, 3);
+    reply = s_route_staged(ctx, "N2", "30", "1", "mql");
+    s_assert_outcome(&reply, 2);
+    s_assert_field(ctx, "t:lead:N2", "status", "queued");
+    assert_false(s_has_field(ctx, "t:lead:N2", "waiting_for"));
+    assert_true(s_waiting_priority(ctx, "N2") >= 0);
+}
+
+/* A waiting lead routed again is re-ordered by its new score and keeps its
+ * place among equals; one whose stage fell below the queue's leaves it. */
+static void test_waiting_lead_reordered_then_unqueued(void **state)
+{
+    s_ctx_t *ctx = *state;
+    store_value_free(&(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "1", "online", "q,")});
+    assert_int_equal(s_route(ctx, "W1", "10", NULL), 1); /* sequence 1: rep-a's turn */
+    assert_int_equal(s_route(ctx, "W2", "10", NULL), 2); /* sequence 2 */
+    assert_int_equal(s_route(ctx, "W3", "10", NULL), 2); /* sequence 3 */
+    assert_int_equal((long long)s_waiting_priority(ctx, "W3"), 990000000000003LL);
+
+    store_value_t *reply = s_route_staged(ctx, "W3", "50", "1", "mql");
+    s_assert_outcome(&reply, 4);
+    /* round((1000 - 50) * 100) * 1e10 + its first sequence */
+    double priority = s_waiting_priority(ctx, "W3");
+    assert_int_equal((long long)priority, 950000000000003LL);
+    assert_int_equal(s_sequence_of(priority), 3);
+    assert_true(priority < s_waiting_priority(ctx, "W2")); /* ahead of the older lead */
+    s_assert_field(ctx, "t:lead:W3", "status", "queued");
+    assert_int_equal(s_hget_int(ctx, "t:stats", "queued"), 2);
+
+    reply = s_route_staged(ctx, "W3", "12", "0", "mql");
+    s_assert_outcome(&reply, 5);
+    assert_true(s_waiting_priority(ctx, "W3") < 0);
+    assert_int_equal(s_zcard(ctx, "t:queue:q:waiting"), 1);
+    s_assert_field(ctx, "t:lead:W3", "status", "nurture");
+    s_assert_field(ctx, "t:lead:W3", "waiting_for", "mql");
+    assert_int_equal(s_hget_int(ctx, "t:stats", "unqueued"), 1);
+
+    /* A freed rep pulls W2, the one lead still waiting, and not W3. */
+    reply = s_call(ctx, "close", 4, "rep-a", "W1", "won", "10");
+    assert_int_equal(reply->count, 3);
+    assert_string_equal(store_value_str(store_value_at(store_value_at(reply, 2), 0), ""), "W2");
+    store_value_free(&reply);
+    reply = s_call(ctx, "rep", 4, "rep-a", "capacity", "5", "10");
+    assert_int_equal(reply->count, 2); /* status, reason: nothing left to pull */
+    store_value_free(&reply);
+    s_assert_field(ctx, "t:lead:W3", "status", "nurture");
+    assert_int_equal(s_hget_int(ctx, "t:rep:rep-a", "open"), 1);
+}
+
+/* Two half-lives of 1000 s before now = 10,000,000 ms. */
+#define S_NOW         "10000000"
+#define S_HALF_LIFE_S "1000"
+#define S_ENG_AT      "8000000"
+
+/* reprioritize re-orders waiting leads by fit + model points + engagement
+ * decayed to now, a slice at a time, counting the leads it moved. */
+static void test_reprioritize_orders_by_decayed_score(void **state)
+{
+    s_ctx_t *ctx = *state;
+    /* No reps: both wait. A queued first with its undecayed score, 60. */
+    assert_int_equal(s_route(ctx, "A", "60", NULL), 2); /* sequence 1 */
+    assert_int_equal(s_route(ctx, "B", "25", NULL), 2); /* sequence 2 */
+    err_t err = {0};
+    store_value_t *r =
+        store_command(ctx->store, &err, "HSET t:lead:A fit 10 engagement 50 eng_at " S_ENG_AT);
+    store_value_free(&r);
+    /* B: 20 + 5 + 0 = 25, what it was queued with. */
+    r = store_command(ctx->store, &err, "HSET t:lead:B fit 20 model_points 5 engagement 0");
+    store_value_free(&r);
+    assert_true(s_waiting_priority(ctx, "A") < s_waiting_priority(ctx, "B"));
+
+    /* A now: 10 + 50 * 2^-2 = 22.5, below B's 25. Only A moved. */
+    store_value_t *reply = s_call_at(ctx, S_NOW, "reprioritize", 4, "q", "0", "10", S_HALF_LIFE_S);
+    assert_int_equal(reply->count, 2);
+    assert_int_equal(store_value_int(store_value_at(reply, 0), -1), 0); /* done */
+    assert_int_equal(store_value_int(store_value_at(reply, 1), -1), 1);
+    store_value_free(&reply);
+    assert_int_equal((long long)s_waiting_priority(ctx, "A"), 977500000000001LL);
+    assert_int_equal((long long)s_waiting_priority(ctx, "B"), 975000000000002LL);
+
+    /* Again in slices of one, with half-life 0 (no decay): A is 60 again.
+     * Slice 0 holds B (unchanged), slice 1 holds A, slice 2 is past the end. */
+    const char *starts[] = {"0", "1", "2"};
+    const long long next[] = {1, 2, 0}, moved[] = {0, 1, 0};
+    for (int i = 0; i < 3; i++) {
+        reply = s_call_at(ctx, S_NOW, "reprioritize", 4, "q", starts[i], "1", "0");
+        assert_int_equal(store_value_int(store_value_at(reply, 0), -1), next[i]);
+        assert_int_equal(store_value_int(store_value_at(reply, 1), -1), moved[i]);
+        store_value_free(&reply);
+    }
+    assert_int_equal((long long)s_waiting_priority(ctx, "A"), 940000000000001LL);
+    assert_int_equal((long long)s_waiting_priority(ctx, "B"), 975000000000002LL);
+
+    /* The best waiting lead is the one a freed rep pulls. */
+    store_value_free(&(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "0", "online", "q,")});
+    reply = s_call(ctx, "rep", 4, "rep-a", "capacity", "1", "10");
+    assert_int_equal(reply->count, 3);
+    assert_string_equal(store_value_str(store_value_at(store_value_at(reply, 2), 0), ""), "A");
+    store_value_free(&reply);
+}
+
+/* Speed to lead runs from when a lead became ready for sales: ready_at (or
+ * else qualified_at) when later than its intake, else its intake (900). */
+static void test_speed_to_lead_from_ready_at(void **state)
+{
+    s_ctx_t *ctx = *state;
+    store_value_free(
+        &(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "10", "online", "q,")});
+    err_t err = {0};
+    store_value_t *r = store_command(ctx->store, &err, "HSET t:lead:S1 ready_at 980");
+    store_value_free(&r);
+    assert_int_equal(s_route(ctx, "S1", "10", NULL), 1);
+    assert_int_equal(s_hget_int(ctx, "t:stl", "sum_ms"), 20); /* now 1000 - 980 */
+    assert_int_equal(s_hget_int(ctx, "t:stl", "le_20"), 1);
+    assert_int_equal(s_hget_int(ctx, "t:stl", "le_100"), -1);
+
+    r = store_command(ctx->store, &err, "HSET t:lead:S2 qualified_at 995");
+    store_value_free(&r);
+    assert_int_equal(s_route(ctx, "S2", "10", NULL), 1);
+    assert_int_equal(s_hget_int(ctx, "t:stl", "sum_ms"), 25);
+    assert_int_equal(s_hget_int(ctx, "t:stl", "le_5"), 1);
+
+    /* Ready before its intake (a merged lead's older history): from intake. */
+    r = store_command(ctx->store, &err, "HSET t:lead:S3 ready_at 500");
+    store_value_free(&r);
+    assert_int_equal(s_route(ctx, "S3", "10", NULL), 1);
+    assert_int_equal(s_hget_int(ctx, "t:stl", "sum_ms"), 125);
+    assert_int_equal(s_hget_int(ctx, "t:stl", "le_100"), 1);
+    assert_int_equal(s_hget_int(ctx, "t:stl", "count"), 3);
 }
 
 int main(void)
@@ -332,6 +574,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retired_rep_gets_no_new_leads, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_speed_to_lead_buckets_agree_with_reporting, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_lead_below_queue_stage_waits_in_nurture, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_waiting_lead_reordered_then_unqueued, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_reprioritize_orders_by_decayed_score, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_speed_to_lead_from_ready_at, s_setup, s_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     redis_fixture_stop(&s_redis);
