@@ -216,7 +216,7 @@ static int s_lead_key(Leadops__Lead *lead, const char *key, const json_t *value,
         s_find(s_lead_strings, sizeof s_lead_strings / sizeof s_lead_strings[0], key);
     if (f)
         return s_string(key, value, (char **)((char *)lead + f->offset), err);
-    double n;
+    double n = 0;
     if (strcmp(key, "company_size") == 0) {
         if (s_number(key, value, 0, 1e9, &n, err) < 0)
             return -1;
