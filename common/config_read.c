@@ -181,9 +181,8 @@ int config_read_number(loader_t *loader, const yaml_tree_node_t *node, const cha
     return 0;
 }
 
-/* Checks that ITEM at KEY is a mapping whose keys are all in KNOWN. */
-static int s_check_map(loader_t *loader, const yaml_tree_node_t *item, const char *key,
-                       const char *const *known)
+int config_read_check_map(loader_t *loader, const yaml_tree_node_t *item, const char *key,
+                          const char *const *known)
 {
     if (item->kind != YAML_TREE_MAP)
         return config_read_fail(loader, NULL, item->line, key, "expected a mapping, got %s",
@@ -334,7 +333,7 @@ void *config_read_items(loader_t *loader, const yaml_tree_node_t *node, const ch
         char item_key[KEY_PATH_MAX];
         s_index(item_key, key, i);
         (*count)++;
-        if (s_check_map(loader, node->items[i], item_key, known) != 0 ||
+        if (config_read_check_map(loader, node->items[i], item_key, known) != 0 ||
             read_item(loader, node->items[i], item_key, array, i) != 0)
             *rc = -1;
     }

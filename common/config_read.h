@@ -66,6 +66,11 @@ int config_read_item_string(loader_t *loader, const yaml_tree_node_t *map, const
 int config_read_item_number(loader_t *loader, const yaml_tree_node_t *map, const char *key,
                             const char *name, double *out, scalar_t *where);
 
+/* Checks that ITEM at KEY is a mapping whose keys are all in KNOWN (a
+ * NULL-terminated list): "unknown key" at the first other one. */
+int config_read_check_map(loader_t *loader, const yaml_tree_node_t *item, const char *key,
+                          const char *const *known);
+
 /* A base-10 integer, all of TEXT, into *OUT. */
 bool config_read_parse_integer(const char *text, long long *out);
 

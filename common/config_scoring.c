@@ -12,22 +12,6 @@
 
 static const char *const s_cap_keys[] = {"points", "cap", "period_s", NULL};
 
-/* Fails on a key of MAP (at KEY) that KNOWN does not list. */
-static int s_only_keys(loader_t *loader, const yaml_tree_node_t *map, const char *key,
-                       const char *const *known)
-{
-    char path[KEY_PATH_MAX];
-    for (size_t i = 0; i < map->count; i++) {
-        const char *const *k = known;
-        while (*k && strcmp(*k, map->pairs[i].key) != 0)
-            k++;
-        if (!*k)
-            return config_read_fail(loader, NULL, map->pairs[i].key_line,
-                                    config_read_join(path, key, map->pairs[i].key), "unknown key");
-    }
-    return 0;
-}
-
 /* One entry of scoring.activity_points: a number, or {points, cap, period_s}. */
 static int s_read_points(loader_t *loader, const yaml_tree_node_t *value, const char *key,
                          activity_points_t *entry)
@@ -36,7 +20,7 @@ static int s_read_points(loader_t *loader, const yaml_tree_node_t *value, const 
     entry->period_s = 86400;
     if (value->kind != YAML_TREE_MAP)
         return config_read_number(loader, value, key, &entry->points, NULL);
-    if (s_only_keys(loader, value, key, s_cap_keys) != 0 ||
+    if (config_read_check_map(loader, value, key, s_cap_keys) != 0 ||
         config_read_item_number(loader, value, key, "points", &entry->points, NULL) != 0)
         return -1;
     const yaml_tree_node_t *cap = yaml_tree_get(value, "cap");
@@ -183,7 +167,7 @@ int config_read_model(loader_t *loader, const yaml_tree_node_t *node, const char
     if (yaml_tree_is_null(node) || node->kind != YAML_TREE_MAP)
         return config_read_fail(loader, NULL, node ? node->line : 0, key,
                                 "expected a mapping with file, points, top_features, mapping");
-    if (s_only_keys(loader, node, key, s_model_keys) != 0)
+    if (config_read_check_map(loader, node, key, s_model_keys) != 0)
         return -1;
     const yaml_tree_node_t *field = yaml_tree_get(node, "file");
     config->model_file = strdup("");

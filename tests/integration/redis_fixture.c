@@ -6,8 +6,11 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #define FIXTURE_START_ATTEMPTS   5
 #define FIXTURE_READY_TIMEOUT_MS 5000
@@ -158,4 +163,22 @@ int redis_fixture_restart(redis_fixture_t *f)
 store_options_t redis_fixture_options(const redis_fixture_t *f)
 {
     return (store_options_t){.host = "127.0.0.1", .port = f->port, .timeout_ms = 2000};
+}
+
+store_value_t *redis_fixture_cmd(store_t *store, const char *first, ...)
+{
+    const char *argv[16];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *arg = first; arg && argc < 16; arg = va_arg(ap, const char *))
+        argv[argc++] = arg;
+    va_end(ap);
+    err_t err = {0};
+    store_value_t *r = store_commandv(store, argc, argv, NULL, &err);
+    if (!r)
+        fail_msg("%s: %s", first, err.msg);
+    if (r->type == STORE_ERROR)
+        fail_msg("%s: %s", first, r->str);
+    return r;
 }

@@ -33,6 +33,10 @@ int redis_fixture_restart(redis_fixture_t *f);
  * take it before the caller binds it; callers retry with a new one then. */
 int fixture_free_port(void);
 
+/* Runs one command of NULL-terminated words on STORE; the reply is the
+ * caller's. Fails the running cmocka test on no reply or an error reply. */
+store_value_t *redis_fixture_cmd(store_t *store, const char *first, ...);
+
 /* Options for store_new that point at the fixture's server. */
 store_options_t redis_fixture_options(const redis_fixture_t *f);
 

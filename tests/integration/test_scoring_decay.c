@@ -65,23 +65,8 @@ static int s_seq; /* event ids */
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Runs one command from NULL-terminated words; returns the reply (owned). */
-static store_value_t *s_cmd(const char *first, ...)
-{
-    const char *argv[16];
-    int argc = 0;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *arg = first; arg && argc < 16; arg = va_arg(ap, const char *))
-        argv[argc++] = arg;
-    va_end(ap);
-    err_t err = {0};
-    store_value_t *r = store_commandv(s_store, argc, argv, NULL, &err);
-    assert_non_null(r);
-    assert_int_not_equal(r->type, STORE_ERROR);
-    return r;
-}
-#define CMD(...) s_cmd(__VA_ARGS__, (const char *)NULL)
+/* One command of NULL-terminated words; the reply is the caller's. */
+#define CMD(...) redis_fixture_cmd(s_store, __VA_ARGS__, (const char *)NULL)
 
 /* An integer reply or string field; -1 for nil. */
 static long long s_int(const char *cmd, const char *key, const char *arg)
