@@ -97,9 +97,6 @@ static int s_decode_model(loader_t *loader, const key_spec_t *spec, const yaml_t
 static const char *const s_grade_keys[] = {"grade", "min", NULL};
 static const char *const s_fit_keys[] = {"name", "field", "op",     "value", "values",
                                          "min",  "max",   "points", NULL};
-static const char *const s_queue_keys[] = {"name", "strategy", "stage", NULL};
-static const char *const s_rule_keys[] = {"name", "queue", "when", NULL};
-static const char *const s_rep_keys[] = {"id", "name", "capacity", "queues", "status", NULL};
 
 static int s_decode_grades(loader_t *loader, const key_spec_t *spec, const yaml_tree_node_t *node)
 {
@@ -122,12 +119,29 @@ static int s_decode_fit_rules(loader_t *loader, const key_spec_t *spec,
     return rc;
 }
 
+static int s_decode_territories(loader_t *loader, const key_spec_t *spec,
+                                const yaml_tree_node_t *node)
+{
+    config_t *config = loader->config;
+    int rc;
+    config->territories = config_read_items(loader, node, spec->path, config_territory_keys,
+                                            sizeof *config->territories, config_read_territory,
+                                            &config->territory_count, &rc);
+    return rc;
+}
+
+static int s_decode_domain_aliases(loader_t *loader, const key_spec_t *spec,
+                                   const yaml_tree_node_t *node)
+{
+    return config_read_domain_aliases(loader, node, spec->path);
+}
+
 static int s_decode_queues(loader_t *loader, const key_spec_t *spec, const yaml_tree_node_t *node)
 {
     config_t *config = loader->config;
     int rc;
     config->queues =
-        config_read_items(loader, node, spec->path, s_queue_keys, sizeof *config->queues,
+        config_read_items(loader, node, spec->path, config_queue_keys, sizeof *config->queues,
                           config_read_queue, &config->queue_count, &rc);
     return rc;
 }
@@ -138,7 +152,7 @@ static int s_decode_route_rules(loader_t *loader, const key_spec_t *spec,
     config_t *config = loader->config;
     int rc;
     config->route_rules =
-        config_read_items(loader, node, spec->path, s_rule_keys, sizeof *config->route_rules,
+        config_read_items(loader, node, spec->path, config_rule_keys, sizeof *config->route_rules,
                           config_read_route_rule, &config->route_rule_count, &rc);
     return rc;
 }
@@ -147,8 +161,9 @@ static int s_decode_reps(loader_t *loader, const key_spec_t *spec, const yaml_tr
 {
     config_t *config = loader->config;
     int rc;
-    config->reps = config_read_items(loader, node, spec->path, s_rep_keys, sizeof *config->reps,
-                                     config_read_rep, &config->rep_count, &rc);
+    config->reps =
+        config_read_items(loader, node, spec->path, config_rep_keys, sizeof *config->reps,
+                          config_read_rep, &config->rep_count, &rc);
     return rc;
 }
 
@@ -267,11 +282,14 @@ static const key_spec_t s_keys[] = {
     LIST("scoring.stages", s_decode_stages,
          "[{name: lead}, {name: mql, enter: 20, exit: 15}, {name: sql, enter: 60, exit: 50}]"),
     LIST("scoring.model", s_decode_model, "{file: '', points: 40, top_features: 5, mapping: {}}"),
+    LIST("routing.territories", s_decode_territories, "[]"),
     LIST("routing.queues", s_decode_queues, "[{name: general, strategy: round_robin}]"),
     SCALAR("routing.fallback_queue", KEY_QUEUE, fallback_queue, "general"),
     LIST("routing.rules", s_decode_route_rules, "[]"),
     LIST("routing.reps", s_decode_reps, "[]"),
     INTEGER("routing.reprioritize_s", KEY_INT, routing_reprioritize_s, 1, INT_MAX, "60"),
+    INTEGER("routing.audit_ttl_s", KEY_INT, routing_audit_ttl_s, 60, INT_MAX, "2592000"),
+    LIST("routing.domain_aliases", s_decode_domain_aliases, "{}"),
     LIST("security.http_tokens", s_decode_http_tokens, "[]"),
     SCALAR("security.curve_public_key", KEY_STRING, curve_public_key, "", .may_be_empty = true),
     SCALAR("security.curve_secret_key", KEY_STRING, curve_secret_key, "", .may_be_empty = true),
@@ -383,6 +401,8 @@ config_t *config_load(const char *path, err_t *err)
         rc = s_decode_key(&loader, &s_keys[i], root);
     if (rc == 0)
         rc = s_check_curve(&loader);
+    if (rc == 0)
+        rc = config_check_routing(&loader);
     /* Leads go to routing from the lowest stage any queue takes. */
     config->route_stage = config->stage_count > 1 ? config->stage_count - 1 : 0;
     for (size_t i = 0; rc == 0 && i < config->queue_count; i++)
@@ -435,21 +455,40 @@ void config_destroy(config_t **self_p)
     free(self->model_file);
     s_free_strings(self->model_columns, self->model_mapping_count);
     s_free_strings(self->model_fields, self->model_mapping_count);
-    for (size_t i = 0; i < self->queue_count; i++)
+    for (size_t i = 0; i < self->queue_count; i++) {
         free(self->queues[i].name);
+        free(self->queues[i].escalate_to);
+        free(self->queues[i].overflow_to);
+        free(self->queues[i].webhook);
+    }
     free(self->queues);
+    for (size_t i = 0; i < self->territory_count; i++) {
+        free(self->territories[i].name);
+        s_free_strings(self->territories[i].countries, self->territories[i].country_count);
+        s_free_strings(self->territories[i].regions, self->territories[i].region_count);
+        s_free_strings(self->territories[i].postal, self->territories[i].postal_count);
+    }
+    free(self->territories);
+    s_free_strings(self->domain_alias_from, self->domain_alias_count);
+    s_free_strings(self->domain_alias_to, self->domain_alias_count);
     for (size_t i = 0; i < self->route_rule_count; i++) {
         free(self->route_rules[i].name);
         free(self->route_rules[i].queue);
         for (size_t j = 0; j < self->route_rules[i].cond_count; j++)
             cond_clear(&self->route_rules[i].conds[j]);
         free(self->route_rules[i].conds);
+        s_free_strings(self->route_rules[i].skills, self->route_rules[i].skill_count);
     }
     free(self->route_rules);
     for (size_t i = 0; i < self->rep_count; i++) {
         free(self->reps[i].id);
         free(self->reps[i].name);
         s_free_strings(self->reps[i].queues, self->reps[i].queue_count);
+        free(self->reps[i].status);
+        free(self->reps[i].team);
+        s_free_strings(self->reps[i].skills, self->reps[i].skill_count);
+        free(self->reps[i].timezone);
+        free(self->reps[i].out_of_office);
     }
     free(self->reps);
     free(self);
@@ -471,6 +510,14 @@ const queue_config_t *config_queue(const config_t *self, const char *name)
         if (strcmp(self->queues[i].name, name) == 0)
             return &self->queues[i];
     }
+    return NULL;
+}
+
+const territory_t *config_territory(const config_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->territory_count; i++)
+        if (strcmp(self->territories[i].name, name) == 0)
+            return &self->territories[i];
     return NULL;
 }
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "calendar.h"
 #include "err.h"
 #include "rule.h"
 
@@ -53,19 +54,56 @@ typedef struct {
     double enter, exit;
 } stage_t;
 
-typedef enum { STRATEGY_ROUND_ROBIN = 0 } strategy_t;
+/* A named territory: a lead is in it when its country is one of COUNTRIES,
+ * or its region one of REGIONS ("CA", or "US-CA" with the country), or its
+ * postal code in one of POSTAL ("90000-96199": a range compared on the
+ * code's first characters; "SW1": a prefix). Any list may be empty. */
+typedef struct {
+    char *name;       /* owned */
+    char **countries; /* owned, upper case */
+    size_t country_count;
+    char **regions; /* owned, upper case */
+    size_t region_count;
+    char **postal; /* owned, upper case, no blanks */
+    size_t postal_count;
+} territory_t;
+
+typedef enum {
+    STRATEGY_ROUND_ROBIN = 0, /* least recently assigned first */
+    STRATEGY_WEIGHTED,        /* smooth weighted round robin by rep weight */
+    STRATEGY_LEAST_LOADED,    /* fewest open leads relative to capacity */
+} strategy_t;
+
+typedef enum {
+    OWNER_FALLBACK_QUEUE = 0, /* an account owner who cannot take it: the queue's strategy */
+    OWNER_FALLBACK_TEAM,      /* the owner's team first, then the queue */
+} owner_fallback_t;
 
 typedef struct {
     char *name; /* owned */
+    int line;   /* of its item in the file, for messages (0: a default) */
     strategy_t strategy;
-    size_t stage; /* index in stages: the lowest stage of the leads it takes */
+    size_t stage;     /* index in stages: the lowest stage of the leads it takes */
+    bool owner_first; /* a lead of a known account goes to its owner when eligible */
+    owner_fallback_t owner_fallback;
+    bool catch_up;           /* round robin: a rep back from absence catches up on missed leads */
+    int sla_s;               /* an assignment not accepted within this is re-routed; 0: no SLA */
+    bool sla_business_hours; /* the SLA clock runs only in the rep's working hours */
+    int max_attempts;        /* assignments of a lead in this queue before it escalates */
+    char *escalate_to;       /* owned; the queue an escalated lead goes to; "" stays */
+    int overflow_after_s;    /* waiting this long with no eligible rep: to overflow_to; 0: never */
+    char *overflow_to;       /* owned; a queue, or "" */
+    char *webhook;           /* owned; URL notified of assignments, breaches, escalations; "" */
 } queue_config_t;
 
 typedef struct {
     char *name;    /* owned */
     char *queue;   /* owned; must name a configured queue */
-    cond_t *conds; /* owned; all must match */
+    cond_t *conds; /* owned; all must match (fields: any lead field, score, grade, stage) */
     size_t cond_count;
+    size_t territory; /* index + 1 in territories; 0: no territory condition */
+    char **skills;    /* owned; skills a rep needs, "{field}" replaced by the lead's value */
+    size_t skill_count;
 } route_rule_t;
 
 typedef struct {
@@ -74,7 +112,16 @@ typedef struct {
     unsigned capacity; /* open leads at most */
     char **queues;     /* owned; names of configured queues */
     size_t queue_count;
-    bool online; /* initial status for a rep Redis does not know yet */
+    char *status;                   /* owned; initial status: online, away or offline */
+    unsigned daily_cap, weekly_cap; /* leads per local day / week; 0: no cap */
+    double weight;                  /* for the weighted strategy; default 1 */
+    char *team;                     /* owned; "" for none */
+    char **skills;                  /* owned, lower case */
+    size_t skill_count;
+    char *timezone;              /* owned; IANA zone of hours, caps and out-of-office dates */
+    cal_week_t hours;            /* working hours; hours.any false: any time */
+    cal_period_t *out_of_office; /* owned */
+    size_t out_of_office_count;
 } rep_config_t;
 
 typedef struct {
@@ -138,6 +185,12 @@ typedef struct {
     size_t route_rule_count;
     rep_config_t *reps; /* owned */
     size_t rep_count;
+    territory_t *territories; /* owned */
+    size_t territory_count;
+    int routing_audit_ttl_s;  /* how long a lead's routing decisions are kept */
+    char **domain_alias_from; /* owned: account domain aliases, from -> */
+    char **domain_alias_to;   /* owned:                           to */
+    size_t domain_alias_count;
     int routing_reprioritize_s; /* waiting leads are re-ordered by their decayed score this often */
 
     char **http_tokens; /* owned; bearer tokens (secrets); none: HTTP needs no token */
@@ -156,6 +209,9 @@ void config_destroy(config_t **self_p);
 /* Lookups; NULL / false when absent. */
 bool config_is_activity_type(const config_t *self, const char *type);
 const queue_config_t *config_queue(const config_t *self, const char *name);
+/* The territory named NAME, or NULL. */
+const territory_t *config_territory(const config_t *self, const char *name);
+
 /* The index of stage NAME, or -1. */
 int config_stage_index(const config_t *self, const char *name);
 /* The points of one activity of TYPE with OUTCOME (may be NULL or ""):

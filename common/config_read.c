@@ -340,12 +340,13 @@ void *config_read_items(loader_t *loader, const yaml_tree_node_t *node, const ch
     return array;
 }
 
-static const char *const s_cond_keys[] = {"field", "op", "value", "values", "min", "max", NULL};
+const char *const config_cond_keys[] = {"field", "op", "value", "values", "min", "max", NULL};
 
-/* Fills a cond_t from MAP: field, op, then value or values (lower-cased), or min and max for range.
- */
+/* Fills a cond_t from MAP: field, op, then value or values (lower-cased),
+ * or min and max for range. SCORED also accepts the fields score, grade and
+ * stage (routing rules see the scored lead). */
 static int s_read_cond(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
-                       size_t index)
+                       size_t index, bool scored)
 {
     static const char *const operands[] = {"value", "values", "min", "max"};
     cond_t *cond = (cond_t *)array + index;
@@ -353,9 +354,13 @@ static int s_read_cond(loader_t *loader, const yaml_tree_node_t *map, const char
     scalar_t where;
     if (config_read_item_string(loader, map, key, "field", NULL, &cond->field, &where) != 0)
         return -1;
-    if (!lead_field_is_known(cond->field))
+    bool pseudo =
+        scored && (strcmp(cond->field, "score") == 0 || strcmp(cond->field, "grade") == 0 ||
+                   strcmp(cond->field, "stage") == 0);
+    if (!pseudo && !lead_field_is_known(cond->field))
         return config_read_fail(loader, &where, 0, config_read_join(path, key, "field"),
-                                "unknown lead field \"%s\"", cond->field);
+                                "unknown lead field \"%s\"%s", cond->field,
+                                scored ? " (or score, grade, stage)" : "");
     if (config_read_item_string(loader, map, key, "op", NULL, &op_name, &where) != 0)
         return -1;
     int rc = cond_op_parse(op_name, &cond->op);
@@ -434,105 +439,24 @@ int config_read_grade(loader_t *loader, const yaml_tree_node_t *map, const char 
     return 0;
 }
 
+int config_read_cond(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
+                     size_t index)
+{
+    return s_read_cond(loader, map, key, array, index, false);
+}
+
+int config_read_route_cond(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                           void *array, size_t index)
+{
+    return s_read_cond(loader, map, key, array, index, true);
+}
+
 int config_read_fit_rule(loader_t *loader, const yaml_tree_node_t *map, const char *key,
                          void *array, size_t index)
 {
     fit_rule_t *rule = (fit_rule_t *)array + index;
     if (config_read_item_string(loader, map, key, "name", NULL, &rule->name, NULL) != 0 ||
-        s_read_cond(loader, map, key, &rule->cond, 0) != 0)
+        s_read_cond(loader, map, key, &rule->cond, 0, false) != 0)
         return -1;
     return config_read_item_number(loader, map, key, "points", &rule->points, NULL);
-}
-
-int config_read_queue(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
-                      size_t index)
-{
-    queue_config_t *queue = (queue_config_t *)array + index;
-    char path[KEY_PATH_MAX], *strategy = NULL;
-    scalar_t where;
-    if (config_read_item_string(loader, map, key, "name", NULL, &queue->name, &where) != 0)
-        return -1;
-    /* Queue names become parts of Redis keys and of routing.lua's lists. */
-    if (strpbrk(queue->name, ",: \t") || strlen(queue->name) > 64)
-        return config_read_fail(loader, &where, 0, config_read_join(path, key, "name"),
-                                "a queue name has at most 64 characters and no ',', ':' or "
-                                "spaces");
-    for (const queue_config_t *other = array; other < queue; other++) {
-        if (strcmp(other->name, queue->name) == 0)
-            return config_read_fail(loader, &where, 0, config_read_join(path, key, "name"),
-                                    "duplicate queue \"%s\"", queue->name);
-    }
-    /* One strategy so far: checking its name is all there is to do. */
-    if (config_read_item_string(loader, map, key, "strategy", "round_robin", &strategy, NULL) != 0)
-        return -1;
-    free(strategy);
-    queue->strategy = STRATEGY_ROUND_ROBIN;
-    /* Without "stage" a queue takes leads from the second stage on (mql in
-     * the sample): the first is where every lead starts. */
-    const config_t *config = loader->config;
-    queue->stage = config->stage_count > 1 ? 1 : 0;
-    if (!yaml_tree_get(map, "stage"))
-        return 0;
-    char *stage = NULL;
-    if (config_read_item_string(loader, map, key, "stage", NULL, &stage, &where) != 0)
-        return -1;
-    int found = config_stage_index(config, stage);
-    if (found < 0)
-        config_read_fail(loader, &where, 0, config_read_join(path, key, "stage"),
-                         "\"%s\" is not a configured stage (see scoring.stages)", stage);
-    free(stage);
-    if (found < 0)
-        return -1;
-    queue->stage = (size_t)found;
-    return 0;
-}
-
-int config_read_route_rule(loader_t *loader, const yaml_tree_node_t *map, const char *key,
-                           void *array, size_t index)
-{
-    route_rule_t *rule = (route_rule_t *)array + index;
-    char path[KEY_PATH_MAX];
-    scalar_t where;
-    int rc;
-    if (config_read_item_string(loader, map, key, "name", NULL, &rule->name, NULL) != 0 ||
-        config_read_item_string(loader, map, key, "queue", NULL, &rule->queue, &where) != 0 ||
-        config_read_check_queue(loader, &where, config_read_join(path, key, "queue"),
-                                rule->queue) != 0)
-        return -1;
-    /* A rule without "when" catches every lead. */
-    const yaml_tree_node_t *when = yaml_tree_get(map, "when");
-    if (when)
-        rule->conds =
-            config_read_items(loader, when, config_read_join(path, key, "when"), s_cond_keys,
-                              sizeof *rule->conds, s_read_cond, &rule->cond_count, &rc);
-    return when ? rc : 0;
-}
-
-int config_read_rep(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
-                    size_t index)
-{
-    rep_config_t *rep = (rep_config_t *)array + index;
-    const yaml_tree_node_t *field;
-    char path[KEY_PATH_MAX], *status = NULL;
-    scalar_t where;
-    long long capacity;
-    if (config_read_item_string(loader, map, key, "id", NULL, &rep->id, &where) != 0)
-        return -1;
-    for (const rep_config_t *other = array; other < rep; other++) {
-        if (strcmp(other->id, rep->id) == 0)
-            return config_read_fail(loader, &where, 0, config_read_join(path, key, "id"),
-                                    "duplicate rep id \"%s\"", rep->id);
-    }
-    if (config_read_item_string(loader, map, key, "name", NULL, &rep->name, NULL) != 0 ||
-        !(field = config_read_field(loader, map, key, "capacity", path)) ||
-        config_read_integer(loader, field, path, 0, 100000, &capacity) != 0 ||
-        !(field = config_read_field(loader, map, key, "queues", path)) ||
-        config_read_string_list(loader, field, path, false, config_read_check_queue, &rep->queues,
-                                &rep->queue_count, NULL) != 0 ||
-        config_read_item_string(loader, map, key, "status", "online, offline", &status, NULL) != 0)
-        return -1;
-    rep->capacity = (unsigned)capacity;
-    rep->online = strcmp(status, "online") == 0;
-    free(status);
-    return 0;
 }

@@ -119,12 +119,27 @@ int config_read_grade(loader_t *loader, const yaml_tree_node_t *map, const char 
                       size_t index); /* grade_band_t: strictly descending min */
 int config_read_fit_rule(loader_t *loader, const yaml_tree_node_t *map, const char *key,
                          void *array, size_t index); /* fit_rule_t: name, condition, points */
+int config_read_cond(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
+                     size_t index); /* cond_t on a lead field */
+int config_read_route_cond(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                           void *array, size_t index); /* cond_t, also on score/grade/stage */
+extern const char *const config_cond_keys[];           /* the keys of a condition */
+
+/* Routing's sections (config_routing.c), with the keys of their items. */
+extern const char *const config_territory_keys[],
+    *const config_queue_keys[], *const config_rule_keys[], *const config_rep_keys[];
+int config_read_territory(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                          void *array, size_t index); /* territory_t: unique name */
 int config_read_queue(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
                       size_t index); /* queue_config_t: unique name, a configured stage */
 int config_read_route_rule(loader_t *loader, const yaml_tree_node_t *map, const char *key,
                            void *array, size_t index); /* route_rule_t: conditions in "when" */
 int config_read_rep(loader_t *loader, const yaml_tree_node_t *map, const char *key, void *array,
-                    size_t index); /* rep_config_t: unique id */
+                    size_t index); /* rep_config_t: unique id, hours, time zone */
+int config_read_domain_aliases(loader_t *loader, const yaml_tree_node_t *node, const char *key);
+/* After every key is read: queues named by queues (escalate_to, overflow_to)
+ * exist, and each queue has a rep when the config lists reps. */
+int config_check_routing(loader_t *loader);
 
 /* Scoring's sections (config_scoring.c), decoders for KEY_LIST entries of
  * the key table: scoring.activity_points, scoring.outcome_points,

@@ -31,24 +31,14 @@ static bool s_has_suffix(const char *text, const char *suffix)
     return s <= t && strcasecmp(text + t - s, suffix) == 0;
 }
 
-bool cond_matches(const cond_t *cond, const Leadops__Lead *lead)
+bool cond_matches_value(const cond_t *cond, const char *text, const double *number)
 {
-    if (cond->op == COND_RANGE) {
-        double value;
-        return lead_field_number(lead, cond->field, &value) && value >= cond->min &&
-               value <= cond->max;
-    }
-    char buf[64];
-    const char *text = lead_field_text(lead, cond->field, buf, sizeof buf);
+    if (cond->op == COND_RANGE)
+        return number && *number >= cond->min && *number <= cond->max;
     if (!text)
         return false;
-    if (cond->op == COND_EXISTS) {
-        double number;
-        if (lead_field_number(lead, cond->field, &number) &&
-            strncmp(cond->field, "attributes.", 11))
-            return number != 0;
-        return *text != '\0';
-    }
+    if (cond->op == COND_EXISTS)
+        return number ? *number != 0 : *text != '\0';
     for (size_t i = 0; i < cond->value_count; i++) {
         const char *value = cond->values[i];
         switch (cond->op) {
@@ -74,6 +64,20 @@ bool cond_matches(const cond_t *cond, const Leadops__Lead *lead)
         }
     }
     return false;
+}
+
+bool cond_matches(const cond_t *cond, const Leadops__Lead *lead)
+{
+    char buf[64];
+    double number;
+    bool numeric = lead_field_number(lead, cond->field, &number);
+    const char *text =
+        cond->op == COND_RANGE ? "" : lead_field_text(lead, cond->field, buf, sizeof buf);
+    /* An attribute that reads as a number exists when it is not empty, even "0". */
+    bool number_exists = numeric && strncmp(cond->field, "attributes.", 11) != 0;
+    if (cond->op == COND_EXISTS)
+        return cond_matches_value(cond, text, number_exists ? &number : NULL);
+    return cond_matches_value(cond, text, numeric ? &number : NULL);
 }
 
 void cond_clear(cond_t *cond)

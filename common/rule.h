@@ -37,6 +37,11 @@ const char *cond_op_name(cond_op_t op);
 /* True when LEAD satisfies COND. */
 bool cond_matches(const cond_t *cond, const Leadops__Lead *lead);
 
+/* True when a value satisfies COND: TEXT (NULL: absent) for the string
+ * operators and exists, NUMBER (NULL: not a number) for range, and for
+ * exists a number must not be zero. */
+bool cond_matches_value(const cond_t *cond, const char *text, const double *number);
+
 /* Frees what COND owns (not COND itself). */
 void cond_clear(cond_t *cond);
 

@@ -29,6 +29,7 @@ typedef struct routing routing_t;
 typedef struct {
     uint64_t assigned, queued, redeliveries_ignored, malformed, commands, pulled;
     uint64_t nurtured, reprioritized, unqueued; /* stages and decaying scores */
+    uint64_t sla_breaches, overflowed;
 } routing_stats_t;
 
 routing_t *routing_new(const config_t *cfg, void *zmq_ctx, err_t *err);

@@ -192,8 +192,9 @@ static void s_rep(const char *rep, const char *capacity)
  * the route stage on; returns 1 assigned, 2 queued. */
 static long long s_route(const char *lead)
 {
-    return s_routing_op("route", lead, "q", "rule", "50", "round_robin", "1",
-                        s_cfg->stages[s_cfg->route_stage].name, (const char *)NULL);
+    /* score, stage ok, the queue's stage, no skills, no account domains */
+    return s_routing_op("route", lead, "q", "rule", "50", "1",
+                        s_cfg->stages[s_cfg->route_stage].name, "", "", (const char *)NULL);
 }
 
 /* Runs the merge, capturing what it prints into OUTPUT (caller frees). */

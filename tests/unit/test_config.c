@@ -225,7 +225,7 @@ static void test_sample_loads(void **state)
     assert_int_equal(anna->capacity, 40);
     assert_int_equal(anna->queue_count, 2);
     assert_string_equal(anna->queues[1], "general");
-    assert_true(anna->online);
+    assert_string_equal(anna->status, "online");
     assert_int_equal(config->reps[4].capacity, 30);
     assert_string_equal(config->reps[4].queues[0], "general");
     config_destroy(&config);
@@ -412,8 +412,8 @@ static void test_unknown_keys(void **state)
     s_expect_error(
         state,
         "routing:\n  reps:\n"
-        "    - { id: a, name: A, capacity: 1, queues: [general], status: online, team: x }\n",
-        3, "routing.reps[0].team", "unknown key");
+        "    - { id: a, name: A, capacity: 1, queues: [general], status: online, squad: x }\n",
+        3, "routing.reps[0].squad", "unknown key");
     s_expect_error(
         state,
         "scoring:\n  fit:\n    - name: x\n      field: title\n      op: exists\n      points: 1\n"
@@ -499,10 +499,10 @@ static void test_out_of_range(void **state)
                    3, "routing.reps[0].capacity", "expected an integer 0..100000, got \"100001\"");
     s_expect_error(
         state,
-        "routing:\n  reps:\n    - { id: a, name: A, capacity: 1, queues: [], status: away }\n", 3,
-        "routing.reps[0].status", "expected one of online, offline, got \"away\"");
+        "routing:\n  reps:\n    - { id: a, name: A, capacity: 1, queues: [], status: busy }\n", 3,
+        "routing.reps[0].status", "expected one of online, away, offline, got \"busy\"");
     s_expect_error(state, "routing:\n  queues:\n    - { name: general, strategy: random }\n", 3,
-                   "routing.queues[0].strategy", "expected one of round_robin, got \"random\"");
+                   "routing.queues[0].strategy", "expected one of round_robin, weighted, least_loaded, got \"random\"");
 }
 
 static void test_conditions(void **state)

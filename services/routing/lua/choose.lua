@@ -1,0 +1,107 @@
+-- choose: which eligible rep of a queue gets a lead, by the queue's
+-- strategy, and the record of why. Part of routing.lua.
+
+local QUEUE_FIELDS = {'strategy', 'sla_s', 'sla_bh', 'max_attempts', 'escalate_to',
+                      'overflow_after_s', 'overflow_to', 'owner_first', 'owner_fallback',
+                      'catch_up', 'webhook'}
+
+-- A queue's settings (written from the config by the queue_sync operation).
+local function queue_conf(q)
+  local h = redis.call('HMGET', key('queue', q), unpack(QUEUE_FIELDS))
+  return {name = q, strategy = h[1] or 'round_robin', sla_s = tonumber(h[2]) or 0,
+          sla_bh = h[3] == '1', max_attempts = tonumber(h[4]) or 3, escalate_to = h[5] or '',
+          overflow_after_s = tonumber(h[6]) or 0, overflow_to = h[7] or '',
+          owner_first = h[8] == '1', owner_fallback = h[9] or 'queue', catch_up = h[10] == '1',
+          webhook = h[11] or ''}
+end
+
+-- How many candidates an audit record lists one by one (the rest are counted).
+local AUDIT_CANDIDATES = 50
+
+-- Chooses a rep of queue CONF for the lead CTX. Returns the rep (nil when
+-- none is eligible), why it was chosen, and the candidates with the reason
+-- each was excluded, in the queue's round-robin order (least recently
+-- assigned first; a global sequence, so equal positions never occur).
+local function choose(conf, ctx)
+  local q = conf.name
+  local candidates, eligible, excluded = {}, {}, {}
+  for i, rep_id in ipairs(redis.call('ZRANGE', key('queue', q, 'rr'), 0, -1)) do
+    local rep = rep_state(rep_id)
+    local why = rep_excluded(rep, ctx)
+    if #candidates < AUDIT_CANDIDATES then
+      candidates[#candidates + 1] = {rep = rep_id, excluded = why or false}
+    end
+    if why then
+      local class = string.match(why, '^%S+')
+      excluded[class] = (excluded[class] or 0) + 1
+    else
+      rep.rank = i
+      eligible[#eligible + 1] = rep
+    end
+  end
+  local note = ''
+  -- A lead of a known account goes to its owner when the owner can take it.
+  if conf.owner_first and ctx.owner and ctx.owner ~= '' then
+    local owner = rep_state(ctx.owner)
+    local why = rep_excluded(owner, ctx)
+    if not why then
+      return owner, 'account owner', candidates, excluded
+    end
+    note = 'account owner ' .. ctx.owner .. ' ' .. why .. '; '
+    if conf.owner_fallback == 'team' and owner and owner.team ~= '' then
+      local team = {}
+      for _, rep in ipairs(eligible) do
+        if rep.team == owner.team then team[#team + 1] = rep end
+      end
+      if #team > 0 then
+        eligible = team
+        note = note .. "owner's team " .. owner.team .. ': '
+      end
+    end
+  end
+  if #eligible == 0 then return nil, note, candidates, excluded end
+
+  local chosen, why
+  if conf.strategy == 'weighted' then
+    -- Smooth weighted round robin: every eligible rep gains its weight, the
+    -- richest is chosen and pays the total; persisted, so it survives restarts.
+    local cw_key, total, best_cw = key('queue', q, 'swrr'), 0, nil
+    for _, rep in ipairs(eligible) do
+      local cw = tonumber(redis.call('HINCRBYFLOAT', cw_key, rep.id, rep.weight))
+      total = total + rep.weight
+      if not chosen or cw > best_cw then chosen, best_cw = rep, cw end
+    end
+    redis.call('HINCRBYFLOAT', cw_key, chosen.id, -total)
+    why = string.format('smooth weighted round robin, weight %g of %g, %d eligible',
+                        chosen.weight, total, #eligible)
+  elseif conf.strategy == 'least_loaded' then
+    local best = nil
+    for _, rep in ipairs(eligible) do
+      local load = rep.open / rep.capacity
+      if not chosen or load < best then chosen, best = rep, load end
+    end
+    why = string.format('least loaded: %d of %d open, %d eligible', chosen.open, chosen.capacity,
+                        #eligible)
+  elseif conf.catch_up then
+    -- Round robin by count: a rep back from an absence catches up.
+    local counts, best = key('queue', q, 'count'), nil
+    for _, rep in ipairs(eligible) do
+      local n = tonumber(redis.call('HGET', counts, rep.id) or '0')
+      if not chosen or n < best then chosen, best = rep, n end
+    end
+    why = string.format('fewest leads of the queue (%d), %d eligible', best, #eligible)
+  else
+    chosen = eligible[1]
+    why = string.format('least recently assigned of %d eligible', #eligible)
+  end
+  return chosen, note .. why, candidates, excluded
+end
+
+-- "no eligible rep: 2 offline, 1 at_capacity" from the exclusion counts.
+local function no_rep_reason(excluded)
+  local parts = {}
+  for class, n in pairs(excluded) do parts[#parts + 1] = n .. ' ' .. class end
+  table.sort(parts)
+  if #parts == 0 then return 'no eligible rep: the queue has no reps' end
+  return 'no eligible rep: ' .. table.concat(parts, ', ')
+end
