@@ -212,11 +212,16 @@ static void test_sample_loads(void **state)
     const route_rule_t *emea = &config->route_rules[0];
     assert_string_equal(emea->name, "emea territory");
     assert_string_equal(emea->queue, "emea");
-    assert_int_equal(emea->cond_count, 1);
-    assert_string_equal(emea->conds[0].field, "country");
-    assert_int_equal(emea->conds[0].value_count, 13);
-    assert_string_equal(emea->conds[0].values[0], "de"); /* lower case: matching ignores case */
+    assert_int_equal(emea->cond_count, 0);
+    assert_int_equal(config->territory_count, 2);
+    const territory_t *territory = &config->territories[emea->territory - 1];
+    assert_string_equal(territory->name, "emea");
+    assert_int_equal(territory->country_count, 13);
+    assert_string_equal(territory->countries[0], "DE"); /* upper case, as leads carry them */
     assert_string_equal(config->route_rules[1].queue, "americas");
+    assert_true(config_queue(config, "emea")->owner_first);
+    assert_int_equal(config_queue(config, "emea")->max_attempts, 3);
+    assert_int_equal(config->routing_audit_ttl_s, 2592000);
 
     assert_int_equal(config->rep_count, 5);
     const rep_config_t *anna = &config->reps[0];
@@ -226,6 +231,12 @@ static void test_sample_loads(void **state)
     assert_int_equal(anna->queue_count, 2);
     assert_string_equal(anna->queues[1], "general");
     assert_string_equal(anna->status, "online");
+    assert_string_equal(anna->timezone, "Europe/Berlin");
+    assert_string_equal(anna->team, "emea");
+    assert_int_equal(anna->skill_count, 2);
+    assert_string_equal(anna->skills[0], "lang:de");
+    assert_false(anna->hours.any);
+    assert_true(anna->weight == 1);
     assert_int_equal(config->reps[4].capacity, 30);
     assert_string_equal(config->reps[4].queues[0], "general");
     config_destroy(&config);
@@ -463,6 +474,36 @@ static void test_wrong_types(void **state)
     s_expect_error(
         state, "routing:\n  queues:\n    - {name: general, strategy: round_robin, stage: hot}\n", 3,
         "routing.queues[0].stage", "\"hot\" is not a configured stage (see scoring.stages)");
+    /* Routing: what a demanding operator gets wrong. */
+    const char *rep = "    - { id: a, name: A, capacity: 1, queues: [general], status: online";
+    char text[1024];
+    FORMAT(text, "routing:\n  reps:\n%s, timezone: Mars/Olympus }\n", rep);
+    s_expect_error(state, text, 3, "routing.reps[0].timezone",
+                   "\"Mars/Olympus\" is not a time zone this machine knows (an IANA name like "
+                   "Europe/Berlin or America/New_York)");
+    FORMAT(text, "routing:\n  reps:\n%s,\n        hours: { mon: \"09:00-12:00, 11:00-17:00\" } }\n",
+           rep);
+    s_expect_error(state, text, 4, "routing.reps[0].hours.mon",
+                   "span 2 \"11:00-17:00\": must start after span 1 ends (spans in order, neither "
+                   "overlapping nor touching)");
+    s_expect_error(state,
+                   "routing:\n  reps:\n    - { id: a, name: A, capacity: -1, queues: [general], "
+                   "status: online }\n",
+                   3, "routing.reps[0].capacity", "expected an integer 0..100000, got \"-1\"");
+    s_expect_error(state,
+                   "routing:\n  queues:\n    - { name: general }\n    - { name: spare }\n  reps:\n"
+                   "    - { id: a, name: A, capacity: 1, queues: [general], status: online }\n",
+                   4, "routing.queues[1].name",
+                   "queue \"spare\" has no rep: list it in some rep's queues");
+    s_expect_error(state, "routing:\n  queues:\n    - { name: general, escalate_to: managers }\n",
+                   3, "routing.queues[0].escalate_to", "\"managers\" is not a configured queue");
+    s_expect_error(state,
+                   "routing:\n  rules:\n    - { name: r, queue: general, territory: apac }\n", 3,
+                   "routing.rules[0].territory",
+                   "\"apac\" is not a configured territory (see routing.territories)");
+    s_expect_error(state, "routing:\n  rules:\n    - { name: r, queue: vip }\n", 3,
+                   "routing.rules[0].queue",
+                   "\"vip\" is not a configured queue (see routing.queues)");
     s_expect_error(state, "ingest:\n  activity_types: call\n", 2, "ingest.activity_types",
                    "expected a list, got a scalar");
     s_expect_error(state, "routing:\n  reps:\n    - rep-anna\n", 3, "routing.reps[0]",
@@ -502,7 +543,8 @@ static void test_out_of_range(void **state)
         "routing:\n  reps:\n    - { id: a, name: A, capacity: 1, queues: [], status: busy }\n", 3,
         "routing.reps[0].status", "expected one of online, away, offline, got \"busy\"");
     s_expect_error(state, "routing:\n  queues:\n    - { name: general, strategy: random }\n", 3,
-                   "routing.queues[0].strategy", "expected one of round_robin, weighted, least_loaded, got \"random\"");
+                   "routing.queues[0].strategy",
+                   "expected one of round_robin, weighted, least_loaded, got \"random\"");
 }
 
 static void test_conditions(void **state)
