@@ -15,6 +15,8 @@
  *                                  waiting_for (the stage a nurtured lead needs), activities,
  *                                  act:<type> counts, capw:<type> / capu:<type> (cap window
  *                                  and points counted in it), queue, rule, rep, outcome,
+ *                                  skills (a rep needs), owner / account, attempts, why,
+ *                                  accepted, sla_due, waiting_reason, escalated,
  *                                  ingested_at, scored_at, qualified_at, queued_at,
  *                                  assigned_at, closed_at, updated_at (Unix ms)
  * <p>:leads                zset    lead ids by first ingest time (ms)
@@ -31,19 +33,42 @@
  * <p>:orphans              zset    lead ids with activities but no lead yet, by deadline
  * <p>:stats                hash    counters: ingested_leads, ingested_activities, duplicates,
  *                                  rejected, scored, qualified, assigned, queued, closed,
- *                                  capped, stage_up, stage_down, unqueued
+ *                                  capped, stage_up, stage_down, unqueued, reassigned,
+ *                                  accepted, sla_breaches, rejected_by_rep, escalations,
+ *                                  overflowed
  * <p>:rejects              hash    reject reason class -> count
  * <p>:deadletter           stream  rejected input: reason class, channel, kind, size
  *                                  (never the input itself)
  * <p>:stl                  hash    speed-to-lead histogram: le_<bound ms> -> count, count,
  *                                  sum_ms (bounds: services/reporting/stl.c)
  * <p>:reps                 set     every rep id
- * <p>:rep:<rep_id>         hash    name, status (online|offline), capacity, open,
- *                                  assigned_total, cfg_capacity, cfg_status
+ * <p>:rep:<rep_id>         hash    name, status (online|away|offline), capacity, open,
+ *                                  assigned_total, daily_cap, weekly_cap, weight, team,
+ *                                  skills (",a,b,"), cfg_<field> (as the config last set
+ *                                  it), retired, and from routing.c in the rep's time zone:
+ *                                  avail (UTC windows "s-e,..." or "*"), ooo, days and weeks
+ *                                  (UTC starts of its local days / weeks), avail_at
  * <p>:rep:<rep_id>:leads   set     the rep's open lead ids
  * <p>:rep:<rep_id>:queues  set     the queues the rep works
+ * <p>:rep:<id>:day:<start> string  leads assigned in the local day starting at <start> (ms);
+ *                                  :week:<start> the same per local week (caps)
  * <p>:queues               set     every queue name
+ * <p>:queue:<q>            hash    the queue's settings (strategy, sla_s, sla_bh,
+ *                                  max_attempts, escalate_to, overflow_after_s, overflow_to,
+ *                                  owner_first, owner_fallback, catch_up, webhook)
  * <p>:queue:<q>:rr         zset    the queue's reps by the sequence of their last assignment
+ * <p>:queue:<q>:swrr       hash    rep -> current weight (smooth weighted round robin)
+ * <p>:queue:<q>:count      hash    rep -> leads assigned from the queue (catch_up)
+ * <p>:sla                  zset    assigned, not accepted lead ids by SLA deadline (ms)
+ * <p>:overflow             zset    waiting lead ids by when they overflow (ms)
+ * <p>:lead:<id>:tried      set     reps that had the lead and lost it (SLA, reject)
+ * <p>:lead:<id>:audit      stream  routing decisions: d = JSON {at, op, rule, queue,
+ *                                  strategy, candidates [{rep, excluded}], chosen, why, ...};
+ *                                  expires routing.audit_ttl_s after the last one
+ * <p>:notify               stream  webhook notifications: queue, kind, lead, rep, text, at
+ * <p>:account:<domain>     hash    an account: name, owner (rep id)
+ * <p>:accounts             set     every account domain
+ * <p>:settings             hash    audit_ttl_ms
  * <p>:queue:<q>:waiting    zset    waiting lead ids by round((1000 - score) * 100) * 1e10 +
  *                                  arrival sequence (re-ordered as scores change and decay)
  * <p>:seq                  string  arrival and assignment sequence counter
