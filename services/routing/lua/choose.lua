@@ -18,47 +18,60 @@ end
 -- How many candidates an audit record lists one by one (the rest are counted).
 local AUDIT_CANDIDATES = 50
 
+-- Walks queue Q's reps in round-robin order (least recently assigned
+-- first; a global sequence, so equal positions never occur) and collects
+-- the eligible ones for the lead CTX (of TEAM only, when given). With FIRST
+-- it stops at the first eligible rep: round robin reads only the reps it
+-- passes over, not the whole queue. Adds to CANDIDATES (the audit's list,
+-- up to AUDIT_CANDIDATES) and EXCLUDED (counts by reason).
+local SCAN_SLICE = 64
+local function scan(q, ctx, team, first, candidates, excluded)
+  local eligible, start = {}, 0
+  while true do
+    local slice = redis.call('ZRANGE', key('queue', q, 'rr'), start, start + SCAN_SLICE - 1)
+    for i, rep_id in ipairs(slice) do
+      local rep = rep_state(rep_id)
+      local why = rep_excluded(rep, ctx)
+      if not why and team and rep.team ~= team then why = 'not_in_team ' .. team end
+      if #candidates < AUDIT_CANDIDATES then
+        candidates[#candidates + 1] = {rep = rep_id, excluded = why or false}
+      end
+      if why then
+        local class = string.match(why, '^%S+')
+        excluded[class] = (excluded[class] or 0) + 1
+      else
+        rep.rank = start + i
+        eligible[#eligible + 1] = rep
+        if first then return eligible end
+      end
+    end
+    if #slice < SCAN_SLICE then return eligible end
+    start = start + SCAN_SLICE
+  end
+end
+
 -- Chooses a rep of queue CONF for the lead CTX. Returns the rep (nil when
--- none is eligible), why it was chosen, and the candidates with the reason
--- each was excluded, in the queue's round-robin order (least recently
--- assigned first; a global sequence, so equal positions never occur).
+-- none is eligible), why it was chosen, the candidates with the reason each
+-- was excluded, and the exclusion counts by reason.
 local function choose(conf, ctx)
   local q = conf.name
-  local candidates, eligible, excluded = {}, {}, {}
-  for i, rep_id in ipairs(redis.call('ZRANGE', key('queue', q, 'rr'), 0, -1)) do
-    local rep = rep_state(rep_id)
-    local why = rep_excluded(rep, ctx)
-    if #candidates < AUDIT_CANDIDATES then
-      candidates[#candidates + 1] = {rep = rep_id, excluded = why or false}
-    end
-    if why then
-      local class = string.match(why, '^%S+')
-      excluded[class] = (excluded[class] or 0) + 1
-    else
-      rep.rank = i
-      eligible[#eligible + 1] = rep
-    end
-  end
-  local note = ''
+  local candidates, excluded, note, team = {}, {}, '', nil
   -- A lead of a known account goes to its owner when the owner can take it.
   if conf.owner_first and ctx.owner and ctx.owner ~= '' then
     local owner = rep_state(ctx.owner)
     local why = rep_excluded(owner, ctx)
-    if not why then
-      return owner, 'account owner', candidates, excluded
-    end
+    candidates[1] = {rep = ctx.owner, excluded = why or false, owner = true}
+    if not why then return owner, 'account owner', candidates, excluded end
     note = 'account owner ' .. ctx.owner .. ' ' .. why .. '; '
-    if conf.owner_fallback == 'team' and owner and owner.team ~= '' then
-      local team = {}
-      for _, rep in ipairs(eligible) do
-        if rep.team == owner.team then team[#team + 1] = rep end
-      end
-      if #team > 0 then
-        eligible = team
-        note = note .. "owner's team " .. owner.team .. ': '
-      end
-    end
+    if conf.owner_fallback == 'team' and owner and owner.team ~= '' then team = owner.team end
   end
+  local first = conf.strategy == 'round_robin' and not conf.catch_up
+  local eligible = {}
+  if team then
+    eligible = scan(q, ctx, team, first, candidates, {})
+    if #eligible > 0 then note = note .. "owner's team " .. team .. ': ' end
+  end
+  if #eligible == 0 then eligible = scan(q, ctx, nil, first, candidates, excluded) end
   if #eligible == 0 then return nil, note, candidates, excluded end
 
   local chosen, why
@@ -92,7 +105,8 @@ local function choose(conf, ctx)
     why = string.format('fewest leads of the queue (%d), %d eligible', best, #eligible)
   else
     chosen = eligible[1]
-    why = string.format('least recently assigned of %d eligible', #eligible)
+    why = chosen.rank == 1 and 'next in round robin'
+          or string.format('next in round robin after %d excluded', chosen.rank - 1)
   end
   return chosen, note .. why, candidates, excluded
 end
