@@ -22,6 +22,8 @@ int ctl_import(int argc, char **argv, const config_t *cfg);
 int ctl_keygen(int argc, char **argv, const config_t *cfg);
 int ctl_train(int argc, char **argv, const config_t *cfg);
 int ctl_evaluate(int argc, char **argv, const config_t *cfg);
+int ctl_account(int argc, char **argv, const config_t *cfg);
+int ctl_explain(int argc, char **argv, const config_t *cfg);
 
 /* `leadopsctl lead merge`: merges lead OTHER into lead KEEP (aliases
  * resolved) by the rule scoring merges by, and prints what changed on OUT.
@@ -67,5 +69,37 @@ void ctl_lead_print(FILE *out, const json_t *view);
 
 /* Prints JSON pretty on stdout. Takes ownership of VALUE. */
 void ctl_print_json(json_t *value);
+
+/* Writes TEXT (a domain, a URL or an email address) as an account domain
+ * into OUT (SIZE bytes): lower case, without scheme, user, port, path, a
+ * trailing dot or a leading "www.". Returns 0, or -1 with *err (ERR_INPUT:
+ * "no domain" when TEXT holds none, else why it is not a domain). */
+int ctl_domain_normalize(const char *text, char *out, size_t size, err_t *err);
+
+/* What `leadopsctl account import` reads (strings borrowed). */
+typedef struct {
+    const char *path;          /* the CSV; "-": stdin */
+    const char *domain_column; /* NULL: "domain" */
+    const char *name_column;   /* NULL: "name" (optional column) */
+    const char *owner_column;  /* NULL: "owner" (optional column) */
+    bool dry_run;              /* check every row, write nothing */
+} ctl_account_import_t;
+
+/* Imports the accounts of a CSV into <PREFIX>:account:<domain> {name,
+ * owner} and <PREFIX>:accounts, pipelined. Skipped rows and warnings (an
+ * owner not in <PREFIX>:reps, a domain repeated) print as FILE:LINE: text
+ * on REPORT, then a one-line summary. Returns 0 when every row was
+ * imported, 1 when some were skipped, or -1 with *err: ERR_INPUT (the
+ * header lacks the domain column or a named one), ERR_IO (the file cannot
+ * be read; Redis failed: rows already written stay). */
+int ctl_account_import_run(store_t *store, const char *prefix, const ctl_account_import_t *opts,
+                           FILE *report, err_t *err);
+
+/* Prints a lead's routing decisions (a views_lead_audit view, borrowed) for
+ * a terminal on OUT: per decision its time, op, queue, rule and strategy,
+ * each candidate rep with a check mark or the reason it was excluded, then
+ * the rep chosen and why, or "waited: reason". With no decisions, says so
+ * and that they are kept AUDIT_TTL_S seconds. */
+void ctl_explain_print(FILE *out, const json_t *audit, int audit_ttl_s);
 
 #endif

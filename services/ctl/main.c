@@ -16,7 +16,7 @@ typedef struct {
 static const s_command_t s_commands[] = {
     {"send", ctl_send, "send leads/activities from a JSON or JSON-lines file to ingest"},
     {"gen", ctl_gen, "generate a realistic synthetic stream (print or --send)"},
-    {"rep", ctl_rep, "list reps; set online/offline/capacity; close a lead"},
+    {"rep", ctl_rep, "list reps; status, capacity, caps; accept/reject/reassign/close a lead"},
     {"queue", ctl_queue, "list queues with waiting leads and free capacity"},
     {"lead", ctl_lead, "show one lead: score, reasons, queue, rep, status"},
     {"summary", ctl_summary, "pipeline counters and speed-to-lead percentiles"},
@@ -24,6 +24,8 @@ static const s_command_t s_commands[] = {
     {"keygen", ctl_keygen, "print a new CurveZMQ key pair (YAML lines for the config)"},
     {"train", ctl_train, "learn a scoring model from a history export (CSV)"},
     {"evaluate", ctl_evaluate, "measure a scoring model on a labelled CSV (AUC, calibration)"},
+    {"account", ctl_account, "import, list and show accounts (domain, name, owner rep)"},
+    {"explain", ctl_explain, "why a lead went where it did: its routing decisions"},
 };
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -116,7 +116,22 @@ static void s_serve_metrics(reporting_t *self, httpd_response_t *res)
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-#define LEADS_PATH "/v1/leads/"
+#define LEADS_PATH   "/v1/leads/"
+#define AUDIT_SUFFIX "/audit"
+
+/* The routing decisions of the lead whose id is the first ID_LEN bytes of ID. */
+static void s_serve_audit(reporting_t *self, httpd_response_t *res, const char *id, size_t id_len)
+{
+    char *lead_id = strndup(id, id_len);
+    if (!lead_id) {
+        httpd_respond_error(res, 500, "out of memory");
+        return;
+    }
+    err_t err = {0};
+    s_respond_view(self, res, views_lead_audit(self->store, self->cfg->redis_prefix, lead_id, &err),
+                   &err);
+    free(lead_id);
+}
 
 static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *res)
 {
@@ -125,6 +140,12 @@ static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *r
     const char *prefix = self->cfg->redis_prefix;
     bool is_lead =
         strncmp(path, LEADS_PATH, strlen(LEADS_PATH)) == 0 && path[strlen(LEADS_PATH)] != '\0';
+    /* /v1/leads/{id}/audit: the id is what lies between (a lead id is the
+     * producer's, so it may hold a '/' of its own). */
+    const char *lead_id = path + strlen(LEADS_PATH);
+    size_t lead_id_len = is_lead ? strlen(lead_id) : 0;
+    bool is_audit = lead_id_len > strlen(AUDIT_SUFFIX) &&
+                    strcmp(lead_id + lead_id_len - strlen(AUDIT_SUFFIX), AUDIT_SUFFIX) == 0;
     bool known = is_lead || strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0 ||
                  strcmp(path, "/v1/queues") == 0 || strcmp(path, "/v1/reps") == 0 ||
                  strcmp(path, "/v1/summary") == 0;
@@ -150,9 +171,11 @@ static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *r
         httpd_respond(res, 200, "text/plain; charset=utf-8", "ok\n");
     else if (strcmp(path, "/metrics") == 0)
         s_serve_metrics(self, res);
+    else if (is_audit)
+        s_serve_audit(self, res, lead_id, lead_id_len - strlen(AUDIT_SUFFIX));
     else if (is_lead)
         s_respond_view(self, res,
-                       views_lead(self->store, prefix, path + strlen(LEADS_PATH),
+                       views_lead(self->store, prefix, lead_id,
                                   &(explain_opts_t){.now_ms = clock_now_ms(),
                                                     .half_life_s = self->cfg->scoring_half_life_s,
                                                     .model_weight = self->cfg->model_points},

@@ -7,6 +7,7 @@
  * (other methods 405, unknown paths 404, errors as {"error": "..."}):
  *   /healthz          200 "ok"
  *   /v1/leads/{id}    views_lead (404 when missing)
+ *   /v1/leads/{id}/audit  views_lead_audit: its routing decisions (404 when missing)
  *   /v1/queues        views_queues
  *   /v1/reps          views_reps
  *   /v1/summary       views_summary

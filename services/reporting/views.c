@@ -340,53 +340,152 @@ static json_t *s_lead_view(const char *lead_id, const char *asked, const store_v
     return view;
 }
 
+/* Queues a lead's reads (READS) on a batch; -1 when the id makes a key too long. */
+typedef int (*s_lead_reads_fn)(store_batch_t *batch, const char *prefix, const char *lead_id);
+
+/* Where a lead's reads landed: the batch that holds them, from which reply,
+ * and the id they are of (the id asked for, or the lead it merged into). */
+typedef struct {
+    store_batch_t *first;      /* owned: the alias and the reads of the id as asked for */
+    store_batch_t *merged;     /* owned: the reads of the lead an alias names; NULL if none */
+    const store_batch_t *read; /* borrowed: first or merged */
+    size_t at;                 /* the first reply of READS in READ */
+    const char *shown;         /* borrowed: the id the reads are of */
+} s_resolved_t;
+
+static void s_resolved_clear(s_resolved_t *resolved)
+{
+    store_batch_destroy(&resolved->first);
+    store_batch_destroy(&resolved->merged);
+}
+
+/* Runs READS for LEAD_ID, or for the lead it is an alias of, into RESOLVED
+ * (cleared by the caller, also on failure). One round trip: the alias and
+ * the lead as asked for. A lead id merged into another lead (same email or
+ * source id) stands for that lead, so only a merged id costs a second one.
+ * Returns 0, or -1 with *err (ERR_NOTFOUND for an id no key can hold). */
+static int s_read_resolved(store_t *store, const char *prefix, const char *lead_id,
+                           s_lead_reads_fn reads, s_resolved_t *resolved, err_t *err)
+{
+    char alias_key[KEY_MAX];
+    *resolved = (s_resolved_t){.first = store_batch_new(), .at = 1, .shown = lead_id};
+    resolved->read = resolved->first;
+    if (!lead_id || !*lead_id || s_keyf(alias_key, prefix, "alias:%s", lead_id) < 0)
+        return err_set(err, ERR_NOTFOUND, "lead %s not found", lead_id ? lead_id : "");
+    s_batch_add(resolved->first, 2, (const char *[]){"GET", alias_key});
+    if (reads(resolved->first, prefix, lead_id) < 0)
+        return err_set(err, ERR_NOTFOUND, "lead %s not found", lead_id);
+    if (store_batch_exec(store, resolved->first, err) < 0)
+        return -1;
+    const store_value_t *alias = store_batch_reply(resolved->first, 0);
+    if (alias && alias->type == STORE_STR && alias->len > 0) {
+        resolved->merged = store_batch_new();
+        if (reads(resolved->merged, prefix, alias->str) == 0) {
+            if (store_batch_exec(store, resolved->merged, err) < 0)
+                return -1;
+            resolved->read = resolved->merged;
+            resolved->at = 0;
+            resolved->shown = alias->str;
+        }
+    }
+    return 0;
+}
+
 json_t *views_lead(store_t *store, const char *prefix, const char *lead_id,
                    const explain_opts_t *opts, err_t *err)
 {
     assert(opts);
-    char alias_key[KEY_MAX];
-    store_batch_t *first = store_batch_new(), *merged = NULL;
+    s_resolved_t resolved;
     json_t *view = NULL;
-    if (!lead_id || !*lead_id || s_keyf(alias_key, prefix, "alias:%s", lead_id) < 0) {
-        err_set(err, ERR_NOTFOUND, "lead %s not found", lead_id ? lead_id : "");
+    if (s_read_resolved(store, prefix, lead_id, s_lead_reads, &resolved, err) < 0)
         goto done;
-    }
-    /* One round trip: the alias and the lead as asked for. A lead id merged
-     * into another lead (same email or source id) stands for that lead, so
-     * only a merged id costs a second one. */
-    s_batch_add(first, 2, (const char *[]){"GET", alias_key});
-    if (s_lead_reads(first, prefix, lead_id) < 0) {
-        err_set(err, ERR_NOTFOUND, "lead %s not found", lead_id);
-        goto done;
-    }
-    if (store_batch_exec(store, first, err) < 0)
-        goto done;
-    const store_batch_t *read = first;
-    size_t at = 1;
-    const char *shown = lead_id;
-    const store_value_t *alias = store_batch_reply(first, 0);
-    if (alias && alias->type == STORE_STR && alias->len > 0) {
-        merged = store_batch_new();
-        if (s_lead_reads(merged, prefix, alias->str) == 0) {
-            if (store_batch_exec(store, merged, err) < 0)
-                goto done;
-            read = merged;
-            at = 0;
-            shown = alias->str;
-        }
-    }
-    const store_value_t *hash = store_batch_reply(read, at);
+    const store_value_t *hash = store_batch_reply(resolved.read, resolved.at);
     if (s_check(hash, "HGETALL lead", err) < 0)
         goto done;
     if (hash->type != STORE_ARRAY || hash->count == 0) {
-        err_set(err, ERR_NOTFOUND, "lead %s not found", shown);
+        err_set(err, ERR_NOTFOUND, "lead %s not found", resolved.shown);
         goto done;
     }
     /* A list that cannot be read leaves every activity in "earlier". */
-    view = s_lead_view(shown, lead_id, hash, store_batch_reply(read, at + 1), opts);
+    view = s_lead_view(resolved.shown, lead_id, hash,
+                       store_batch_reply(resolved.read, resolved.at + 1), opts);
 done:
-    store_batch_destroy(&first);
-    store_batch_destroy(&merged);
+    s_resolved_clear(&resolved);
+    return view;
+}
+
+/* ---- lead audit ------------------------------------------------------- */
+
+/* Queues the reads of lead ID's routing decisions: whether the lead
+ * exists, then its audit stream (routing.lua trims it to about 50). */
+static int s_audit_reads(store_batch_t *batch, const char *prefix, const char *lead_id)
+{
+    char key[KEY_MAX], audit_key[KEY_MAX];
+    if (s_keyf(key, prefix, "lead:%s", lead_id) < 0 ||
+        s_keyf(audit_key, prefix, "lead:%s:audit", lead_id) < 0)
+        return -1;
+    s_batch_add(batch, 2, (const char *[]){"EXISTS", key});
+    s_batch_add(batch, 6, (const char *[]){"XRANGE", audit_key, "-", "+", "COUNT", "1000"});
+    return 0;
+}
+
+/* One audit stream entry ([id, [field, value, ...]]) as a decision: the
+ * record in field "d" with "entry" and "at_iso" added, or {"entry",
+ * "unreadable"} when it is not a JSON object. */
+static json_t *s_audit_decision(const store_value_t *entry)
+{
+    const char *id = store_value_str(store_value_at(entry, 0), "");
+    const store_value_t *fields = store_value_at(entry, 1);
+    const store_value_t *text = NULL;
+    for (size_t i = 0; fields && fields->type == STORE_ARRAY && i + 1 < fields->count; i += 2)
+        if (strcmp(store_value_str(fields->elements[i], ""), "d") == 0)
+            text = fields->elements[i + 1];
+    json_t *decision = NULL;
+    if (text && text->type == STORE_STR)
+        decision = json_loadb(text->str, text->len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(decision)) {
+        json_decref(decision);
+        decision = json_object();
+        s_set_str(decision, "unreadable", store_value_str(text, ""));
+    }
+    s_set_str(decision, "entry", id);
+    json_t *at = json_object_get(decision, "at");
+    if (json_is_number(at) && json_number_value(at) > 0) {
+        char iso[40];
+        s_iso8601((long long)json_number_value(at), iso, sizeof iso);
+        json_object_set_new(decision, "at_iso", json_string(iso));
+    }
+    /* Redis' cjson encodes an empty Lua table as {}: a queue without reps. */
+    json_t *candidates = json_object_get(decision, "candidates");
+    if (json_is_object(candidates) && json_object_size(candidates) == 0)
+        json_object_set_new(decision, "candidates", json_array());
+    return decision;
+}
+
+json_t *views_lead_audit(store_t *store, const char *prefix, const char *lead_id, err_t *err)
+{
+    s_resolved_t resolved;
+    json_t *view = NULL;
+    if (s_read_resolved(store, prefix, lead_id, s_audit_reads, &resolved, err) < 0)
+        goto done;
+    const store_value_t *exists = store_batch_reply(resolved.read, resolved.at);
+    const store_value_t *entries = store_batch_reply(resolved.read, resolved.at + 1);
+    if (s_check(exists, "EXISTS lead", err) < 0 || s_check(entries, "XRANGE audit", err) < 0)
+        goto done;
+    if (store_value_int(exists, 0) == 0 && (entries->type != STORE_ARRAY || !entries->count)) {
+        err_set(err, ERR_NOTFOUND, "lead %s not found", resolved.shown);
+        goto done;
+    }
+    view = json_object();
+    s_set_str(view, "lead_id", resolved.shown);
+    if (strcmp(resolved.shown, lead_id) != 0)
+        s_set_str(view, "merged_from", lead_id);
+    json_t *decisions = json_array();
+    for (size_t i = 0; entries->type == STORE_ARRAY && i < entries->count; i++)
+        json_array_append_new(decisions, s_audit_decision(entries->elements[i]));
+    json_object_set_new(view, "decisions", decisions);
+done:
+    s_resolved_clear(&resolved);
     return view;
 }
 

@@ -42,6 +42,19 @@ int views_stl_read(store_t *store, const char *prefix, stl_histogram_t *hist, er
 json_t *views_lead(store_t *store, const char *prefix, const char *lead_id,
                    const explain_opts_t *opts, err_t *err);
 
+/* {"lead_id", "merged_from" (when LEAD_ID is an alias), "decisions": [...]}:
+ * the lead's routing decisions from <PREFIX>:lead:<id>:audit, oldest first,
+ * each the record routing.lua wrote (at, op: route|drain|pull|sla|rejected|
+ * overflow|reassign|accept|close, rule, queue, strategy, candidates: [{rep,
+ * excluded: reason or false}], chosen, why, outcome, reason, from_rep,
+ * escalated_to, ...) plus "entry" (its stream id) and "at_iso"; a record
+ * that is not a JSON object is {"entry", "unreadable": its text}.
+ * "decisions" is empty for a lead never routed, or whose decisions expired
+ * (routing.audit_ttl_s after the last one). Aliases resolve as in
+ * views_lead. NULL with ERR_NOTFOUND when the id is neither a lead nor has
+ * decisions on record. */
+json_t *views_lead_audit(store_t *store, const char *prefix, const char *lead_id, err_t *err);
+
 /* {"queues": [{name, waiting, oldest_wait_ms, reps, reps_online,
  * free_capacity}, ...]} for every queue in <PREFIX>:queues, sorted by name.
  * oldest_wait_ms is now minus the smallest queued_at among the first 100
