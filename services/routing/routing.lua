@@ -97,8 +97,9 @@ if op == 'route' then
     redis.call('HSET', lead, 'status', 'nurture', 'waiting_for', ARGV[9], 'updated_at', now)
     return {3, ingested_at}
   end
-  -- The account the email domain belongs to, most specific domain first.
-  redis.call('HDEL', lead, 'owner', 'account')
+  -- At the queue's stage: no longer waiting for one. The account the email
+  -- domain belongs to, most specific domain first.
+  redis.call('HDEL', lead, 'waiting_for', 'owner', 'account')
   for domain in string.gmatch(ARGV[11] or '', '[^,]+') do
     local account = redis.call('HMGET', key('account', domain), 'name', 'owner')
     if account[2] then
@@ -211,7 +212,9 @@ elseif op == 'sync' then
     end
   end
   -- A rep new to a queue joins the round robin at the back: no burst.
-  local seq = tonumber(redis.call('GET', key('seq')) or '0')
+  -- Behind the rep served last (whose position is seq) whatever its id;
+  -- ahead of the next assignment (seq + 1).
+  local seq = tonumber(redis.call('GET', key('seq')) or '0') + 0.5
   for q in pairs(wanted) do
     redis.call('SADD', key('queues'), q)
     redis.call('SADD', key('rep', rep_id, 'queues'), q)

@@ -139,7 +139,7 @@ static store_value_t *s_route_staged(s_ctx_t *ctx, const char *lead, const char 
     store_value_free(&r);
     r = store_command(ctx->store, &err, "HSET t:lead:%s ingested_at 900 score %s", lead, score);
     store_value_free(&r);
-    return s_call(ctx, "route", 7, lead, "q", "rule", score, "round_robin", stage_ok, queue_stage);
+    return s_call(ctx, "route", 8, lead, "q", "rule", score, stage_ok, queue_stage, "", "");
 }
 
 /* Routes LEAD at a stage the queue takes; returns the outcome, and the rep
@@ -155,10 +155,20 @@ static long long s_route(s_ctx_t *ctx, const char *lead, const char *score, char
     return outcome;
 }
 
+/* Syncs rep ID (named NAME) from the config: CAPACITY, online, in queue q,
+ * no caps, weight 1, no team, no skills. */
+static void s_sync(s_ctx_t *ctx, const char *id, const char *name, const char *capacity)
+{
+    store_value_t *r =
+        s_call(ctx, "sync", 10, id, name, capacity, "online", "q", "0", "0", "1", "", "");
+    assert_int_equal(store_value_int(store_value_at(r, 0), -1), 1);
+    store_value_free(&r);
+}
+
 static void s_two_reps(s_ctx_t *ctx)
 {
-    store_value_free(&(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "2", "online", "q,")});
-    store_value_free(&(store_value_t *){s_call(ctx, "sync", 5, "rep-b", "B", "1", "online", "q,")});
+    s_sync(ctx, "rep-a", "A", "2");
+    s_sync(ctx, "rep-b", "B", "1");
 }
 
 static void test_round_robin_within_capacity(void **state)
@@ -191,8 +201,7 @@ static void test_redelivery_does_nothing(void **state)
     s_two_reps(ctx);
     assert_int_equal(s_route(ctx, "L1", "10", NULL), 1);
     /* Same lead again, not in flight any more: a redelivery. */
-    store_value_t *reply =
-        s_call(ctx, "route", 7, "L1", "q", "rule", "10", "round_robin", "1", "lead");
+    store_value_t *reply = s_call(ctx, "route", 8, "L1", "q", "rule", "10", "1", "lead", "", "");
     assert_int_equal(store_value_int(store_value_at(reply, 0), -1), 0);
     store_value_free(&reply);
     /* Even in flight again (a duplicate send), an assigned lead stays put. */
@@ -223,9 +232,17 @@ static void test_close_pulls_best_waiting_lead(void **state)
     reply = s_call(ctx, "close", 4, "rep-a", "L1", "won", "10");
     assert_int_equal(store_value_int(store_value_at(reply, 0), -1), 1);
     assert_int_equal(reply->count, 3); /* status, reason, one assignment */
+    /* {lead, queue, rep, ingested_at, queued_at, score, attempt, why} */
     const store_value_t *a = store_value_at(reply, 2);
+    assert_int_equal(a->count, 8);
     assert_string_equal(store_value_str(store_value_at(a, 0), ""), "L5");
+    assert_string_equal(store_value_str(store_value_at(a, 1), ""), "q");
     assert_string_equal(store_value_str(store_value_at(a, 2), ""), "rep-a");
+    assert_string_equal(store_value_str(store_value_at(a, 3), ""), "900");
+    assert_string_equal(store_value_str(store_value_at(a, 5), ""), "50");
+    assert_int_equal(store_value_int(store_value_at(a, 6), -1), 1);
+    assert_string_equal(store_value_str(store_value_at(a, 7), ""),
+                        "freed up: the best waiting lead it may take");
     store_value_free(&reply);
     assert_int_equal(s_hget_int(ctx, "t:rep:rep-a", "open"), 2);
     char *outcome = s_hget(ctx, "t:lead:L1", "outcome");
@@ -273,7 +290,7 @@ static void test_sync_keeps_runtime_changes_until_config_changes(void **state)
     store_value_free(&(store_value_t *){s_call(ctx, "rep", 4, "rep-a", "capacity", "7", "10")});
     s_two_reps(ctx); /* a restart with the same config */
     assert_int_equal(s_hget_int(ctx, "t:rep:rep-a", "capacity"), 7);
-    store_value_free(&(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "4", "online", "q,")});
+    s_sync(ctx, "rep-a", "A", "4");
     assert_int_equal(s_hget_int(ctx, "t:rep:rep-a", "capacity"), 4);
 }
 
@@ -286,8 +303,7 @@ static void test_concurrent_routers_hold_capacity(void **state)
     for (int r = 0; r < 4; r++) {
         char id[16];
         snprintf(id, sizeof id, "rep-%d", r);
-        store_value_free(
-            &(store_value_t *){s_call(ctx, "sync", 5, id, id, caps[r], "online", "q,")});
+        s_sync(ctx, id, id, caps[r]);
     }
     pid_t children[2];
     for (int c = 0; c < 2; c++) {
@@ -352,8 +368,7 @@ static void test_retired_rep_gets_no_new_leads(void **state)
 static void test_speed_to_lead_buckets_agree_with_reporting(void **state)
 {
     s_ctx_t *ctx = *state;
-    store_value_free(
-        &(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "100", "online", "q,")});
+    s_sync(ctx, "rep-a", "A", "100");
     err_t err = {0};
     for (size_t i = 0; i < STL_BUCKET_COUNT; i++) {
         char lead[32], ingested[32], field[STL_FIELD_MAX];
@@ -364,7 +379,7 @@ static void test_speed_to_lead_buckets_agree_with_reporting(void **state)
         store_value_free(&r);
         r = store_command(ctx->store, &err, "HSET t:lead:%s ingested_at %s", lead, ingested);
         store_value_free(&r);
-        r = s_call(ctx, "route", 7, lead, "q", "rule", "10", "round_robin", "1", "lead");
+        r = s_call(ctx, "route", 8, lead, "q", "rule", "10", "1", "lead", "", "");
         assert_int_equal(store_value_int(store_value_at(r, 0), -1), 1);
         store_value_free(&r);
         stl_bucket_field(i, field);
@@ -405,7 +420,7 @@ static void s_assert_field(s_ctx_t *ctx, const char *key, const char *field, con
 static void test_lead_below_queue_stage_waits_in_nurture(void **state)
 {
     s_ctx_t *ctx = *state;
-    store_value_free(&(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "1", "online", "q,")});
+    s_sync(ctx, "rep-a", "A", "1");
     store_value_t *reply = s_route_staged(ctx, "N1", "10", "0", "mql");
     s_assert_outcome(&reply, 3);
     s_assert_field(ctx, "t:lead:N1", "status", "nurture");
@@ -430,7 +445,12 @@ static void test_lead_below_queue_stage_waits_in_nurture(void **state)
     reply = s_route_staged(ctx, "N2", "10", "0", "mql");
     s_assert_outcome(&reply, 3);
     reply = s_route_staged(ctx, "N2", "30", "1", "mql");
-    s_assert_outcome(&reply, 2);
+    assert_int_equal(reply->count, 3); /* waiting: 2, ingested_at, the reason */
+    assert_int_equal(store_value_int(store_value_at(reply, 0), -1), 2);
+    assert_string_equal(store_value_str(store_value_at(reply, 1), ""), "900");
+    assert_string_equal(store_value_str(store_value_at(reply, 2), ""),
+                        "no eligible rep: 1 at_capacity");
+    store_value_free(&reply);
     s_assert_field(ctx, "t:lead:N2", "status", "queued");
     assert_false(s_has_field(ctx, "t:lead:N2", "waiting_for"));
     assert_true(s_waiting_priority(ctx, "N2") >= 0);
@@ -441,7 +461,7 @@ static void test_lead_below_queue_stage_waits_in_nurture(void **state)
 static void test_waiting_lead_reordered_then_unqueued(void **state)
 {
     s_ctx_t *ctx = *state;
-    store_value_free(&(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "1", "online", "q,")});
+    s_sync(ctx, "rep-a", "A", "1");
     assert_int_equal(s_route(ctx, "W1", "10", NULL), 1); /* sequence 1: rep-a's turn */
     assert_int_equal(s_route(ctx, "W2", "10", NULL), 2); /* sequence 2 */
     assert_int_equal(s_route(ctx, "W3", "10", NULL), 2); /* sequence 3 */
@@ -522,7 +542,7 @@ static void test_reprioritize_orders_by_decayed_score(void **state)
     assert_int_equal((long long)s_waiting_priority(ctx, "B"), 975000000000002LL);
 
     /* The best waiting lead is the one a freed rep pulls. */
-    store_value_free(&(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "0", "online", "q,")});
+    s_sync(ctx, "rep-a", "A", "0");
     reply = s_call(ctx, "rep", 4, "rep-a", "capacity", "1", "10");
     assert_int_equal(reply->count, 3);
     assert_string_equal(store_value_str(store_value_at(store_value_at(reply, 2), 0), ""), "A");
@@ -534,8 +554,7 @@ static void test_reprioritize_orders_by_decayed_score(void **state)
 static void test_speed_to_lead_from_ready_at(void **state)
 {
     s_ctx_t *ctx = *state;
-    store_value_free(
-        &(store_value_t *){s_call(ctx, "sync", 5, "rep-a", "A", "10", "online", "q,")});
+    s_sync(ctx, "rep-a", "A", "10");
     err_t err = {0};
     store_value_t *r = store_command(ctx->store, &err, "HSET t:lead:S1 ready_at 980");
     store_value_free(&r);

@@ -71,7 +71,11 @@ local function choose(conf, ctx)
     eligible = scan(q, ctx, team, first, candidates, {})
     if #eligible > 0 then note = note .. "owner's team " .. team .. ': ' end
   end
-  if #eligible == 0 then eligible = scan(q, ctx, nil, first, candidates, excluded) end
+  if #eligible == 0 then
+    -- Nobody of the owner's team: the whole queue, listed once in the audit.
+    if team then candidates = {candidates[1]} end
+    eligible = scan(q, ctx, nil, first, candidates, excluded)
+  end
   if #eligible == 0 then return nil, note, candidates, excluded end
 
   local chosen, why

@@ -61,7 +61,10 @@ local function bump_counters(rep)
     local k, start = counter_key(rep, period)
     if k then
       redis.call('INCR', k)
-      redis.call('PEXPIREAT', k, start + (period == 'day' and 3 or 15) * 86400000)
+      -- Relative to the script's now, not Redis' clock: a simulation replays
+      -- past days (leadopsctl simulate) and its counters must not vanish.
+      local keep = start + (period == 'day' and 3 or 15) * 86400000 - now
+      redis.call('PEXPIRE', k, math.max(keep, 86400000))
     end
   end
 end
