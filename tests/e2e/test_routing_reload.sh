@@ -43,7 +43,7 @@ else
 fi
 e2e_expect "rep-elease's capacity is the new one" "$(e2e_hget rep:rep-elease capacity)" = 5
 e2e_expect "rep-fiona exists with its capacity" "$(e2e_hget rep:rep-fiona capacity)" = 7
-e2e_expect "rep-fiona works the general queue" "$(e2e_redis ZSCORE "$P:queue:general:rr" rep-fiona)" =~ '^[0-9]+$'
+e2e_expect "rep-fiona works the general queue" "$(e2e_redis ZSCORE "$P:queue:general:rr" rep-fiona)" =~ '^[0-9.]+$'
 e2e_expect "routing was not restarted" "$(stack_pid routing)" = "$ROUTING_PID"
 for i in 1 2 3 4; do lead "g$i-$RUN" JP; done
 for i in 1 2 3 4; do e2e_wait_lead "g$i-$RUN" assigned 5000 || e2e_fail "g$i not assigned"; done
