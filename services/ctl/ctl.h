@@ -24,6 +24,7 @@ int ctl_train(int argc, char **argv, const config_t *cfg);
 int ctl_evaluate(int argc, char **argv, const config_t *cfg);
 int ctl_account(int argc, char **argv, const config_t *cfg);
 int ctl_explain(int argc, char **argv, const config_t *cfg);
+int ctl_simulate(int argc, char **argv, const config_t *cfg);
 
 /* `leadopsctl lead merge`: merges lead OTHER into lead KEEP (aliases
  * resolved) by the rule scoring merges by, and prints what changed on OUT.

@@ -1,0 +1,314 @@
+/* simulate_sync.c — see simulate_sync.h. The arguments of each call are
+ * those routing_sync.c gives the same operations of routing.lua. */
+#include "simulate_sync.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calendar.h"
+
+#define DAY_MS     86400000LL
+#define AVAIL_DAYS 8 /* days of windows written; refreshed every simulated day */
+
+/* One rep's texts for the avail call, kept for the reps after it that share
+ * its time zone and hours (most of a team does): time-zone work is slow. */
+typedef struct {
+    char *windows; /* owned */
+    size_t windows_size;
+    char ooo[4096];
+    char days[512];
+    char weeks[128];
+    cal_period_t *ooo_shifted; /* owned: the config's periods on the simulated clock */
+} s_rep_avail_t;
+
+struct sim_sync {
+    const config_t *cfg; /* borrowed */
+    int script;
+    int64_t shift_ms;
+    s_rep_avail_t *reps; /* owned, one per rep */
+    sim_drain_t *drains; /* owned: the last refresh's */
+    size_t drain_count, drain_room;
+};
+
+static const char *const s_strategy_names[] = {"round_robin", "weighted", "least_loaded"};
+
+sim_sync_t *sim_sync_new(const config_t *cfg, int script, int64_t shift_ms, err_t *err)
+{
+    sim_sync_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->reps = calloc(cfg->rep_count ? cfg->rep_count : 1, sizeof *self->reps)))
+        goto nomem;
+    self->cfg = cfg;
+    self->script = script;
+    self->shift_ms = shift_ms;
+    for (size_t r = 0; r < cfg->rep_count; r++) {
+        const rep_config_t *rep = &cfg->reps[r];
+        s_rep_avail_t *avail = &self->reps[r];
+        avail->windows_size = CAL_WINDOWS_SIZE(AVAIL_DAYS, rep->out_of_office_count);
+        avail->windows = malloc(avail->windows_size);
+        avail->ooo_shifted =
+            calloc(rep->out_of_office_count ? rep->out_of_office_count : 1, sizeof(cal_period_t));
+        if (!avail->windows || !avail->ooo_shifted)
+            goto nomem;
+        for (size_t p = 0; p < rep->out_of_office_count; p++) {
+            avail->ooo_shifted[p].from_ms = rep->out_of_office[p].from_ms + shift_ms;
+            avail->ooo_shifted[p].to_ms = rep->out_of_office[p].to_ms + shift_ms;
+        }
+    }
+    return self;
+nomem:
+    sim_sync_destroy(&self);
+    err_set(err, ERR_NOMEM, "out of memory");
+    return NULL;
+}
+
+void sim_sync_destroy(sim_sync_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sim_sync_t *self = *self_p;
+    for (size_t r = 0; self->reps && r < self->cfg->rep_count; r++) {
+        free(self->reps[r].windows);
+        free(self->reps[r].ooo_shifted);
+    }
+    free(self->reps);
+    free(self->drains);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Calls routing.lua's OP at history time T, synchronously. */
+static int s_call(sim_sync_t *self, store_t *store, int64_t t, const char *op, int argc,
+                  const char **args, err_t *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)(t + self->shift_ms));
+    const char *argv[20] = {op, SIM_PREFIX, now};
+    for (int i = 0; i < argc && i < 17; i++)
+        argv[3 + i] = args[i];
+    store_value_t *reply = store_script(store, self->script, 0, 3 + argc, argv, NULL, err);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == STORE_ERROR)
+        rc = err_set(err, ERR_IO, "routing.lua %s: %s", op, reply->str);
+    store_value_free(&reply);
+    return rc;
+}
+
+/* ITEMS joined by ',' into OUT; -1 when OUT is too small. */
+static int s_join(char *const *items, size_t count, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < count; i++) {
+        int n = snprintf(out + used, size - used, "%s%s", i ? "," : "", items[i]);
+        if (n < 0 || (size_t)n >= size - used)
+            return -1;
+        used += (size_t)n;
+    }
+    return 0;
+}
+
+static int s_sync_queues(sim_sync_t *self, store_t *store, int64_t t, err_t *err)
+{
+    const config_t *cfg = self->cfg;
+    for (size_t i = 0; i < cfg->queue_count; i++) {
+        const queue_config_t *q = &cfg->queues[i];
+        char sla[16], attempts[16], overflow[16];
+        snprintf(sla, sizeof sla, "%d", q->sla_s);
+        snprintf(attempts, sizeof attempts, "%d", q->max_attempts);
+        snprintf(overflow, sizeof overflow, "%d", q->overflow_after_s);
+        /* No webhook: a what-if notifies nobody. */
+        const char *args[] = {q->name,
+                              s_strategy_names[q->strategy],
+                              sla,
+                              q->sla_business_hours ? "1" : "0",
+                              attempts,
+                              q->escalate_to,
+                              overflow,
+                              q->overflow_to,
+                              q->owner_first ? "1" : "0",
+                              q->owner_fallback == OWNER_FALLBACK_TEAM ? "team" : "queue",
+                              q->catch_up ? "1" : "0",
+                              ""};
+        if (s_call(self, store, t, "queue_sync", 12, args, err) < 0)
+            return -1;
+    }
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%lld", 1000LL * cfg->routing_audit_ttl_s);
+    const char *args[] = {ttl};
+    return s_call(self, store, t, "settings", 1, args, err);
+}
+
+static int s_sync_rep(sim_sync_t *self, store_t *store, int64_t t, const rep_config_t *rep,
+                      err_t *err)
+{
+    char capacity[16], daily[16], weekly[16], weight[32], queues[1024], skills[1024];
+    snprintf(capacity, sizeof capacity, "%u", rep->capacity);
+    snprintf(daily, sizeof daily, "%u", rep->daily_cap);
+    snprintf(weekly, sizeof weekly, "%u", rep->weekly_cap);
+    snprintf(weight, sizeof weight, "%g", rep->weight);
+    if (s_join(rep->queues, rep->queue_count, queues, sizeof queues) < 0 ||
+        s_join(rep->skills, rep->skill_count, skills, sizeof skills) < 0)
+        return err_set(err, ERR_CONFIG, "rep %s: queue or skill names too long in all", rep->id);
+    const char *args[] = {rep->id,   rep->name ? rep->name : rep->id,
+                          capacity,  rep->status,
+                          queues,    daily,
+                          weekly,    weight,
+                          rep->team, skills};
+    return s_call(self, store, t, "sync", 10, args, err);
+}
+
+int sim_sync_config(sim_sync_t *self, store_t *store, int64_t t, err_t *err)
+{
+    store_value_t *reply = store_command(store, err, "FLUSHALL");
+    if (!reply)
+        return -1;
+    store_value_free(&reply);
+    if (s_sync_queues(self, store, t, err) < 0)
+        return -1;
+    for (size_t i = 0; i < self->cfg->rep_count; i++)
+        if (s_sync_rep(self, store, t, &self->cfg->reps[i], err) < 0)
+            return -1;
+    return 0;
+}
+
+/* "t0,t1,..." into OUT. */
+static void s_times(const int64_t *times, int count, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < count && used < size; i++)
+        used +=
+            (size_t)snprintf(out + used, size - used, "%s%lld", i ? "," : "", (long long)times[i]);
+}
+
+/* True when reps A and B work the same simulated hours. */
+static bool s_same_hours(const rep_config_t *a, const rep_config_t *b)
+{
+    if (strcmp(a->timezone, b->timezone) != 0 || a->out_of_office_count || b->out_of_office_count ||
+        a->hours.any != b->hours.any)
+        return false;
+    for (int day = 0; day < 7; day++) {
+        if (a->hours.count[day] != b->hours.count[day])
+            return false;
+        for (int s = 0; s < a->hours.count[day]; s++)
+            if (a->hours.spans[day][s].start_min != b->hours.spans[day][s].start_min ||
+                a->hours.spans[day][s].end_min != b->hours.spans[day][s].end_min)
+                return false;
+    }
+    return true;
+}
+
+/* Computes rep R's texts for the simulated instant NOW. */
+static int s_rep_avail(sim_sync_t *self, size_t r, int64_t now, err_t *err)
+{
+    const rep_config_t *rep = &self->cfg->reps[r];
+    s_rep_avail_t *avail = &self->reps[r];
+    for (size_t prior = 0; prior < r; prior++) {
+        if (!s_same_hours(rep, &self->cfg->reps[prior]))
+            continue;
+        const s_rep_avail_t *same = &self->reps[prior];
+        if (same->windows_size > avail->windows_size)
+            break;
+        memcpy(avail->windows, same->windows, strlen(same->windows) + 1);
+        memcpy(avail->ooo, same->ooo, sizeof avail->ooo);
+        memcpy(avail->days, same->days, sizeof avail->days);
+        memcpy(avail->weeks, same->weeks, sizeof avail->weeks);
+        return 0;
+    }
+    int64_t days[AVAIL_DAYS + 1], weeks[3];
+    if (cal_day_starts(rep->timezone, now, AVAIL_DAYS + 1, days, err) < 0 ||
+        cal_week_starts(rep->timezone, now, 3, weeks, err) < 0 ||
+        cal_windows(rep->timezone, &rep->hours, avail->ooo_shifted, rep->out_of_office_count,
+                    days[0], AVAIL_DAYS, avail->windows, avail->windows_size, err) < 0)
+        return err_wrap(err, "rep %s", rep->id);
+    size_t used = 0;
+    avail->ooo[0] = '\0';
+    for (size_t p = 0; p < rep->out_of_office_count && used < sizeof avail->ooo; p++) {
+        const cal_period_t *period = &avail->ooo_shifted[p];
+        if (period->to_ms <= now)
+            continue;
+        used +=
+            (size_t)snprintf(avail->ooo + used, sizeof avail->ooo - used, "%s%lld-%lld",
+                             used ? "," : "", (long long)period->from_ms, (long long)period->to_ms);
+    }
+    s_times(days, AVAIL_DAYS + 1, avail->days, sizeof avail->days);
+    s_times(weeks, 3, avail->weeks, sizeof avail->weeks);
+    return 0;
+}
+
+/* Adds to the drains REP's instants of LIST ("a,b" or "a-b,c-d": the first
+ * of each pair) within [FROM, TO) at which the rep works (WINDOWS; NULL:
+ * always). */
+static int s_collect(sim_sync_t *self, uint32_t rep, const char *list, const char *windows,
+                     int64_t from, int64_t to)
+{
+    const char *p = list;
+    while (*p) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p)
+            break;
+        if (v >= from && v < to && (!windows || cal_windows_contain(windows, v))) {
+            if (self->drain_count == self->drain_room) {
+                size_t room = self->drain_room ? 2 * self->drain_room : 256;
+                sim_drain_t *grown = realloc(self->drains, room * sizeof *grown);
+                if (!grown)
+                    return -1;
+                self->drains = grown, self->drain_room = room;
+            }
+            self->drains[self->drain_count++] = (sim_drain_t){v - self->shift_ms, rep};
+        }
+        p = end;
+        if (*p == '-') { /* skip a window's end */
+            strtoll(p + 1, &end, 10);
+            p = end;
+        }
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+static int s_by_time(const void *a, const void *b)
+{
+    const sim_drain_t *x = a, *y = b;
+    if (x->t != y->t)
+        return (x->t > y->t) - (x->t < y->t);
+    return (x->rep > y->rep) - (x->rep < y->rep);
+}
+
+int sim_sync_avail(sim_sync_t *self, store_batch_t *batch, int64_t t, const sim_drain_t **drains,
+                   size_t *count, err_t *err)
+{
+    int64_t now = t + self->shift_ms;
+    char now_text[24];
+    snprintf(now_text, sizeof now_text, "%lld", (long long)now);
+    self->drain_count = 0;
+    for (size_t r = 0; r < self->cfg->rep_count; r++) {
+        if (s_rep_avail(self, r, now, err) < 0)
+            return -1;
+        const s_rep_avail_t *avail = &self->reps[r];
+        const char *argv[] = {"avail",        SIM_PREFIX, now_text,    self->cfg->reps[r].id,
+                              avail->windows, avail->ooo, avail->days, avail->weeks};
+        store_batch_script(batch, self->script, 0, 8, argv, NULL);
+        /* A rep can take leads again when its window opens, and when its
+         * caps reset (a new local day or week) while it works. */
+        if (s_collect(self, (uint32_t)r, avail->windows, NULL, now, now + DAY_MS) < 0 ||
+            s_collect(self, (uint32_t)r, avail->days, avail->windows, now, now + DAY_MS) < 0 ||
+            s_collect(self, (uint32_t)r, avail->weeks, avail->windows, now, now + DAY_MS) < 0)
+            return err_set(err, ERR_NOMEM, "out of memory");
+    }
+    qsort(self->drains, self->drain_count, sizeof *self->drains, s_by_time);
+    size_t distinct = 0;
+    for (size_t i = 0; i < self->drain_count; i++)
+        if (distinct == 0 || s_by_time(&self->drains[i], &self->drains[distinct - 1]) != 0)
+            self->drains[distinct++] = self->drains[i];
+    self->drain_count = distinct;
+    *drains = self->drains;
+    *count = distinct;
+    return 0;
+}
