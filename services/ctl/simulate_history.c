@@ -221,7 +221,7 @@ static int s_business_time(const char *date, uint64_t seed, uint64_t line, int s
     char text[32];
     snprintf(text, sizeof text, "%sT%02d:%02d", date, minute / 60, minute % 60);
     if (cal_parse_local(SIM_INTAKE_TZ, text, false, ms, &err) < 0) {
-        snprintf(why, why_size, "%s", err.msg);
+        snprintf(why, why_size, "%.200s", err.msg);
         return -1;
     }
     return 0;
