@@ -8,18 +8,14 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "routing_args.h"
 
-#define DAY_MS     86400000LL
-#define AVAIL_DAYS 8 /* days of windows written; refreshed every simulated day */
+#define DAY_MS 86400000LL
 
-/* One rep's texts for the avail call, kept for the reps after it that share
- * its time zone and hours (most of a team does): time-zone work is slow. */
+/* One rep's avail arguments, kept for the reps after it that share its time
+ * zone and hours (most of a team does): time-zone work is slow. */
 typedef struct {
-    char *windows; /* owned */
-    size_t windows_size;
-    char ooo[4096];
-    char days[512];
-    char weeks[128];
+    routing_avail_args_t args;
     cal_period_t *ooo_shifted; /* owned: the config's periods on the simulated clock */
 } s_rep_avail_t;
 
@@ -32,8 +28,6 @@ struct sim_sync {
     size_t drain_count, drain_room;
 };
 
-static const char *const s_strategy_names[] = {"round_robin", "weighted", "least_loaded"};
-
 sim_sync_t *sim_sync_new(const config_t *cfg, int script, int64_t shift_ms, err_t *err)
 {
     sim_sync_t *self = calloc(1, sizeof *self);
@@ -45,11 +39,9 @@ sim_sync_t *sim_sync_new(const config_t *cfg, int script, int64_t shift_ms, err_
     for (size_t r = 0; r < cfg->rep_count; r++) {
         const rep_config_t *rep = &cfg->reps[r];
         s_rep_avail_t *avail = &self->reps[r];
-        avail->windows_size = CAL_WINDOWS_SIZE(AVAIL_DAYS, rep->out_of_office_count);
-        avail->windows = malloc(avail->windows_size);
         avail->ooo_shifted =
             calloc(rep->out_of_office_count ? rep->out_of_office_count : 1, sizeof(cal_period_t));
-        if (!avail->windows || !avail->ooo_shifted)
+        if (!avail->ooo_shifted)
             goto nomem;
         for (size_t p = 0; p < rep->out_of_office_count; p++) {
             avail->ooo_shifted[p].from_ms = rep->out_of_office[p].from_ms + shift_ms;
@@ -69,7 +61,7 @@ void sim_sync_destroy(sim_sync_t **self_p)
         return;
     sim_sync_t *self = *self_p;
     for (size_t r = 0; self->reps && r < self->cfg->rep_count; r++) {
-        free(self->reps[r].windows);
+        routing_avail_args_clear(&self->reps[r].args);
         free(self->reps[r].ooo_shifted);
     }
     free(self->reps);
@@ -97,43 +89,13 @@ static int s_call(sim_sync_t *self, store_t *store, int64_t t, const char *op, i
     return rc;
 }
 
-/* ITEMS joined by ',' into OUT; -1 when OUT is too small. */
-static int s_join(char *const *items, size_t count, char *out, size_t size)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < count; i++) {
-        int n = snprintf(out + used, size - used, "%s%s", i ? "," : "", items[i]);
-        if (n < 0 || (size_t)n >= size - used)
-            return -1;
-        used += (size_t)n;
-    }
-    return 0;
-}
-
 static int s_sync_queues(sim_sync_t *self, store_t *store, int64_t t, err_t *err)
 {
     const config_t *cfg = self->cfg;
     for (size_t i = 0; i < cfg->queue_count; i++) {
-        const queue_config_t *q = &cfg->queues[i];
-        char sla[16], attempts[16], overflow[16];
-        snprintf(sla, sizeof sla, "%d", q->sla_s);
-        snprintf(attempts, sizeof attempts, "%d", q->max_attempts);
-        snprintf(overflow, sizeof overflow, "%d", q->overflow_after_s);
-        /* No webhook: a what-if notifies nobody. */
-        const char *args[] = {q->name,
-                              s_strategy_names[q->strategy],
-                              sla,
-                              q->sla_business_hours ? "1" : "0",
-                              attempts,
-                              q->escalate_to,
-                              overflow,
-                              q->overflow_to,
-                              q->owner_first ? "1" : "0",
-                              q->owner_fallback == OWNER_FALLBACK_TEAM ? "team" : "queue",
-                              q->catch_up ? "1" : "0",
-                              ""};
-        if (s_call(self, store, t, "queue_sync", 12, args, err) < 0)
+        routing_queue_args_t args;
+        routing_queue_args(&cfg->queues[i], false, &args); /* a what-if notifies nobody */
+        if (s_call(self, store, t, "queue_sync", 12, args.argv, err) < 0)
             return -1;
     }
     char ttl[24];
@@ -145,20 +107,10 @@ static int s_sync_queues(sim_sync_t *self, store_t *store, int64_t t, err_t *err
 static int s_sync_rep(sim_sync_t *self, store_t *store, int64_t t, const rep_config_t *rep,
                       err_t *err)
 {
-    char capacity[16], daily[16], weekly[16], weight[32], queues[1024], skills[1024];
-    snprintf(capacity, sizeof capacity, "%u", rep->capacity);
-    snprintf(daily, sizeof daily, "%u", rep->daily_cap);
-    snprintf(weekly, sizeof weekly, "%u", rep->weekly_cap);
-    snprintf(weight, sizeof weight, "%g", rep->weight);
-    if (s_join(rep->queues, rep->queue_count, queues, sizeof queues) < 0 ||
-        s_join(rep->skills, rep->skill_count, skills, sizeof skills) < 0)
-        return err_set(err, ERR_CONFIG, "rep %s: queue or skill names too long in all", rep->id);
-    const char *args[] = {rep->id,   rep->name ? rep->name : rep->id,
-                          capacity,  rep->status,
-                          queues,    daily,
-                          weekly,    weight,
-                          rep->team, skills};
-    return s_call(self, store, t, "sync", 10, args, err);
+    routing_rep_args_t args;
+    if (routing_rep_args(rep, &args, err) < 0)
+        return -1;
+    return s_call(self, store, t, "sync", 10, args.argv, err);
 }
 
 int sim_sync_config(sim_sync_t *self, store_t *store, int64_t t, err_t *err)
@@ -173,16 +125,6 @@ int sim_sync_config(sim_sync_t *self, store_t *store, int64_t t, err_t *err)
         if (s_sync_rep(self, store, t, &self->cfg->reps[i], err) < 0)
             return -1;
     return 0;
-}
-
-/* "t0,t1,..." into OUT. */
-static void s_times(const int64_t *times, int count, char *out, size_t size)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (int i = 0; i < count && used < size; i++)
-        used +=
-            (size_t)snprintf(out + used, size - used, "%s%lld", i ? "," : "", (long long)times[i]);
 }
 
 /* True when reps A and B work the same simulated hours. */
@@ -202,7 +144,7 @@ static bool s_same_hours(const rep_config_t *a, const rep_config_t *b)
     return true;
 }
 
-/* Computes rep R's texts for the simulated instant NOW. */
+/* Computes rep R's avail arguments for the simulated instant NOW. */
 static int s_rep_avail(sim_sync_t *self, size_t r, int64_t now, err_t *err)
 {
     const rep_config_t *rep = &self->cfg->reps[r];
@@ -210,34 +152,26 @@ static int s_rep_avail(sim_sync_t *self, size_t r, int64_t now, err_t *err)
     for (size_t prior = 0; prior < r; prior++) {
         if (!s_same_hours(rep, &self->cfg->reps[prior]))
             continue;
-        const s_rep_avail_t *same = &self->reps[prior];
-        if (same->windows_size > avail->windows_size)
-            break;
-        memcpy(avail->windows, same->windows, strlen(same->windows) + 1);
-        memcpy(avail->ooo, same->ooo, sizeof avail->ooo);
-        memcpy(avail->days, same->days, sizeof avail->days);
-        memcpy(avail->weeks, same->weeks, sizeof avail->weeks);
+        const routing_avail_args_t *same = &self->reps[prior].args;
+        routing_avail_args_t *args = &avail->args;
+        size_t length = strlen(same->windows) + 1;
+        if (args->windows_size < length) {
+            char *grown = realloc(args->windows, length);
+            if (!grown)
+                return err_set(err, ERR_NOMEM, "out of memory");
+            args->windows = grown;
+            args->windows_size = length;
+        }
+        memcpy(args->windows, same->windows, length);
+        memcpy(args->ooo, same->ooo, sizeof args->ooo);
+        memcpy(args->days, same->days, sizeof args->days);
+        memcpy(args->weeks, same->weeks, sizeof args->weeks);
+        const char *argv[] = {rep->id, args->windows, args->ooo, args->days, args->weeks};
+        memcpy(args->argv, argv, sizeof argv);
         return 0;
     }
-    int64_t days[AVAIL_DAYS + 1], weeks[3];
-    if (cal_day_starts(rep->timezone, now, AVAIL_DAYS + 1, days, err) < 0 ||
-        cal_week_starts(rep->timezone, now, 3, weeks, err) < 0 ||
-        cal_windows(rep->timezone, &rep->hours, avail->ooo_shifted, rep->out_of_office_count,
-                    days[0], AVAIL_DAYS, avail->windows, avail->windows_size, err) < 0)
-        return err_wrap(err, "rep %s", rep->id);
-    size_t used = 0;
-    avail->ooo[0] = '\0';
-    for (size_t p = 0; p < rep->out_of_office_count && used < sizeof avail->ooo; p++) {
-        const cal_period_t *period = &avail->ooo_shifted[p];
-        if (period->to_ms <= now)
-            continue;
-        used +=
-            (size_t)snprintf(avail->ooo + used, sizeof avail->ooo - used, "%s%lld-%lld",
-                             used ? "," : "", (long long)period->from_ms, (long long)period->to_ms);
-    }
-    s_times(days, AVAIL_DAYS + 1, avail->days, sizeof avail->days);
-    s_times(weeks, 3, avail->weeks, sizeof avail->weeks);
-    return 0;
+    return routing_avail_args(rep, avail->ooo_shifted, rep->out_of_office_count, now, &avail->args,
+                              err);
 }
 
 /* Adds to the drains REP's instants of LIST ("a,b" or "a-b,c-d": the first
@@ -291,9 +225,9 @@ int sim_sync_avail(sim_sync_t *self, store_batch_t *batch, int64_t t, const sim_
     for (size_t r = 0; r < self->cfg->rep_count; r++) {
         if (s_rep_avail(self, r, now, err) < 0)
             return -1;
-        const s_rep_avail_t *avail = &self->reps[r];
-        const char *argv[] = {"avail",        SIM_PREFIX, now_text,    self->cfg->reps[r].id,
-                              avail->windows, avail->ooo, avail->days, avail->weeks};
+        const routing_avail_args_t *avail = &self->reps[r].args;
+        const char *argv[] = {"avail",        SIM_PREFIX,     now_text,       avail->argv[0],
+                              avail->argv[1], avail->argv[2], avail->argv[3], avail->argv[4]};
         store_batch_script(batch, self->script, 0, 8, argv, NULL);
         /* A rep can take leads again when its window opens, and when its
          * caps reset (a new local day or week) while it works. */
