@@ -167,6 +167,17 @@ static int s_decode_reps(loader_t *loader, const key_spec_t *spec, const yaml_tr
     return rc;
 }
 
+static int s_decode_commission_plans(loader_t *loader, const key_spec_t *spec,
+                                     const yaml_tree_node_t *node)
+{
+    config_t *config = loader->config;
+    int rc;
+    config->commission_plans = config_read_items(
+        loader, node, spec->path, config_commission_plan_keys, sizeof *config->commission_plans,
+        config_read_commission_plan, &config->commission_plan_count, &rc);
+    return rc;
+}
+
 /* One decoder for every scalar key; its type says how to read and check it. */
 static int s_decode_scalar(loader_t *loader, const key_spec_t *spec, const yaml_tree_node_t *node)
 {
@@ -294,6 +305,10 @@ static const key_spec_t s_keys[] = {
     SCALAR("security.curve_public_key", KEY_STRING, curve_public_key, "", .may_be_empty = true),
     SCALAR("security.curve_secret_key", KEY_STRING, curve_secret_key, "", .may_be_empty = true),
     LIST("security.curve_client_keys", s_decode_curve_client_keys, "[]"),
+    /* No plan by default: commissions are reported once a plan is configured. */
+    LIST("commissions.plans", s_decode_commission_plans, "[]"),
+    SCALAR("commissions.period", KEY_STRING, commission_period, "month",
+           .choices = "week, month, quarter, year"),
 };
 
 #define KEY_COUNT (sizeof s_keys / sizeof s_keys[0])
@@ -491,6 +506,7 @@ void config_destroy(config_t **self_p)
         free(self->reps[i].out_of_office);
     }
     free(self->reps);
+    config_free_commission_plans(self);
     free(self);
     *self_p = NULL;
 }

@@ -124,6 +124,28 @@ typedef struct {
     size_t out_of_office_count;
 } rep_config_t;
 
+/* A commission accelerator: value won beyond ABOVE x quota in a period
+ * earns RATE (until the next accelerator's threshold). */
+typedef struct {
+    double above; /* a multiple of the quota, > 0; ascending within a plan */
+    double rate;  /* a fraction: 0.12 is 12% */
+} accelerator_t;
+
+/* A commission plan. A won deal counts under the first plan, in file order,
+ * whose teams include its rep's team and whose products include its product
+ * (an empty list matches any); value up to the first threshold earns RATE. */
+typedef struct {
+    char *name;                  /* owned, unique */
+    double rate;                 /* a fraction of won value */
+    double quota;                /* won value per period; 0: no quota (and no accelerators) */
+    accelerator_t *accelerators; /* owned, ascending above */
+    size_t accelerator_count;
+    char **products; /* owned; compared without case */
+    size_t product_count;
+    char **teams; /* owned; rep teams as in routing.reps */
+    size_t team_count;
+} commission_plan_t;
+
 typedef struct {
     char *path; /* owned: the file it came from */
 
@@ -199,6 +221,10 @@ typedef struct {
     char *curve_secret_key;   /* Z85; a secret: never logged */
     char **curve_client_keys; /* owned; Z85 public keys of producers allowed to connect */
     size_t curve_client_key_count;
+
+    commission_plan_t *commission_plans; /* owned */
+    size_t commission_plan_count;
+    char *commission_period; /* owned: week, month, quarter or year: the quota's period */
 } config_t;
 
 /* Loads PATH (NULL: built-in defaults only, still with env overrides).

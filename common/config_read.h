@@ -149,4 +149,12 @@ int config_read_outcome_points(loader_t *loader, const yaml_tree_node_t *node, c
 int config_read_stages(loader_t *loader, const yaml_tree_node_t *node, const char *key);
 int config_read_model(loader_t *loader, const yaml_tree_node_t *node, const char *key);
 
+/* Commissions (config_commissions.c): the READ_ITEM of commissions.plans
+ * (commission_plan_t: unique name, rate, quota, ascending accelerators,
+ * products, teams) with its keys, and the plans' release for config_destroy. */
+extern const char *const config_commission_plan_keys[];
+int config_read_commission_plan(loader_t *loader, const yaml_tree_node_t *map, const char *key,
+                                void *array, size_t index);
+void config_free_commission_plans(config_t *config);
+
 #endif

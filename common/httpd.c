@@ -20,6 +20,19 @@
 
 typedef uint8_t s_digest_t[HTTPD_TOKEN_DIGEST_BYTES];
 
+/* One open event stream. It lives as long as its MHD response: created with
+ * the response, freed by MHD's free callback (s_stream_free) once the
+ * connection is done with it, whoever closed it. */
+typedef struct s_stream {
+    httpd_t *owner;               /* borrowed */
+    struct MHD_Connection *conn;  /* borrowed: MHD's */
+    char *pending;                /* owned: bytes not yet handed to MHD */
+    size_t len, sent, capacity;   /* pending[sent..len) is still to go */
+    bool suspended;               /* we suspended conn and owe it a resume */
+    bool closing;                 /* end the stream at the next read */
+    struct s_stream *prev, *next; /* the owner's list */
+} s_stream_t;
+
 struct httpd {
     struct MHD_Daemon *daemon;
     httpd_handler_fn handler;
@@ -29,7 +42,11 @@ struct httpd {
     fd_set read_fds, write_fds, except_fds; /* the sets of the last prepare */
     s_digest_t *token_digests;              /* owned: SHA-256 of each token; NULL: no tokens */
     size_t token_count;
-    uint64_t unauthorized; /* requests refused 401 */
+    uint64_t unauthorized;         /* requests refused 401 */
+    const char *const *open_paths; /* borrowed: GET passes without a token */
+    size_t open_path_count;
+    s_stream_t *streams; /* owned through MHD: the open event streams */
+    size_t stream_count;
 };
 
 /* Per-request state while the body arrives. */
@@ -41,6 +58,109 @@ typedef struct {
     bool too_large;
     const char *refusal; /* static: why the request is refused 401; NULL when authorized */
 } s_upload_t;
+
+/* MHD asks for the next bytes of a stream. Nothing to send: suspend the
+ * connection (MHD would otherwise poll it for writing in a busy loop) until
+ * httpd_stream_send resumes it. */
+static ssize_t s_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    s_stream_t *stream = cls;
+    if (stream->closing)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t available = stream->len - stream->sent;
+    if (available == 0) {
+        stream->len = stream->sent = 0;
+        MHD_suspend_connection(stream->conn);
+        stream->suspended = true;
+        return 0;
+    }
+    size_t n = available < max ? available : max;
+    memcpy(buf, stream->pending + stream->sent, n);
+    stream->sent += n;
+    return (ssize_t)n;
+}
+
+static void s_stream_free(void *cls)
+{
+    s_stream_t *stream = cls;
+    httpd_t *owner = stream->owner;
+    if (stream->prev)
+        stream->prev->next = stream->next;
+    else
+        owner->streams = stream->next;
+    if (stream->next)
+        stream->next->prev = stream->prev;
+    owner->stream_count--;
+    free(stream->pending);
+    free(stream);
+}
+
+/* Appends LEN bytes to STREAM's pending bytes. Returns false when that would
+ * put the client more than HTTPD_STREAM_BACKLOG behind. */
+static bool s_stream_append(s_stream_t *stream, const char *chunk, size_t len)
+{
+    size_t unsent = stream->len - stream->sent;
+    if (unsent + len > HTTPD_STREAM_BACKLOG)
+        return false;
+    memmove(stream->pending, stream->pending + stream->sent, unsent);
+    stream->len = unsent;
+    stream->sent = 0;
+    if (stream->len + len > stream->capacity) {
+        size_t capacity = (stream->len + len) * 2;
+        char *grown = realloc(stream->pending, capacity);
+        if (!grown)
+            abort();
+        stream->pending = grown;
+        stream->capacity = capacity;
+    }
+    memcpy(stream->pending + stream->len, chunk, len);
+    stream->len += len;
+    return true;
+}
+
+static void s_stream_wake(s_stream_t *stream)
+{
+    if (stream->suspended) {
+        stream->suspended = false;
+        MHD_resume_connection(stream->conn);
+    }
+}
+
+/* Answers CONN with an event stream whose first chunk is RES's body. */
+static enum MHD_Result s_open_stream(httpd_t *self, struct MHD_Connection *conn,
+                                     httpd_response_t *res)
+{
+    s_stream_t *stream = calloc(1, sizeof *stream);
+    if (!stream)
+        return MHD_NO;
+    *stream = (s_stream_t){.owner = self, .conn = conn, .next = self->streams};
+    if (res->body_len && !s_stream_append(stream, res->body, res->body_len)) {
+        free(stream->pending);
+        free(stream);
+        return MHD_NO;
+    }
+    free(res->body);
+    res->body = NULL;
+    struct MHD_Response *response = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 16 * 1024, s_stream_read, stream, s_stream_free);
+    if (!response) {
+        free(stream->pending);
+        free(stream);
+        return MHD_NO;
+    }
+    /* Linked only now: from here on s_stream_free unlinks it. */
+    if (self->streams)
+        self->streams->prev = stream;
+    self->streams = stream;
+    self->stream_count++;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/event-stream; charset=utf-8");
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_OK, response);
+    MHD_destroy_response(response); /* the connection holds it; then s_stream_free */
+    return rc;
+}
 
 static enum MHD_Result s_send(struct MHD_Connection *conn, httpd_response_t *res)
 {
@@ -69,8 +189,15 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, httpd_response_t *res
 static const char *s_refusal(const httpd_t *self, struct MHD_Connection *conn, const char *url,
                              const char *method)
 {
-    if (self->token_count == 0 || (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0))
+    if (self->token_count == 0)
         return NULL;
+    if (strcmp(method, "GET") == 0) {
+        if (strcmp(url, "/healthz") == 0)
+            return NULL;
+        for (size_t i = 0; i < self->open_path_count; i++)
+            if (strcmp(url, self->open_paths[i]) == 0)
+                return NULL;
+    }
     const char *header =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!header)
@@ -165,6 +292,12 @@ static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, cons
     self->handler(self->arg, &req, &res);
     if (!res.status)
         httpd_respond_error(&res, 500, "handler produced no response");
+    if (res.event_stream && res.status == 200) {
+        if (self->stream_count < HTTPD_STREAM_LIMIT)
+            return s_open_stream(self, conn, &res);
+        httpd_respond_error(&res, 503, "too many event streams open; try again later");
+        res.retry_after_s = 5;
+    }
     return s_send(conn, &res);
 }
 
@@ -205,12 +338,14 @@ httpd_t *httpd_new(const char *host, int port, size_t max_body, httpd_handler_fn
     }
     /* No internal thread: the service's zmq_poll loop drives the daemon, so
      * handlers run on the service thread (its Redis context and sockets
-     * belong to that thread). */
-    self->daemon = MHD_start_daemon(
-        MHD_NO_FLAG, (uint16_t)port, NULL, NULL, s_on_request, self, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTION_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_CONNECTION_TIMEOUT_S,
-        MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self, MHD_OPTION_END);
+     * belong to that thread). Suspend/resume parks idle event streams; its
+     * wake-up pipe is one more descriptor in the poll set. */
+    self->daemon =
+        MHD_start_daemon(MHD_ALLOW_SUSPEND_RESUME, (uint16_t)port, NULL, NULL, s_on_request, self,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTION_LIMIT,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_CONNECTION_TIMEOUT_S,
+                         MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self, MHD_OPTION_END);
     if (!self->daemon) {
         free(self);
         err_set(err, ERR_IO, "http: cannot listen on %s:%d (port in use?)", host, port);
@@ -225,6 +360,12 @@ void httpd_destroy(httpd_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    /* MHD refuses to stop with suspended connections: wake every stream to
+     * end it; stopping then frees them (s_stream_free). */
+    for (s_stream_t *stream = (*self_p)->streams; stream; stream = stream->next) {
+        stream->closing = true;
+        s_stream_wake(stream);
+    }
     MHD_stop_daemon((*self_p)->daemon);
     free((*self_p)->token_digests);
     free(*self_p);
@@ -256,6 +397,30 @@ void httpd_set_tokens(httpd_t *self, const char *const *tokens, size_t count)
 uint64_t httpd_unauthorized_count(const httpd_t *self)
 {
     return self->unauthorized;
+}
+
+void httpd_set_open_paths(httpd_t *self, const char *const *paths, size_t count)
+{
+    self->open_paths = paths;
+    self->open_path_count = count;
+}
+
+size_t httpd_stream_count(const httpd_t *self)
+{
+    return self->stream_count;
+}
+
+void httpd_stream_send(httpd_t *self, const char *chunk, size_t len)
+{
+    for (s_stream_t *stream = self->streams; stream; stream = stream->next) {
+        if (stream->closing)
+            continue;
+        /* A client that stopped reading is dropped; the read that follows
+         * the wake-up ends its stream. */
+        if (!s_stream_append(stream, chunk, len))
+            stream->closing = true;
+        s_stream_wake(stream);
+    }
 }
 
 void httpd_poll_prepare(httpd_t *self, void *items_v, int *count, int capacity, long *timeout_ms)

@@ -13,7 +13,15 @@
  * {"error":"missing bearer token"} or {"error":"invalid bearer token"} with
  * WWW-Authenticate, drops its body and counts it (httpd_unauthorized_count).
  * Only SHA-256 digests of the tokens are kept, compared in constant time;
- * no token is ever logged or quoted in an answer. */
+ * no token is ever logged or quoted in an answer. Open paths
+ * (httpd_set_open_paths) pass like /healthz: pages that hold no data and
+ * fetch it with a token of their own.
+ *
+ * Event streams (Server-Sent Events): a handler that sets
+ * res->event_stream keeps the connection open; httpd answers 200
+ * text/event-stream with the body as the first chunk and sends whatever
+ * httpd_stream_send queues later. An idle stream is suspended, so it costs
+ * no wake-ups; a client that went away is noticed at the next send. */
 #ifndef LEADOPS_HTTPD_H
 #define LEADOPS_HTTPD_H
 
@@ -42,6 +50,7 @@ typedef struct {
     const char *content_type;     /* borrowed static string */
     int retry_after_s;            /* > 0 adds Retry-After */
     const char *www_authenticate; /* borrowed static string; non-NULL adds WWW-Authenticate */
+    bool event_stream; /* keep the connection open as an event stream (status 200 only) */
 } httpd_response_t;
 
 typedef void (*httpd_handler_fn)(void *arg, const httpd_request_t *req, httpd_response_t *res);
@@ -61,6 +70,11 @@ int httpd_port(const httpd_t *self);
  * as httpd_respond does. */
 void httpd_set_tokens(httpd_t *self, const char *const *tokens, size_t count);
 
+/* Lets GET requests for exactly these COUNT PATHS through without a token,
+ * as GET /healthz always is, replacing the previous set. PATHS and the
+ * strings are borrowed and must outlive the server (static strings). */
+void httpd_set_open_paths(httpd_t *self, const char *const *paths, size_t count);
+
 /* Requests refused 401 since the server started. */
 uint64_t httpd_unauthorized_count(const httpd_t *self);
 
@@ -70,6 +84,19 @@ uint64_t httpd_unauthorized_count(const httpd_t *self);
 void httpd_poll_prepare(httpd_t *self, void *items, int *count, int capacity, long *timeout_ms);
 /* Runs whatever is ready after zmq_poll. */
 void httpd_run(httpd_t *self);
+
+/* Event streams open now. At most HTTPD_STREAM_LIMIT are kept; a handler
+ * asking for one more gets 503 instead. */
+#define HTTPD_STREAM_LIMIT 64
+size_t httpd_stream_count(const httpd_t *self);
+
+/* Queues CHUNK (LEN bytes, copied; the caller frames it as Server-Sent
+ * Events: "data: ...\n\n") on every open event stream and wakes them. A
+ * stream whose client is more than HTTPD_STREAM_BACKLOG bytes behind is
+ * closed instead: one slow reader must not grow the service's memory.
+ * Aborts on out of memory, as httpd_respond does. */
+#define HTTPD_STREAM_BACKLOG (1024 * 1024)
+void httpd_stream_send(httpd_t *self, const char *chunk, size_t len);
 
 /* A query-string value of the request, or NULL. */
 const char *httpd_query(const httpd_request_t *req, const char *key);

@@ -18,7 +18,12 @@
  *                                  skills (a rep needs), owner / account, attempts, why,
  *                                  accepted, sla_due, waiting_reason, escalated,
  *                                  ingested_at, scored_at, qualified_at, queued_at,
- *                                  assigned_at, closed_at, updated_at (Unix ms)
+ *                                  assigned_at, closed_at, updated_at (Unix ms); for the
+ *                                  KPIs: first_at (its earliest lead event time, else intake),
+ *                                  first_act_at, first_touch_at (its first call or email),
+ *                                  origin (the source it was counted under), won_first (1
+ *                                  once a deal_won applied), won_value (sum of its won
+ *                                  deals), first_queue (the queue it was first placed in)
  * <p>:leads                zset    lead ids by first ingest time (ms)
  * <p>:lead:<id>:history    stream  changes to the lead: event_id, at, changes (JSON: merged
  *                                  fields, or "stage": [from, to]), cause (stage changes)
@@ -72,6 +77,23 @@
  * <p>:queue:<q>:waiting    zset    waiting lead ids by round((1000 - score) * 100) * 1e10 +
  *                                  arrival sequence (re-ordered as scores change and decay)
  * <p>:seq                  string  arrival and assignment sequence counter
+ * <p>:kpi:d:<day>          hash    KPI counts of one UTC day (days since 1970 of the fact's
+ *                                  own time), written once per event by scoring's apply.lua
+ *                                  and routing's assign.lua: "<rep>|<metric>" with metrics
+ *                                  calls, emails, meetings, demos, proposals, opportunities,
+ *                                  won, lost, won_value, lost_value, close_days_sum,
+ *                                  close_days_n (a deal's days from engage_date, else the
+ *                                  lead's first_at), stl_ms_sum, stl_n (first assignment,
+ *                                  by its time), touch_ms_sum, touch_n (the lead's first_at
+ *                                  to its first call or email); "src:<source>|leads" (new
+ *                                  leads by the lead's time); "queue:<q>|leads" (leads first
+ *                                  placed in q, by the lead's first_at, else its intake)
+ * <p>:kpi:days             zset    the day numbers that have a kpi:d hash (score = day)
+ * <p>:kpi:origin           hash    all time: leads:<source>, won:<source> (a lead's first
+ *                                  deal_won), won_value:<source> (every won deal of leads
+ *                                  that came); an empty source is "unknown"
+ * <p>:deals                stream  one entry per won or lost deal: rep, lead, outcome
+ *                                  (won|lost), value, product, at, opened_at (ms or "")
  */
 #ifndef LEADOPS_KEYS_H
 #define LEADOPS_KEYS_H

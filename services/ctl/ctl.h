@@ -24,7 +24,18 @@ int ctl_train(int argc, char **argv, const config_t *cfg);
 int ctl_evaluate(int argc, char **argv, const config_t *cfg);
 int ctl_account(int argc, char **argv, const config_t *cfg);
 int ctl_explain(int argc, char **argv, const config_t *cfg);
+int ctl_report(int argc, char **argv, const config_t *cfg); /* dispatches to the ctl_report_* */
 int ctl_simulate(int argc, char **argv, const config_t *cfg);
+/* `leadopsctl report ops|reps`: argv[0] is "ops" / "reps" (a second one
+ * right after it is skipped, so "report reps ..." works too); each takes
+ * --help, --json and (reps) --period P or --from D --to D. */
+int ctl_report_ops(int argc, char **argv, const config_t *cfg);
+int ctl_report_reps(int argc, char **argv, const config_t *cfg);
+/* `leadopsctl report plan|commissions` (cmd_report_plan.c), argv[0] as
+ * above: plan takes --weeks N, --backtest K, --json; commissions --from D,
+ * --to D, --summary, --json. */
+int ctl_report_plan(int argc, char **argv, const config_t *cfg);
+int ctl_report_commissions(int argc, char **argv, const config_t *cfg);
 
 /* `leadopsctl lead merge`: merges lead OTHER into lead KEEP (aliases
  * resolved) by the rule scoring merges by, and prints what changed on OUT.

@@ -26,6 +26,7 @@ static const s_command_t s_commands[] = {
     {"evaluate", ctl_evaluate, "measure a scoring model on a labelled CSV (AUC, calibration)"},
     {"account", ctl_account, "import, list and show accounts (domain, name, owner rep)"},
     {"explain", ctl_explain, "why a lead went where it did: its routing decisions"},
+    {"report", ctl_report, "ops, rep KPIs, planning and commissions as tables (or --json)"},
     {"simulate", ctl_simulate, "replay a CRM history through the routing engine (what-if)"},
 };
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])

@@ -10,10 +10,14 @@
 #include <zmq.h>
 
 #include "auth.h"
+#include "commission.h"
+#include "dashboard.h"
 #include "envelope.h"
 #include "httpd.h"
+#include "kpi.h"
 #include "log.h"
 #include "metrics.h"
+#include "plan.h"
 #include "service.h"
 #include "store.h"
 #include "views.h"
@@ -42,6 +46,7 @@ struct reporting {
     void *events;           /* owned: SUB socket bound to cfg->ep_events */
     auth_zap_t *zap;        /* owned: CurveZMQ handshakes (inert without) */
     metrics_t *metrics;     /* owned */
+    int64_t next_tick_ms;   /* when the event streams get the next snapshot */
     size_t max_event_bytes; /* larger bus frames are skipped unread */
     bool redis_down;        /* the last Redis read failed: log transitions only */
     zmq_pollitem_t items[REPORTING_POLL_ITEMS];
@@ -116,6 +121,58 @@ static void s_serve_metrics(reporting_t *self, httpd_response_t *res)
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
+/* ---- dashboard ------------------------------------------------------- */
+
+static bool s_is_dashboard_path(const char *path)
+{
+    return dashboard_asset(path) || strcmp(path, "/v1/stream") == 0 ||
+           strcmp(path, "/v1/snapshot") == 0;
+}
+
+/* A snapshot framed as a Server-Sent Event, or an "error" event saying why
+ * there is none (Redis down): the page shows that instead of going stale.
+ * NULL only when out of memory. */
+static char *s_snapshot_event(reporting_t *self, size_t *len)
+{
+    err_t err = {0};
+    json_t *snapshot = dashboard_snapshot(self->store, self->cfg->redis_prefix, &err);
+    s_note_redis(self, snapshot != NULL, &err);
+    char reason[ERR_MSG_MAX + 32];
+    snprintf(reason, sizeof reason, "redis unavailable: %s", err.msg);
+    json_t *data = snapshot ? snapshot : json_pack("{s:s}", "error", reason);
+    char *event = dashboard_event(snapshot ? "snapshot" : "error", data, len);
+    json_decref(data);
+    return event;
+}
+
+/* GET /v1/stream: an event stream that opens with a snapshot and gets one
+ * every DASHBOARD_INTERVAL_MS from s_tick_streams. */
+static void s_serve_stream(reporting_t *self, httpd_response_t *res)
+{
+    size_t len = 0;
+    char *event = s_snapshot_event(self, &len);
+    free(res->body);
+    *res = (httpd_response_t){.status = 200,
+                              .body = event,
+                              .body_len = event ? len : 0,
+                              .content_type = "text/event-stream",
+                              .event_stream = true};
+}
+
+/* Sends the open event streams a snapshot when one is due. Nobody
+ * watching: no Redis reads at all. */
+static void s_tick_streams(reporting_t *self, int64_t now_ms)
+{
+    if (httpd_stream_count(self->httpd) == 0 || now_ms < self->next_tick_ms)
+        return;
+    self->next_tick_ms = now_ms + DASHBOARD_INTERVAL_MS;
+    size_t len = 0;
+    char *event = s_snapshot_event(self, &len);
+    if (event)
+        httpd_stream_send(self->httpd, event, len);
+    free(event);
+}
+
 #define LEADS_PATH   "/v1/leads/"
 #define AUDIT_SUFFIX "/audit"
 
@@ -133,6 +190,65 @@ static void s_serve_audit(reporting_t *self, httpd_response_t *res, const char *
     free(lead_id);
 }
 
+/* /v1/kpi/reps?from=YYYY-MM-DD&to=YYYY-MM-DD (to inclusive) or ?period=30d|
+ * this-month|...; the last 30 days without either. A bad period is a 400. */
+static void s_serve_kpi_reps(reporting_t *self, const httpd_request_t *req, httpd_response_t *res)
+{
+    err_t err = {0};
+    kpi_period_t period;
+    if (kpi_period_parse(httpd_query(req, "period"), httpd_query(req, "from"),
+                         httpd_query(req, "to"), clock_now_ms(), &period, &err) < 0) {
+        httpd_respond_error(res, 400, err.msg);
+        return;
+    }
+    s_respond_view(self, res, kpi_reps(self->store, self->cfg, &period, &err), &err);
+}
+
+/* A whole-number query parameter NAME in 1..MAX, or FALLBACK when absent.
+ * Returns -1 (answered 400) when it is something else. */
+static int s_query_count(const httpd_request_t *req, httpd_response_t *res, const char *name,
+                         int max, int fallback, int *out)
+{
+    const char *text = httpd_query(req, name);
+    char *end = NULL;
+    long value = text ? strtol(text, &end, 10) : fallback;
+    if (text && (end == text || *end || value < 1 || value > max)) {
+        char reason[128];
+        snprintf(reason, sizeof reason, "%s: a whole number from 1 to %d, not '%.32s'", name, max,
+                 text);
+        httpd_respond_error(res, 400, reason);
+        return -1;
+    }
+    *out = (int)value;
+    return 0;
+}
+
+/* /v1/plan?weeks=N&backtest=K: plan_view (defaults 8 and 8). */
+static void s_serve_plan(reporting_t *self, const httpd_request_t *req, httpd_response_t *res)
+{
+    plan_opts_t opts = {.now_ms = clock_now_ms()};
+    if (s_query_count(req, res, "weeks", PLAN_WEEKS_MAX, PLAN_WEEKS_DEFAULT, &opts.weeks) < 0 ||
+        s_query_count(req, res, "backtest", FORECAST_BACKTEST_MAX, PLAN_WEEKS_DEFAULT,
+                      &opts.backtest_weeks) < 0)
+        return;
+    err_t err = {0};
+    s_respond_view(self, res, plan_view(self->store, self->cfg, &opts, &err), &err);
+}
+
+/* /v1/commissions?from=&to= (days or months, to inclusive; without them the
+ * latest period with a won deal). A bad date is a 400. */
+static void s_serve_commissions(reporting_t *self, const httpd_request_t *req,
+                                httpd_response_t *res)
+{
+    err_t err = {0};
+    json_t *view = commission_view(self->store, self->cfg, httpd_query(req, "from"),
+                                   httpd_query(req, "to"), &err);
+    if (!view && err.code == ERR_INPUT)
+        httpd_respond_error(res, 400, err.msg);
+    else
+        s_respond_view(self, res, view, &err);
+}
+
 static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *res)
 {
     reporting_t *self = arg;
@@ -148,13 +264,15 @@ static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *r
                     strcmp(lead_id + lead_id_len - strlen(AUDIT_SUFFIX), AUDIT_SUFFIX) == 0;
     bool known = is_lead || strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0 ||
                  strcmp(path, "/v1/queues") == 0 || strcmp(path, "/v1/reps") == 0 ||
-                 strcmp(path, "/v1/summary") == 0;
+                 strcmp(path, "/v1/summary") == 0 || strcmp(path, "/v1/kpi/reps") == 0 ||
+                 strcmp(path, "/v1/conversion") == 0 || strcmp(path, "/v1/plan") == 0 ||
+                 strcmp(path, "/v1/commissions") == 0;
     char reason[256];
     if (req->body_too_large) {
         httpd_respond_error(res, 413, "request body too large (the reporting API takes none)");
         return;
     }
-    if (!known) {
+    if (!known && !s_is_dashboard_path(path)) {
         snprintf(reason, sizeof reason, "no such resource: %.200s", path);
         httpd_respond_error(res, 404, reason);
         return;
@@ -171,6 +289,12 @@ static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *r
         httpd_respond(res, 200, "text/plain; charset=utf-8", "ok\n");
     else if (strcmp(path, "/metrics") == 0)
         s_serve_metrics(self, res);
+    else if (dashboard_asset(path))
+        httpd_respond(res, 200, dashboard_asset(path)->content_type, dashboard_asset(path)->body);
+    else if (strcmp(path, "/v1/stream") == 0)
+        s_serve_stream(self, res);
+    else if (strcmp(path, "/v1/snapshot") == 0)
+        s_respond_view(self, res, dashboard_snapshot(self->store, prefix, &err), &err);
     else if (is_audit)
         s_serve_audit(self, res, lead_id, lead_id_len - strlen(AUDIT_SUFFIX));
     else if (is_lead)
@@ -181,6 +305,14 @@ static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *r
                                                     .model_weight = self->cfg->model_points},
                                   &err),
                        &err);
+    else if (strcmp(path, "/v1/kpi/reps") == 0)
+        s_serve_kpi_reps(self, req, res);
+    else if (strcmp(path, "/v1/plan") == 0)
+        s_serve_plan(self, req, res);
+    else if (strcmp(path, "/v1/commissions") == 0)
+        s_serve_commissions(self, req, res);
+    else if (strcmp(path, "/v1/conversion") == 0)
+        s_respond_view(self, res, kpi_conversion(self->store, prefix, &err), &err);
     else if (strcmp(path, "/v1/queues") == 0)
         s_respond_view(self, res, views_queues(self->store, prefix, &err), &err);
     else if (strcmp(path, "/v1/reps") == 0)
@@ -213,6 +345,17 @@ static int s_drain_events(reporting_t *self)
         zutil_frames_clear(&frames);
     }
     return 0;
+}
+
+/* Adds what the last batch of events counted to <prefix>:bus (one round
+ * trip per batch); when Redis is down the counts wait for the next batch. */
+static void s_flush_bus_counts(reporting_t *self)
+{
+    if (!metrics_has_pending(self->metrics))
+        return;
+    err_t err = {0};
+    int rc = metrics_flush(self->metrics, self->store, self->cfg->redis_prefix, &err);
+    s_note_redis(self, rc == 0, &err);
 }
 
 /* ---- life cycle ------------------------------------------------------- */
@@ -264,6 +407,8 @@ reporting_t *reporting_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         goto failed;
     }
     httpd_set_tokens(self->httpd, (const char *const *)cfg->http_tokens, cfg->http_token_count);
+    /* The page holds no data; it calls the API with the token itself. */
+    httpd_set_open_paths(self->httpd, dashboard_open_paths, DASHBOARD_OPEN_PATH_COUNT);
     return self;
 failed:
     reporting_destroy(&self);
@@ -297,6 +442,10 @@ int reporting_run(reporting_t *self, volatile sig_atomic_t *stop)
         self->items[count++] =
             (zmq_pollitem_t){.socket = self->events, .fd = 0, .events = ZMQ_POLLIN};
         long timeout_ms = REPORTING_POLL_MS;
+        if (httpd_stream_count(self->httpd) > 0) {
+            int64_t due_ms = self->next_tick_ms - clock_now_ms();
+            timeout_ms = due_ms < 0 ? 0 : due_ms < timeout_ms ? (long)due_ms : timeout_ms;
+        }
         httpd_poll_prepare(self->httpd, self->items, &count, REPORTING_POLL_ITEMS, &timeout_ms);
         if (zmq_poll(self->items, count, timeout_ms) < 0) {
             if (errno == EINTR)
@@ -308,9 +457,12 @@ int reporting_run(reporting_t *self, volatile sig_atomic_t *stop)
             log_error("event bus: the ZeroMQ context was terminated");
             return -1;
         }
+        s_flush_bus_counts(self);
+        s_tick_streams(self, clock_now_ms());
         /* MHD_run checks its own sockets, so it also serves connections that
          * did not fit in the poll set and expires idle ones. */
         httpd_run(self->httpd);
     }
+    s_flush_bus_counts(self); /* what the last batch counted, if Redis takes it */
     return 0;
 }

@@ -11,6 +11,10 @@
  *   /v1/queues        views_queues
  *   /v1/reps          views_reps
  *   /v1/summary       views_summary
+ *   /v1/kpi/reps      kpi_reps for ?from=&to= (dates, to inclusive) or ?period= (400 when bad)
+ *   /v1/conversion    kpi_conversion
+ *   /v1/plan          plan_view for ?weeks=N&backtest=K (defaults 8; 400 when bad)
+ *   /v1/commissions   commission_view for ?from=&to= (days or months; 400 when bad)
  *   /metrics          Prometheus text format 0.0.4 (see metrics.h)
  * When Redis is down the views answer 503 and the service keeps running;
  * the store reconnects by itself. Malformed bus messages are counted and

@@ -21,6 +21,8 @@
 -- KEYS[6] <p>:leads                 (lead ids by first ingest time)
 -- KEYS[7] <p>:orphans               (lead ids with activities but no lead, by deadline)
 -- KEYS[8] <p>:stage_due             (lead ids by when their decaying score crosses a threshold)
+-- KEYS[9] <p>:kpi:d:                (the prefix of the KPI day hashes: <p>:kpi:d:<day>)
+-- KEYS[10] <p>:kpi:days             KEYS[11] <p>:kpi:origin     KEYS[12] <p>:deals
 -- ARGV[1] event id ('' for restage)  ARGV[2] 'lead' | 'activity' | 'restage'
 -- ARGV[3] lead id     ARGV[4] now (ms)     ARGV[5] ingested at (ms)
 -- ARGV[6] routing redelivery deadline (ms)  ARGV[7] orphan window (s)
@@ -33,8 +35,11 @@
 --           ARGV[18] the lead id the event came with (differs from ARGV[3] when merged)
 --           ARGV[19] model points  ARGV[20] model probability ('' without a model)
 --           ARGV[21] model's top contributions (JSON)  ARGV[22] the model's description
+--           ARGV[23] the lead's source ('' unknown)
 -- activity: ARGV[11] activity type  ARGV[12] points  ARGV[13] occurred at (ms)
 --           ARGV[14] cap (0: none)  ARGV[15] cap period (s)  ARGV[16] outcome
+--           ARGV[17] rep id ('' none)  ARGV[18] value  ARGV[19] product
+--           ARGV[20] when the deal opened (ms, its engage_date; 0 unknown)
 -- Returns {0} for an event already applied (a redelivery), {3} when the lead
 -- changed since scoring read it (merge again), else
 -- {1, score, stage, previous stage ('' when unchanged), to routing (0|1),
@@ -47,6 +52,35 @@ local acts = lead .. ':acts'
 local ACTS_KEPT = 100
 
 local function num(x) return string.format('%.17g', x) end
+
+-- KPIs (layout: common/keys.h) are counted here, past the in-flight gate
+-- below, so that each event counts exactly once however often it comes.
+-- A day is a UTC day number of the fact's own time (the activity's, the
+-- lead's), not of when it was applied, so an imported history falls on its
+-- own days.
+local DAY_MS = 86400000
+local KPI_INPUTS = {call = 'calls', email_sent = 'emails', meeting = 'meetings',
+                    demo_completed = 'demos', proposal_sent = 'proposals',
+                    opportunity_created = 'opportunities'}
+local kpi_origin = KEYS[11]
+
+-- Adds BY to FIELD of the KPI day hash of the time AT (ms); FLOAT: by
+-- HINCRBYFLOAT (money, days), else BY is a whole number.
+local function kpi_add(at, field, by, float)
+  local day = string.format('%d', math.floor(at / DAY_MS))
+  if float then
+    redis.call('HINCRBYFLOAT', KEYS[9] .. day, field, num(by))
+  else
+    redis.call('HINCRBY', KEYS[9] .. day, field, string.format('%d', by))
+  end
+  redis.call('ZADD', KEYS[10], day, day)
+end
+
+-- Sets FIELD of hash KEY to T when it has none or a later one.
+local function keep_earliest(key, field, t)
+  local old = tonumber(redis.call('HGET', key, field) or '')
+  if not old or t < old then redis.call('HSET', key, field, string.format('%d', t)) end
+end
 
 -- The factor by which engagement decays from FROM to TO (ms).
 local function decay(from, to)
@@ -77,6 +111,7 @@ end
 
 local cause = kind
 if kind == 'lead' then
+  local was_lead = redis.call('HGET', lead, 'has_lead') == '1'
   local newest = math.max(tonumber(redis.call('HGET', lead, 'lead_time') or '0'),
                           tonumber(ARGV[16]))
   redis.call('HSET', lead, 'lead', ARGV[11], 'fit', ARGV[12], 'grade', ARGV[13],
@@ -88,6 +123,25 @@ if kind == 'lead' then
     redis.call('HDEL', lead, 'model_p', 'model_top', 'model')
   end
   redis.call('HINCRBY', lead, 'rev', 1)
+  -- The lead's first time (its creation at the source, else its intake):
+  -- deals and first touches are timed from it.
+  local event_at = tonumber(ARGV[16]) or 0
+  if event_at <= 0 then event_at = tonumber(ARGV[5]) end
+  keep_earliest(lead, 'first_at', event_at)
+  local origin = redis.call('HGET', lead, 'origin')
+  if not was_lead then
+    -- A new lead counts under the source it came with. A deal won before
+    -- it came (its activity waited) counts under that origin now.
+    origin = (ARGV[23] and ARGV[23] ~= '') and ARGV[23] or 'unknown'
+    redis.call('HSET', lead, 'origin', origin)
+    redis.call('HINCRBY', kpi_origin, 'leads:' .. origin, 1)
+    kpi_add(event_at, 'src:' .. origin .. '|leads', 1)
+    local won = redis.call('HMGET', lead, 'won_first', 'won_value')
+    if won[1] == '1' then
+      redis.call('HINCRBY', kpi_origin, 'won:' .. origin, 1)
+      redis.call('HINCRBYFLOAT', kpi_origin, 'won_value:' .. origin, won[2] or '0')
+    end
+  end
   -- The lead came: activities that waited for it are kept for good.
   redis.call('ZREM', KEYS[7], lead_id)
   -- It came under another id and merged into this lead: activities that
@@ -103,8 +157,19 @@ if kind == 'lead' then
         local name, value = fields[i], fields[i + 1]
         if name == 'activities' or string.sub(name, 1, 4) == 'act:' then
           redis.call('HINCRBY', lead, name, value)
-        elseif string.sub(name, 1, 5) == 'capw:' or string.sub(name, 1, 5) == 'capu:' then
+        elseif string.sub(name, 1, 5) == 'capw:' or string.sub(name, 1, 5) == 'capu:' or
+               name == 'first_touch_at' then
           redis.call('HSETNX', lead, name, value)
+        elseif name == 'first_act_at' then
+          keep_earliest(lead, name, tonumber(value))
+        elseif name == 'won_value' then
+          -- Deals won while the activities waited under the other id.
+          redis.call('HINCRBYFLOAT', lead, name, value)
+          if origin then redis.call('HINCRBYFLOAT', kpi_origin, 'won_value:' .. origin, value) end
+        elseif name == 'won_first' then
+          if redis.call('HSETNX', lead, name, '1') == 1 and origin then
+            redis.call('HINCRBY', kpi_origin, 'won:' .. origin, 1)
+          end
         end
       end
       for _, entry in ipairs(redis.call('LRANGE', orphan .. ':acts', 0, ACTS_KEPT - 1)) do
@@ -156,6 +221,54 @@ elseif kind == 'activity' then
                                            points = counted, base = points,
                                            outcome = ARGV[16]}))
   redis.call('LTRIM', acts, 0, ACTS_KEPT - 1)
+  -- KPIs: the rep who did it (else the one holding the lead), the rep's
+  -- inputs and deals on the activity's day, the lead's first touch, the
+  -- deal record, and conversion by origin (a lead's first won deal).
+  local facts = redis.call('HMGET', lead, 'has_lead', 'rep', 'first_at', 'origin')
+  local has_lead = facts[1] == '1'
+  local rep = ARGV[17] or ''
+  if rep == '' then rep = facts[2] or '' end
+  if redis.call('HSETNX', lead, 'first_act_at', string.format('%d', at)) == 0 then
+    keep_earliest(lead, 'first_act_at', at)
+  end
+  local input = KPI_INPUTS[activity_type]
+  if input and rep ~= '' then kpi_add(at, rep .. '|' .. input, 1) end
+  local lead_at = tonumber(facts[3] or '')
+  if (activity_type == 'call' or activity_type == 'email_sent') and rep ~= '' and has_lead and
+     lead_at and redis.call('HSETNX', lead, 'first_touch_at', string.format('%d', at)) == 1 then
+    kpi_add(at, rep .. '|touch_ms_sum', math.max(0, at - lead_at))
+    kpi_add(at, rep .. '|touch_n', 1)
+  end
+  if activity_type == 'deal_won' or activity_type == 'deal_lost' then
+    local won = activity_type == 'deal_won'
+    local value = tonumber(ARGV[18]) or 0
+    local opened = tonumber(ARGV[20]) or 0
+    if opened <= 0 then
+      opened = lead_at or tonumber(redis.call('HGET', lead, 'first_act_at') or '') or 0
+    end
+    if rep ~= '' then
+      kpi_add(at, rep .. (won and '|won' or '|lost'), 1)
+      kpi_add(at, rep .. (won and '|won_value' or '|lost_value'), value, true)
+      if opened > 0 then
+        kpi_add(at, rep .. '|close_days_sum', math.max(0, at - opened) / DAY_MS, true)
+        kpi_add(at, rep .. '|close_days_n', 1)
+      end
+    end
+    redis.call('XADD', KEYS[12], '*', 'rep', rep, 'lead', lead_id,
+               'outcome', won and 'won' or 'lost', 'value', num(value), 'product', ARGV[19] or '',
+               'at', string.format('%d', at),
+               'opened_at', opened > 0 and string.format('%d', opened) or '')
+    if won then
+      -- Conversion counts leads that came; a deal for a lead not here yet
+      -- is kept on it and counted when the lead comes (see above).
+      redis.call('HINCRBYFLOAT', lead, 'won_value', num(value))
+      local first_won = redis.call('HSETNX', lead, 'won_first', '1') == 1
+      if has_lead and facts[4] then
+        if first_won then redis.call('HINCRBY', kpi_origin, 'won:' .. facts[4], 1) end
+        redis.call('HINCRBYFLOAT', kpi_origin, 'won_value:' .. facts[4], num(value))
+      end
+    end
+  end
   -- Activities for a lead not seen yet wait for it, but not forever: the
   -- orphan sweep (orphans.lua) dead-letters them when the window ends.
   if redis.call('HGET', lead, 'has_lead') ~= '1' then

@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_codec.h"
 #include "keys.h"
 
 struct apply_call {
     const config_t *cfg; /* borrowed */
     char key_in[KEY_MAX], key_in_msg[KEY_MAX], key_route[KEY_MAX];
     char key_stats[KEY_MAX], key_leads[KEY_MAX], key_orphans[KEY_MAX], key_stage_due[KEY_MAX];
+    char key_kpi_day[KEY_MAX], key_kpi_days[KEY_MAX], key_kpi_origin[KEY_MAX], key_deals[KEY_MAX];
     char stages[1024], route_stage[16], half_life[16], orphan_window[16];
 };
 
@@ -49,6 +51,10 @@ apply_call_t *apply_call_new(const config_t *cfg, const char *ingest_hop_key,
     keys_format(self->key_leads, KEY_MAX, cfg->redis_prefix, "leads");
     keys_format(self->key_orphans, KEY_MAX, cfg->redis_prefix, "orphans");
     keys_format(self->key_stage_due, KEY_MAX, cfg->redis_prefix, "stage_due");
+    keys_format(self->key_kpi_day, KEY_MAX, cfg->redis_prefix, "kpi:d:");
+    keys_format(self->key_kpi_days, KEY_MAX, cfg->redis_prefix, "kpi:days");
+    keys_format(self->key_kpi_origin, KEY_MAX, cfg->redis_prefix, "kpi:origin");
+    keys_format(self->key_deals, KEY_MAX, cfg->redis_prefix, "deals");
     snprintf(self->route_stage, sizeof self->route_stage, "%zu", cfg->route_stage);
     snprintf(self->half_life, sizeof self->half_life, "%d", cfg->scoring_half_life_s);
     snprintf(self->orphan_window, sizeof self->orphan_window, "%d", cfg->scoring_orphan_window_s);
@@ -70,6 +76,30 @@ const char *apply_call_stages(const apply_call_t *self)
 
 #define S(text) ((text) ? (text) : "")
 
+/* The value of attribute NAME of ACTIVITY, or NULL. */
+static const char *s_attribute(const Leadops__Activity *activity, const char *name)
+{
+    for (size_t i = 0; i < activity->n_attributes; i++)
+        if (activity->attributes[i]->key && strcmp(activity->attributes[i]->key, name) == 0)
+            return activity->attributes[i]->value;
+    return NULL;
+}
+
+void apply_event_set_activity(apply_event_t *event, const Leadops__Activity *activity,
+                              int64_t envelope_occurred_at_ms)
+{
+    event->activity_type = activity->type;
+    event->outcome = activity->outcome;
+    event->occurred_at_ms =
+        activity->occurred_at_ms ? activity->occurred_at_ms : envelope_occurred_at_ms;
+    event->rep_id = activity->rep_id;
+    event->value = activity->value;
+    event->product = s_attribute(activity, "product");
+    const char *engaged = s_attribute(activity, "engage_date");
+    int64_t opened = engaged && *engaged ? json_parse_time(engaged) : -1;
+    event->opened_at_ms = opened > 0 ? opened : 0;
+}
+
 void apply_call_queue(const apply_call_t *self, store_batch_t *batch, int script,
                       const apply_event_t *event)
 {
@@ -81,7 +111,7 @@ void apply_call_queue(const apply_call_t *self, store_batch_t *batch, int script
              (long long)(event->ingested_at_ms ? event->ingested_at_ms : event->now_ms));
     snprintf(deadline, sizeof deadline, "%lld",
              (long long)(event->now_ms + cfg->scoring_redelivery_ms));
-    const char *argv[APPLY_KEYS + 22] = {self->key_in,
+    const char *argv[APPLY_KEYS + 23] = {self->key_in,
                                          self->key_in_msg,
                                          key_lead,
                                          self->key_route,
@@ -89,6 +119,10 @@ void apply_call_queue(const apply_call_t *self, store_batch_t *batch, int script
                                          self->key_leads,
                                          self->key_orphans,
                                          self->key_stage_due,
+                                         self->key_kpi_day,
+                                         self->key_kpi_days,
+                                         self->key_kpi_origin,
+                                         self->key_deals,
                                          S(event->event_id),
                                          event->kind,
                                          event->lead_id,
@@ -99,7 +133,7 @@ void apply_call_queue(const apply_call_t *self, store_batch_t *batch, int script
                                          self->half_life,
                                          self->route_stage,
                                          self->stages};
-    size_t lens[APPLY_KEYS + 22];
+    size_t lens[APPLY_KEYS + 23];
     int argc = APPLY_KEYS + 10;
     char a[6][32];
     if (strcmp(event->kind, "lead") == 0) {
@@ -121,6 +155,7 @@ void apply_call_queue(const apply_call_t *self, store_batch_t *batch, int script
         argv[argc++] = event->model_p >= 0 ? a[3] : "";
         argv[argc++] = event->model_top ? event->model_top : "[]";
         argv[argc++] = S(event->model_name);
+        argv[argc++] = S(event->source);
         for (int i = 0; i < argc; i++)
             lens[i] = i == lead_arg ? event->lead_pb_len : strlen(argv[i]);
         store_batch_script(batch, script, APPLY_KEYS, argc, argv, lens);
@@ -141,6 +176,12 @@ void apply_call_queue(const apply_call_t *self, store_batch_t *batch, int script
         argv[argc++] = a[2];
         argv[argc++] = a[3];
         argv[argc++] = S(event->outcome);
+        snprintf(a[4], sizeof a[4], "%.17g", event->value);
+        snprintf(a[5], sizeof a[5], "%lld", (long long)event->opened_at_ms);
+        argv[argc++] = S(event->rep_id);
+        argv[argc++] = a[4];
+        argv[argc++] = S(event->product);
+        argv[argc++] = a[5];
     }
     store_batch_script(batch, script, APPLY_KEYS, argc, argv, NULL);
 }

@@ -13,9 +13,10 @@
 
 #include "config.h"
 #include "err.h"
+#include "leadops.pb-c.h"
 #include "store.h"
 
-#define APPLY_KEYS 8
+#define APPLY_KEYS 12
 
 /* One event for apply.lua. Strings are borrowed; NULL reads as "". */
 typedef struct {
@@ -38,12 +39,24 @@ typedef struct {
     double model_p;         /* the model's probability; < 0 without a model */
     const char *model_top;  /* JSON array of the top contributions */
     const char *model_name; /* model_live_describe */
+    const char *source;     /* the lead's source as the event has it ("": unknown) */
 
     /* activity */
     const char *activity_type;
     const char *outcome;
     int64_t occurred_at_ms; /* 0: now */
+    const char *rep_id;     /* who did it; NULL or "": the rep holding the lead */
+    double value;           /* money, for deals */
+    const char *product;    /* attributes.product */
+    int64_t opened_at_ms;   /* when the deal opened (attributes.engage_date); 0: unknown */
 } apply_event_t;
+
+/* Fills EVENT's activity fields from ACTIVITY (borrowed: EVENT points into
+ * it): type, outcome, time (ENVELOPE_OCCURRED_AT_MS when the activity has
+ * none), rep, value, and the attributes product and engage_date (an ISO
+ * date or time, see json_parse_time; one that does not parse is ignored). */
+void apply_event_set_activity(apply_event_t *event, const Leadops__Activity *activity,
+                              int64_t envelope_occurred_at_ms);
 
 typedef struct apply_call apply_call_t;
 

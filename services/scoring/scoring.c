@@ -191,10 +191,7 @@ static bool s_queue_apply(scoring_t *self, scoring_pending_t *p, const store_val
         .ingested_at_ms = p->env->ingested_at_ms,
     };
     if (!p->lead) {
-        event.activity_type = p->activity->type;
-        event.outcome = p->activity->outcome;
-        event.occurred_at_ms =
-            p->activity->occurred_at_ms ? p->activity->occurred_at_ms : p->env->occurred_at_ms;
+        apply_event_set_activity(&event, p->activity, p->env->occurred_at_ms);
         apply_call_queue(self->apply, self->apply_batch, self->apply_script, &event);
         return true;
     }
@@ -218,6 +215,7 @@ static bool s_queue_apply(scoring_t *self, scoring_pending_t *p, const store_val
     event.event_time_ms = p->env->occurred_at_ms;
     event.changes = changes;
     event.came_as = p->lead->lead_id; /* as it came: an orphan under it folds in */
+    event.source = p->lead->source;   /* counted only when the lead is new: as it came */
     event.model_top = top_text;
     event.model_name = self->model ? model_live_describe(self->model) : "";
     apply_call_queue(self->apply, self->apply_batch, self->apply_script, &event);

@@ -17,6 +17,15 @@ local function record_speed_to_lead(ms)
   redis.call('HINCRBYFLOAT', stl, 'sum_ms', ms)
 end
 
+-- Adds BY (a whole number) to FIELD of the KPI day hash of time AT (ms):
+-- <p>:kpi:d:<UTC day number>, and notes the day in <p>:kpi:days.
+local KPI_DAY_MS = 86400000
+local function kpi_add(at, field, by)
+  local day = string.format('%d', math.floor(at / KPI_DAY_MS))
+  redis.call('HINCRBY', key('kpi', 'd', day), field, string.format('%d', by))
+  redis.call('ZADD', key('kpi', 'days'), day, day)
+end
+
 -- Appends RECORD (a table) to the lead's audit stream, kept for the
 -- configured time after its last decision.
 local function audit(lead_id, record)
@@ -103,7 +112,11 @@ local function assign(lead_id, conf, rep, why)
     -- intake when it qualified at once, else the activity that qualified it
     -- (the last time it rose to a routed stage).
     local ready_at = math.max(ingested_at, tonumber(state[4]) or tonumber(state[3]) or ingested_at)
-    record_speed_to_lead(math.max(0, now - ready_at))
+    local speed_ms = math.max(0, now - ready_at)
+    record_speed_to_lead(speed_ms)
+    -- The rep's speed to lead, on the day of the assignment.
+    kpi_add(now, rep.id .. '|stl_ms_sum', math.floor(speed_ms))
+    kpi_add(now, rep.id .. '|stl_n', 1)
     redis.call('HINCRBY', key('stats'), 'assigned', 1)
   else
     redis.call('HINCRBY', key('stats'), 'reassigned', 1)
@@ -137,6 +150,13 @@ end
 -- RECORD is the audit record so far (op, rule, ...). Returns the
 -- assignment, or nil and the reason it waits.
 local function place(lead_id, conf, score, record)
+  -- Demand per queue: a lead counts once, in the first queue it is placed
+  -- in, on the day of its own time (first_at), else of its intake.
+  local lead = key('lead', lead_id)
+  if redis.call('HSETNX', lead, 'first_queue', conf.name) == 1 then
+    local times = redis.call('HMGET', lead, 'first_at', 'ingested_at')
+    kpi_add(tonumber(times[1]) or tonumber(times[2]) or now, 'queue:' .. conf.name .. '|leads', 1)
+  end
   local rep, why, candidates, excluded = choose(conf, lead_ctx(lead_id))
   record.queue, record.strategy, record.candidates = conf.name, conf.strategy, candidates
   if rep then
