@@ -128,9 +128,14 @@ static void s_print_queue(const json_t *queue)
         printf("  no forecast: %s\n", s_str(queue, "model_note"));
     } else {
         int harmonics = (int)json_integer_value(json_object_get(model, "harmonics"));
-        printf("  model: level + trend + weekday effects%s, least squares on %lld days\n",
-               harmonics ? " + yearly season" : "",
-               (long long)json_integer_value(json_object_get(model, "days")));
+        if (strcmp(s_str(model, "kind"), "recent level") == 0)
+            printf("  model: recent level (each weekday's mean over the last %d days), the "
+                   "nearer in the back-test\n",
+                   FORECAST_RECENT_DAYS);
+        else
+            printf("  model: level + trend + weekday effects%s, least squares on %lld days\n",
+                   harmonics ? " + yearly season" : "",
+                   (long long)json_integer_value(json_object_get(model, "days")));
     }
     if (json_is_object(test)) {
         long long skipped = (long long)json_integer_value(json_object_get(test, "skipped"));
@@ -141,7 +146,9 @@ static void s_print_queue(const json_t *queue)
                (long long)json_integer_value(json_object_get(test, "used")));
         if (skipped)
             printf(" (%lld week%s with no actual skipped)", skipped, skipped == 1 ? "" : "s");
-        printf("\n");
+        printf("; trend and seasons %s, recent level %s\n",
+               s_percent(b, test, "mape_trend_and_seasons"),
+               s_percent(c, test, "mape_recent_level"));
     }
     printf("  %-10s %10s %10s %10s\n", "WEEK", "FORECAST", "CAPACITY", "GAP");
     const json_t *weekly = json_object_get(queue, "weekly");

@@ -120,8 +120,35 @@ int forecast_fit(const double *counts, size_t days, int64_t first_day, forecast_
     return 0;
 }
 
+int forecast_fit_kind(const double *counts, size_t days, int64_t first_day, forecast_kind_t kind,
+                      forecast_model_t *model, err_t *err)
+{
+    if (forecast_fit(counts, days, first_day, model, err) != 0)
+        return -1;
+    model->kind = kind;
+    if (kind == FORECAST_RECENT) {
+        double sum[7] = {0}, n[7] = {0};
+        size_t from = days > FORECAST_RECENT_DAYS ? days - FORECAST_RECENT_DAYS : 0;
+        for (size_t i = from; i < days; i++) {
+            int weekday = forecast_weekday(first_day + (int64_t)i);
+            sum[weekday] += counts[i];
+            n[weekday]++;
+        }
+        for (int d = 0; d < 7; d++)
+            model->recent[d] = n[d] > 0 ? sum[d] / n[d] : 0;
+    }
+    return 0;
+}
+
+const char *forecast_kind_name(forecast_kind_t kind)
+{
+    return kind == FORECAST_RECENT ? "recent level" : "trend and seasons";
+}
+
 double forecast_day(const forecast_model_t *model, int64_t day)
 {
+    if (model->kind == FORECAST_RECENT)
+        return model->recent[forecast_weekday(day)];
     double row[FORECAST_PARAM_MAX], sum = 0;
     s_row(model, day, row);
     for (size_t i = 0; i < model->param_count; i++)
@@ -172,17 +199,30 @@ int forecast_backtest(const double *counts, size_t days, int64_t first_day, int 
         return err_set(err, ERR_INPUT,
                        "%zu days of history: too short to hold out a week and still fit on %d",
                        days, FORECAST_MIN_DAYS);
-    forecast_model_t model;
-    if (forecast_fit(counts, (size_t)fit_days, first_day, &model, err) != 0)
-        return -1;
     out->weeks = weeks;
     out->first = first_day + fit_days;
-    for (int w = 0; w < weeks; w++) {
-        int64_t monday = out->first + 7 * w;
+    for (int w = 0; w < weeks; w++)
         for (int d = 0; d < 7; d++)
-            out->actual[w] += counts[monday + d - first_day];
-        out->predicted[w] = forecast_week(&model, monday);
+            out->actual[w] += counts[out->first + 7 * w + d - first_day];
+    /* Both models on the same weeks; the nearer one is kept. */
+    double predicted[2][FORECAST_BACKTEST_MAX] = {{0}}, mape[2];
+    size_t used[2];
+    for (int kind = 0; kind < 2; kind++) {
+        forecast_model_t model;
+        if (forecast_fit_kind(counts, (size_t)fit_days, first_day, (forecast_kind_t)kind, &model,
+                              err) != 0)
+            return -1;
+        for (int w = 0; w < weeks; w++)
+            predicted[kind][w] = forecast_week(&model, out->first + 7 * w);
+        mape[kind] = forecast_mape(out->actual, predicted[kind], (size_t)weeks, &used[kind]);
     }
+    out->mape_seasonal = mape[FORECAST_SEASONAL];
+    out->mape_recent = mape[FORECAST_RECENT];
+    out->kind =
+        isfinite(mape[FORECAST_RECENT]) && !(mape[FORECAST_RECENT] >= mape[FORECAST_SEASONAL])
+            ? FORECAST_RECENT
+            : FORECAST_SEASONAL;
+    memcpy(out->predicted, predicted[out->kind], sizeof out->predicted);
     out->mape = forecast_mape(out->actual, out->predicted, (size_t)weeks, &out->used);
     return 0;
 }

@@ -10,6 +10,12 @@
  * shorter one cannot tell a season from a trend): 2 pairs, FORECAST_HARMONICS
  * with two years or more. A prediction is never negative: counts are not.
  *
+ * A second, simpler model is the recent level: each weekday's mean over the
+ * last FORECAST_RECENT_DAYS days, flat ahead. A history whose level moved
+ * lately (a team that shrank, an export cut short) is often better served
+ * by it; forecast_backtest scores both on the same held-out weeks and says
+ * which was nearer, and plan.c forecasts with that one.
+ *
  * Days are UTC day numbers, days since 1970-01-01 (a Thursday); weeks start
  * on Monday. A series is COUNTS[0..DAYS) for the days FIRST_DAY onwards,
  * with every day present (a day without data is a 0). */
@@ -28,7 +34,16 @@
 /* A back-test holds out at most this many weeks. */
 #define FORECAST_BACKTEST_MAX 26
 
+#define FORECAST_RECENT_DAYS 28
+
+typedef enum {
+    FORECAST_SEASONAL = 0, /* level, trend, weekdays, yearly season: the least-squares fit */
+    FORECAST_RECENT,       /* each weekday's mean over the last FORECAST_RECENT_DAYS */
+} forecast_kind_t;
+
 typedef struct {
+    forecast_kind_t kind;
+    double recent[7];  /* FORECAST_RECENT: the mean count of each weekday (Monday first) */
     int64_t first_day; /* of the fitted history */
     size_t days;       /* fitted */
     int harmonics;     /* yearly Fourier pairs used: 0 for a year of history or less */
@@ -42,11 +57,18 @@ int forecast_weekday(int64_t day);
 /* The Monday on or before DAY. */
 int64_t forecast_week_start(int64_t day);
 
-/* Fits the model to COUNTS[0..DAYS) starting at FIRST_DAY. Returns 0, or -1
- * with ERR_INPUT when DAYS < FORECAST_MIN_DAYS or a count is not a finite
- * number >= 0. */
+/* Fits the seasonal model to COUNTS[0..DAYS) starting at FIRST_DAY.
+ * Returns 0, or -1 with ERR_INPUT when DAYS < FORECAST_MIN_DAYS or a count
+ * is not a finite number >= 0. */
 int forecast_fit(const double *counts, size_t days, int64_t first_day, forecast_model_t *model,
                  err_t *err);
+
+/* Fits a model of KIND (forecast_fit for FORECAST_SEASONAL); same errors. */
+int forecast_fit_kind(const double *counts, size_t days, int64_t first_day, forecast_kind_t kind,
+                      forecast_model_t *model, err_t *err);
+
+/* "trend and seasons" or "recent level". */
+const char *forecast_kind_name(forecast_kind_t kind);
 
 /* The predicted count of DAY (any day, past or future), at least 0. */
 double forecast_day(const forecast_model_t *model, int64_t day);
@@ -63,10 +85,13 @@ double forecast_mape(const double *actual, const double *predicted, size_t count
 /* A back-test: the model refitted without the last weeks of the history
  * and scored on them. */
 typedef struct {
-    int weeks;     /* held out */
-    int64_t first; /* Monday of the first held-out week */
-    size_t used;   /* weeks the MAPE counts: those with an actual above 0 */
-    double mape;   /* of the weekly totals, a fraction; NAN when used == 0 */
+    forecast_kind_t kind; /* the model nearer the held-out weeks (lower MAPE); the figures
+                             below are its; a tie or no MAPE keeps the seasonal one */
+    double mape_seasonal, mape_recent; /* both models' MAPE (NAN when none) */
+    int weeks;                         /* held out */
+    int64_t first;                     /* Monday of the first held-out week */
+    size_t used;                       /* weeks the MAPE counts: those with an actual above 0 */
+    double mape;                       /* of the weekly totals, a fraction; NAN when used == 0 */
     double actual[FORECAST_BACKTEST_MAX];
     double predicted[FORECAST_BACKTEST_MAX];
 } forecast_backtest_t;

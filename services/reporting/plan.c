@@ -425,6 +425,9 @@ static json_t *s_backtest_json(const forecast_backtest_t *test)
     json_object_set_new(out, "used", json_integer((json_int_t)test->used));
     json_object_set_new(out, "skipped", json_integer(test->weeks - (json_int_t)test->used));
     json_object_set_new(out, "mape", s_ratio(test->mape));
+    json_object_set_new(out, "model", json_string(forecast_kind_name(test->kind)));
+    json_object_set_new(out, "mape_trend_and_seasons", s_ratio(test->mape_seasonal));
+    json_object_set_new(out, "mape_recent_level", s_ratio(test->mape_recent));
     json_object_set_new(out, "actual", actual);
     json_object_set_new(out, "predicted", predicted);
     return out;
@@ -582,18 +585,22 @@ static json_t *s_queue(const s_history_t *h, size_t q, const plan_opts_t *opts, 
     double forecast[PLAN_WEEKS_MAX] = {0}, supply[PLAN_WEEKS_MAX] = {0};
     forecast_model_t model;
     err_t why = {0};
-    bool fitted = forecast_fit(series, h->days, h->first, &model, &why) == 0;
+    /* The back-test picks the model: the one nearer the held-out weeks
+     * forecasts (the seasonal fit when there is too little to test). */
+    forecast_backtest_t test;
+    err_t test_why = {0};
+    bool tested =
+        forecast_backtest(series, h->days, h->first, opts->backtest_weeks, &test, &test_why) == 0;
+    forecast_kind_t kind = tested ? test.kind : FORECAST_SEASONAL;
+    bool fitted = forecast_fit_kind(series, h->days, h->first, kind, &model, &why) == 0;
     if (fitted) {
-        json_object_set_new(
-            out, "model",
-            json_pack("{s:i, s:I}", "harmonics", model.harmonics, "days", (json_int_t)model.days));
+        json_object_set_new(out, "model",
+                            json_pack("{s:s, s:i, s:I}", "kind", forecast_kind_name(kind),
+                                      "harmonics", model.harmonics, "days",
+                                      (json_int_t)model.days));
         for (int w = 0; w < weeks; w++)
             forecast[w] = forecast_week(&model, first_week + 7 * w);
-        forecast_backtest_t test;
-        if (forecast_backtest(series, h->days, h->first, opts->backtest_weeks, &test, &why) == 0)
-            json_object_set_new(out, "backtest", s_backtest_json(&test));
-        else
-            json_object_set_new(out, "backtest", json_null());
+        json_object_set_new(out, "backtest", tested ? s_backtest_json(&test) : json_null());
     } else {
         json_object_set_new(out, "model", json_null());
         json_object_set_new(out, "backtest", json_null());
