@@ -179,6 +179,8 @@ const char *envelope_type_name(Leadops__EventType type)
         return "rejected";
     case LEADOPS__EVENT_TYPE__EVENT_REP_CHANGED:
         return "rep_changed";
+    case LEADOPS__EVENT_TYPE__EVENT_STAGE_CHANGED:
+        return "stage_changed";
     default:
         return "unknown";
     }

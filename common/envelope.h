@@ -30,6 +30,10 @@ bool envelope_id_is_valid(const char *id);
 /* Writes a new random 128-bit id as 32 lower-case hex chars + NUL. */
 void envelope_new_id(char out[33]);
 
+/* The producer name `leadopsctl import` stamps on its envelopes: ingest
+ * counts their leads under the channel "import" (else "zmq" or "http"). */
+#define ENVELOPE_PRODUCER_IMPORT "leadopsctl-import"
+
 /* Packs MSG (any protobuf-c message) as the payload of a new envelope of
  * TYPE. EVENT_ID NULL means a new random id. Returns malloc'ed bytes with
  * their length in *LEN, or NULL with *err set. */

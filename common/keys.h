@@ -23,7 +23,8 @@
  *                                  first_act_at, first_touch_at (its first call or email),
  *                                  origin (the source it was counted under), won_first (1
  *                                  once a deal_won applied), won_value (sum of its won
- *                                  deals), first_queue (the queue it was first placed in)
+ *                                  deals), first_queue (the queue it was first placed in);
+ *                                  score_bucket (its <p>:score_hist bucket)
  * <p>:leads                zset    lead ids by first ingest time (ms)
  * <p>:lead:<id>:history    stream  changes to the lead: event_id, at, changes (JSON: merged
  *                                  fields, or "stage": [from, to]), cause (stage changes)
@@ -45,7 +46,25 @@
  * <p>:deadletter           stream  rejected input: reason class, channel, kind, size
  *                                  (never the input itself)
  * <p>:stl                  hash    speed-to-lead histogram: le_<bound ms> -> count, count,
- *                                  sum_ms (bounds: services/reporting/stl.c)
+ *                                  sum_ms (bounds: services/reporting/stl.c), intake (or
+ *                                  ready) to first assignment; routing's assign.lua
+ * <p>:stl_accept           hash    the same, assignment to accept (routing.lua 'accept')
+ * <p>:stl_touch            hash    the same, the lead's first_at to its first call or email
+ *                                  (scoring's apply.lua, with its own copy of the bounds)
+ * <p>:grades               hash    grade ("none" when ungraded) -> leads with it as last
+ *                                  scored (apply.lua moves a lead when its grade changes)
+ * <p>:score_hist           hash    score bucket ("<0", "0-10", ..., "90-100", ">=100") ->
+ *                                  leads in it as last scored; the lead's own bucket is
+ *                                  its score_bucket field
+ * <p>:intake:h:<hour>      hash    new leads accepted in the UTC hour (ms / 3600000):
+ *                                  "src:<source>" ("unknown" without one), "chan:<channel>"
+ *                                  (http | zmq | import); accept.lua; expires after 8 days
+ * <p>:services             zset    "name|host|pid" of each service process by its last
+ *                                  heartbeat (ms, once a second); dropped after a day
+ * <p>:service:<name|host|pid> hash version, started_at, seen_at (ms); expires after a day
+ * <p>:bus                  hash    reporting's counts of the event bus (metrics.h): event:<type>,
+ *                                  malformed, rejected:<reason>, stl:le_<bound ms>, stl:count,
+ *                                  stl:sum_ms; added to per batch of events (MULTI/EXEC)
  * <p>:reps                 set     every rep id
  * <p>:rep:<rep_id>         hash    name, status (online|away|offline), capacity, open,
  *                                  assigned_total, daily_cap, weekly_cap, weight, team,

@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "envelope.h"
+#include "keys.h"
 #include "log.h"
 
 static volatile sig_atomic_t *s_stop_flag;
@@ -161,4 +164,47 @@ store_t *service_store_new(const config_t *cfg, bool connect_now, err_t *err)
                             .db = cfg->redis_db,
                             .timeout_ms = cfg->redis_timeout_ms};
     return store_new(&opts, connect_now, err);
+}
+
+/* Beats are a second apart; a member silent for a day is dropped (its hash
+ * expires with it). */
+#define BEAT_EVERY_MS 1000
+#define BEAT_KEEP_MS  86400000LL
+
+int service_heartbeat(service_beat_t *beat, store_t *store, const config_t *cfg, const char *name,
+                      err_t *err)
+{
+    int64_t now = clock_now_ms();
+    if (now < beat->next_beat_ms)
+        return 0;
+    beat->next_beat_ms = now + BEAT_EVERY_MS;
+    if (!beat->started_at_ms)
+        beat->started_at_ms = now;
+    char host[64] = "unknown";
+    if (gethostname(host, sizeof host) < 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    char member[160], suffix[KEY_MAX], key_services[KEY_MAX], key_service[KEY_MAX];
+    snprintf(member, sizeof member, "%s|%s|%ld", name, host, (long)getpid());
+    snprintf(suffix, sizeof suffix, "service:%s", member);
+    keys_format(key_services, KEY_MAX, cfg->redis_prefix, "services");
+    keys_format(key_service, KEY_MAX, cfg->redis_prefix, suffix);
+    char seen[24], started[24], keep[24], cutoff[24];
+    snprintf(seen, sizeof seen, "%lld", (long long)now);
+    snprintf(started, sizeof started, "%lld", (long long)beat->started_at_ms);
+    snprintf(keep, sizeof keep, "%lld", BEAT_KEEP_MS);
+    snprintf(cutoff, sizeof cutoff, "(%lld", (long long)(now - BEAT_KEEP_MS));
+
+    store_batch_t *batch = store_batch_new();
+    store_batch_command(batch, 4, (const char *[]){"ZADD", key_services, seen, member}, NULL);
+    store_batch_command(batch, 8,
+                        (const char *[]){"HSET", key_service, "version", LEADOPS_VERSION,
+                                         "started_at", started, "seen_at", seen},
+                        NULL);
+    store_batch_command(batch, 3, (const char *[]){"PEXPIRE", key_service, keep}, NULL);
+    store_batch_command(batch, 4,
+                        (const char *[]){"ZREMRANGEBYSCORE", key_services, "-inf", cutoff}, NULL);
+    int rc = store_batch_exec(store, batch, err);
+    store_batch_destroy(&batch);
+    return rc;
 }

@@ -12,6 +12,7 @@
 #define LEADOPS_SERVICE_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "auth.h"
 #include "config.h"
@@ -51,6 +52,23 @@ void service_apply_security(const config_t *cfg, httpd_t *httpd, auth_zap_t *zap
 /* What a service loop calls once per turn: after a SIGHUP, reloads PATH
  * and applies it (service_reload, service_apply_security); else nothing. */
 void service_reload_if_requested(const char *path, httpd_t *httpd, auth_zap_t *zap);
+
+/* A service process's liveness record in Redis (layout: common/keys.h):
+ * <p>:services, a zset of "name|host|pid" by when it was last seen (ms),
+ * and <p>:service:<name|host|pid>, a hash {version, started_at, seen_at}.
+ * Members not seen for a day are dropped. Reporting calls a service up when
+ * it was seen within a few seconds. Zero-initialise one per process. */
+typedef struct {
+    int64_t started_at_ms; /* wall clock of the first beat */
+    int64_t next_beat_ms;  /* wall clock: no write before it */
+} service_beat_t;
+
+/* Writes the heartbeat of service NAME to STORE, at most once a second
+ * (BEAT holds the schedule); one round trip when due, none otherwise.
+ * Returns 0 (also when not due), or -1 with *err set when Redis failed: the
+ * loop may ignore it, its own work reports a Redis outage. */
+int service_heartbeat(service_beat_t *beat, store_t *store, const config_t *cfg, const char *name,
+                      err_t *err);
 
 /* A store for the Redis the config names (see store_new). */
 store_t *service_store_new(const config_t *cfg, bool connect_now, err_t *err);

@@ -262,7 +262,8 @@ static int s_rows(s_import_t *state, const s_options_t *opt, csv_reader_t *csv,
         }
         char event_id[64];
         size_t size;
-        uint8_t *bytes = ctl_envelope_from_json(obj, event_id, &size, &err);
+        uint8_t *bytes =
+            ctl_envelope_from_json(obj, ENVELOPE_PRODUCER_IMPORT, event_id, &size, &err);
         json_decref(obj);
         if (!bytes) {
             s_problem(state, line, "%s", err.msg);

@@ -8,6 +8,7 @@
 #include "ctl.h"
 #include "envelope.h"
 #include "kpi.h"
+#include "ops.h"
 
 /* The options both subcommands take. */
 typedef struct {
@@ -278,6 +279,79 @@ int ctl_report_reps(int argc, char **argv, const config_t *cfg)
 
 /* ---- report ops ------------------------------------------------------- */
 
+/* "a 3, b 2" from an object of counts, or "-" when empty. */
+static void s_print_counts(const json_t *counts)
+{
+    const char *name;
+    const json_t *count;
+    bool first = true;
+    json_object_foreach((json_t *)counts, name, count)
+    {
+        printf("%s%s %lld", first ? "" : ", ", name, (long long)json_integer_value(count));
+        first = false;
+    }
+    printf("%s\n", first ? "-" : "");
+}
+
+/* One speed-to-lead line: LABEL, count and percentiles of STL. */
+static void s_print_speed(const char *label, const json_t *stl)
+{
+    char p50[16], p90[16], p99[16];
+    printf("  %-22s %6.0f  p50 %s, p90 %s, p99 %s\n", label, s_num(stl, "count"),
+           s_duration(p50, s_get(stl, "p50")), s_duration(p90, s_get(stl, "p90")),
+           s_duration(p99, s_get(stl, "p99")));
+}
+
+/* Intake by source and channel, distributions, rejects, services, lag. */
+static void s_print_live(const json_t *view)
+{
+    static const char *const periods[][2] = {{"last_24h", "24 h"}, {"last_7d", "7 d"}};
+    for (size_t i = 0; i < 2; i++) {
+        const json_t *period = s_get(s_get(view, "intake"), periods[i][0]);
+        printf("New leads (%s) %.0f\n  by source:  ", periods[i][1], s_num(period, "leads"));
+        s_print_counts(s_get(period, "by_source"));
+        printf("  by channel: ");
+        s_print_counts(s_get(period, "by_channel"));
+    }
+    printf("Grades   ");
+    s_print_counts(s_get(view, "grades"));
+    printf("Scores  ");
+    size_t i;
+    const json_t *bucket;
+    json_array_foreach(s_get(view, "score_buckets"), i, bucket)
+        printf(" %s: %.0f", s_str(bucket, "bucket", "?"), s_num(bucket, "leads"));
+    printf("\nSpeed to lead            count\n");
+    const json_t *speed = s_get(view, "speed_to_lead");
+    s_print_speed("intake to assignment", s_get(speed, "intake_to_assign"));
+    s_print_speed("assignment to accept", s_get(speed, "assign_to_accept"));
+    s_print_speed("intake to first touch", s_get(speed, "intake_to_touch"));
+    printf("Rejects  ");
+    s_print_counts(s_get(view, "rejects"));
+    printf("Dead letters %.0f\n", s_num(view, "deadletter"));
+    const json_t *lag = s_get(view, "lag");
+    char scoring[16], routing[16];
+    printf("Lag      to scoring %.0f in flight, oldest %s; to routing %.0f in flight, oldest %s\n",
+           s_num(s_get(lag, "scoring"), "in_flight"),
+           s_duration(scoring, s_get(s_get(lag, "scoring"), "oldest_ms")),
+           s_num(s_get(lag, "routing"), "in_flight"),
+           s_duration(routing, s_get(s_get(lag, "routing"), "oldest_ms")));
+
+    printf("\n%-10s %-24s %8s %-5s %-10s %s\n", "SERVICE", "HOST", "PID", "STATE", "VERSION",
+           "LAST SEEN");
+    const json_t *service;
+    json_array_foreach(s_get(view, "services"), i, service)
+    {
+        time_t seen = (time_t)(s_num(service, "seen_at") / 1000);
+        struct tm tm;
+        char when[32];
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", gmtime_r(&seen, &tm));
+        printf("%-10.10s %-24.24s %8.0f %-5s %-10.10s %s\n", s_str(service, "name", "?"),
+               s_str(service, "host", "?"), s_num(service, "pid"),
+               json_is_true(s_get(service, "up")) ? "up" : "down", s_str(service, "version", "?"),
+               when);
+    }
+}
+
 static void s_print_ops(const json_t *view)
 {
     const json_t *summary = s_get(view, "summary"), *stl = s_get(summary, "speed_to_lead_ms");
@@ -330,13 +404,19 @@ static void s_print_ops(const json_t *view)
                s_str(rep, "status", "?"), s_num(rep, "open"), s_num(rep, "capacity"),
                s_percent(util, s_get(rep, "utilization")), s_num(rep, "assigned_total"));
     }
+    printf("\n");
+    s_print_live(view);
 }
 
 static const char s_ops_usage[] =
     "usage: leadopsctl report ops [--json]\n"
     "The live operations figures: intake, the pipeline's counters, speed-to-lead\n"
     "percentiles, SLA counts, per queue the leads waiting and why, per rep open leads\n"
-    "against capacity. They are live: --period, --from and --to do not apply.\n";
+    "against capacity; new leads by source and channel (24 h, 7 d), grades and scores\n"
+    "of leads as last scored, speed from assignment to accept and from intake to the\n"
+    "first call or email, rejects by reason, dead letters, each service up or down\n"
+    "with its version, and the lag of the hops to scoring and routing. They are live:\n"
+    "--period, --from and --to do not apply.\n";
 
 int ctl_report_ops(int argc, char **argv, const config_t *cfg)
 {
@@ -357,7 +437,7 @@ int ctl_report_ops(int argc, char **argv, const config_t *cfg)
     if (!store)
         return 1;
     err_t err = {0};
-    json_t *view = kpi_ops(store, cfg->redis_prefix, &err);
+    json_t *view = ops_view(store, cfg, clock_now_ms(), &err);
     store_destroy(&store);
     if (!view) {
         fprintf(stderr, "leadopsctl report ops: %s\n", err.msg);

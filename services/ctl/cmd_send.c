@@ -59,7 +59,7 @@ static int s_send_document(producer_t *producer, ctl_progress_t *progress, const
         char event_id[64];
         size_t size;
         err_t err = {0};
-        uint8_t *bytes = ctl_envelope_from_json(item, event_id, &size, &err);
+        uint8_t *bytes = ctl_envelope_from_json(item, "leadopsctl", event_id, &size, &err);
         if (!bytes) {
             fprintf(stderr, "%s:%llu: %s\n", path, (unsigned long long)line_no, err.msg);
             (*bad)++;
@@ -248,7 +248,7 @@ int ctl_gen(int argc, char **argv, const config_t *cfg)
         } else {
             char event_id[64];
             size_t size;
-            uint8_t *bytes = ctl_envelope_from_json(obj, event_id, &size, &err);
+            uint8_t *bytes = ctl_envelope_from_json(obj, "leadopsctl", event_id, &size, &err);
             if (!bytes || producer_send(producer, event_id, bytes, size, &err) < 0) {
                 fprintf(stderr, "leadopsctl gen: %s\n", err.msg);
                 rc = 1;

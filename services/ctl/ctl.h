@@ -52,10 +52,12 @@ extern void (*ctl_lead_merge_before_write)(void *arg);
 extern void *ctl_lead_merge_before_write_arg;
 
 /* Packs a JSON lead or activity (kind from "kind", else "type" means an
- * activity) into an envelope with the object's event_id or a new one.
+ * activity) into an envelope from PRODUCER ("leadopsctl", or
+ * ENVELOPE_PRODUCER_IMPORT) with the object's event_id or a new one.
  * Returns the bytes (caller frees) and the id in EVENT_ID, or NULL with
  * *err (ERR_INPUT) saying what is wrong. */
-uint8_t *ctl_envelope_from_json(const json_t *obj, char event_id[64], size_t *size, err_t *err);
+uint8_t *ctl_envelope_from_json(const json_t *obj, const char *producer, char event_id[64],
+                                size_t *size, err_t *err);
 
 /* Opens the store the config names; prints the error and returns NULL. */
 store_t *ctl_store_open(const config_t *cfg);

@@ -9,7 +9,8 @@
 #include "json_codec.h"
 #include "service.h"
 
-uint8_t *ctl_envelope_from_json(const json_t *obj, char event_id[64], size_t *size, err_t *err)
+uint8_t *ctl_envelope_from_json(const json_t *obj, const char *producer, char event_id[64],
+                                size_t *size, err_t *err)
 {
     if (!json_is_object(obj)) {
         err_set(err, ERR_INPUT, "expected a JSON object");
@@ -32,14 +33,14 @@ uint8_t *ctl_envelope_from_json(const json_t *obj, char event_id[64], size_t *si
         Leadops__Activity *activity = json_to_activity(obj, err);
         if (!activity)
             return NULL;
-        bytes = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_ACTIVITY, event_id, "leadopsctl",
+        bytes = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_ACTIVITY, event_id, producer,
                               activity->occurred_at_ms, 0, &activity->base, size, err);
         leadops__activity__free_unpacked(activity, NULL);
     } else {
         Leadops__Lead *lead = json_to_lead(obj, err);
         if (!lead)
             return NULL;
-        bytes = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_LEAD, event_id, "leadopsctl",
+        bytes = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_LEAD, event_id, producer,
                               lead->created_at_ms, 0, &lead->base, size, err);
         leadops__lead__free_unpacked(lead, NULL);
     }

@@ -12,6 +12,8 @@
 -- ARGV[6] dedup window (s)  ARGV[7] journal max length
 -- ARGV[8] in-flight limit: with this many events waiting for scoring, refuse
 -- ARGV[9] key prefix  ARGV[10] normalized email or ''  ARGV[11] 'system:source id' or ''
+-- ARGV[12] channel (http | zmq | import)  ARGV[13] the lead's source ('' unknown)
+-- ARGV[14] now (ms)
 -- Returns {1, stream id, lead id, outcome} when accepted, outcome 'new' (a
 -- lead not seen before), 'merged' (an existing lead, by id, email or source
 -- id) or 'attached' (an activity); {0, lead id} for a duplicate; {-1, events
@@ -68,4 +70,13 @@ local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*',
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
 redis.call('HINCRBY', KEYS[5], ARGV[3] == 'lead' and 'ingested_leads' or 'ingested_activities', 1)
+-- Intake rate: new leads per hour of intake by source and by channel, kept
+-- 8 days (reporting sums the last 24 hours and 7 days).
+if outcome == 'new' and ARGV[14] then
+  local hour = prefix .. ':intake:h:' .. string.format('%d', math.floor(tonumber(ARGV[14]) / 3600000))
+  local source = ARGV[13] ~= '' and ARGV[13] or 'unknown'
+  redis.call('HINCRBY', hour, 'src:' .. source, 1)
+  redis.call('HINCRBY', hour, 'chan:' .. ARGV[12], 1)
+  redis.call('PEXPIRE', hour, 8 * 86400000)
+end
 return {1, id, lead, outcome}

@@ -178,8 +178,10 @@ int ingest_run(ingest_t *self, volatile sig_atomic_t *stop)
     log_info("ingest: producers on %s, HTTP on %s (port %d)", self->cfg->ep_ingest,
              self->cfg->http_ingest_listen, httpd_port(self->httpd));
     zmq_pollitem_t items[POLL_ITEMS_MAX];
+    service_beat_t beat = {0};
     while (!*stop) {
         service_reload_if_requested(self->cfg->path, self->httpd, self->zap);
+        service_heartbeat(&beat, self->store, self->cfg, "ingest", NULL);
         int64_t now = clock_mono_ms();
         if (now >= self->next_redelivery_ms) {
             s_redeliver(self);

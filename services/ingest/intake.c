@@ -18,11 +18,12 @@ typedef struct {
     intake_result_t result;
     uint8_t *envelope; /* owned: the canonical envelope of a valid input */
     size_t envelope_len;
-    size_t size;         /* bytes received, for dead letters */
-    const char *channel; /* borrowed static string */
-    bool valid;          /* decoded and validated: goes to the accept script */
-    char email[256];     /* a lead's identities, for the accept script */
-    char source[300];    /* "system:source id" */
+    size_t size;          /* bytes received, for dead letters */
+    const char *channel;  /* borrowed static string */
+    bool valid;           /* decoded and validated: goes to the accept script */
+    char email[256];      /* a lead's identities, for the accept script */
+    char source[300];     /* "system:source id" */
+    char lead_source[96]; /* the lead's source (web_form, ...), for intake by source */
 } s_item_t;
 
 struct intake {
@@ -129,6 +130,8 @@ static void s_accept_input(intake_t *self, s_item_t *item, Leadops__EventType ty
         s_reject(item, "event_id must be 1..63 printable characters without spaces");
         return;
     }
+    if (producer && strcmp(producer, ENVELOPE_PRODUCER_IMPORT) == 0)
+        item->channel = "import";
     char new_id[33];
     if (!event_id || !*event_id) {
         envelope_new_id(new_id);
@@ -159,6 +162,8 @@ static size_t s_add_lead(intake_t *self, s_item_t *item, Leadops__Lead *lead, co
         if (lead->source_system && *lead->source_system && lead->source_id && *lead->source_id)
             snprintf(item->source, sizeof item->source, "%s:%s", lead->source_system,
                      lead->source_id);
+        snprintf(item->lead_source, sizeof item->lead_source, "%s",
+                 lead->source ? lead->source : "");
         s_accept_input(self, item, LEADOPS__EVENT_TYPE__EVENT_LEAD, &lead->base, event_id, producer,
                        occurred_at_ms ? occurred_at_ms : lead->created_at_ms);
     }
@@ -317,8 +322,11 @@ static void s_queue_accept(intake_t *self, const s_item_t *item)
     snprintf(eventid_key, sizeof eventid_key, "%s:eventid:%s", self->cfg->redis_prefix,
              item->result.event_id);
     snprintf(inflight_msg, sizeof inflight_msg, "%s", hop_message_key(self->hop));
+    char now[24];
+    int64_t now_ms = clock_now_ms();
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(deadline, sizeof deadline, "%lld",
-             (long long)(clock_now_ms() + self->cfg->ingest_redelivery_ms));
+             (long long)(now_ms + self->cfg->ingest_redelivery_ms));
     snprintf(window, sizeof window, "%d", self->cfg->ingest_dedup_window_s);
     snprintf(maxlen, sizeof maxlen, "%ld", self->cfg->ingest_journal_max_len);
     snprintf(limit, sizeof limit, "%ld", self->cfg->ingest_inflight_limit);
@@ -337,11 +345,14 @@ static void s_queue_accept(intake_t *self, const s_item_t *item)
                           limit,
                           self->cfg->redis_prefix,
                           item->email,
-                          item->source};
-    size_t lens[16];
-    for (int i = 0; i < 16; i++)
+                          item->source,
+                          item->channel,
+                          item->lead_source,
+                          now};
+    size_t lens[19];
+    for (int i = 0; i < 19; i++)
         lens[i] = i == 8 ? item->envelope_len : strlen(argv[i]); /* argv[8] is binary */
-    store_batch_script(self->batch, self->accept_script, 5, 16, argv, lens);
+    store_batch_script(self->batch, self->accept_script, 5, 19, argv, lens);
 }
 
 int intake_flush(intake_t *self, err_t *err)

@@ -325,6 +325,7 @@ int routing_run(routing_t *self, volatile sig_atomic_t *stop)
              self->cfg->rep_count);
     bool synced = false;
     int64_t next_sync_ms = 0;
+    service_beat_t beat = {0};
     while (!*stop) {
         /* Reps and queues must be in Redis before the first lead is routed:
          * until Redis answers, retry the sync every second and leave leads
@@ -341,6 +342,7 @@ int routing_run(routing_t *self, volatile sig_atomic_t *stop)
             s_reload(self);
         if (synced)
             routing_timers_run(self, now);
+        service_heartbeat(&beat, self->store, self->cfg, "routing", NULL);
         zmq_pollitem_t items[] = {{.socket = self->pull, .events = synced ? ZMQ_POLLIN : 0},
                                   {.socket = self->commands, .events = ZMQ_POLLIN}};
         long timeout = !synced ? 200 : routing_timers_busy(self) ? 0 : 250;

@@ -137,6 +137,9 @@ elseif op == 'accept' then
   redis.call('ZREM', key('sla'), lead_id)
   redis.call('HSET', lead, 'accepted', '1', 'accepted_at', now, 'updated_at', now)
   redis.call('HINCRBY', key('stats'), 'accepted', 1)
+  -- From the assignment in hand (a reassigned lead's clock restarted).
+  local assigned_at = tonumber(redis.call('HGET', lead, 'assigned_at') or '') or now
+  record_speed_to_lead(key('stl_accept'), math.max(0, now - assigned_at))
   audit(lead_id, {op = 'accept', rep = rep_id})
   return {1, 'accepted'}
 

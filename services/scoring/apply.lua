@@ -23,6 +23,8 @@
 -- KEYS[8] <p>:stage_due             (lead ids by when their decaying score crosses a threshold)
 -- KEYS[9] <p>:kpi:d:                (the prefix of the KPI day hashes: <p>:kpi:d:<day>)
 -- KEYS[10] <p>:kpi:days             KEYS[11] <p>:kpi:origin     KEYS[12] <p>:deals
+-- KEYS[13] <p>:grades (grade -> leads) KEYS[14] <p>:score_hist (score bucket -> leads)
+-- KEYS[15] <p>:stl_touch             (intake to first call or email, as <p>:stl)
 -- ARGV[1] event id ('' for restage)  ARGV[2] 'lead' | 'activity' | 'restage'
 -- ARGV[3] lead id     ARGV[4] now (ms)     ARGV[5] ingested at (ms)
 -- ARGV[6] routing redelivery deadline (ms)  ARGV[7] orphan window (s)
@@ -76,6 +78,38 @@ local function kpi_add(at, field, by, float)
   redis.call('ZADD', KEYS[10], day, day)
 end
 
+-- Speed-to-lead buckets in ms; the same list as stl_buckets_ms in
+-- services/reporting/stl.c (test_routing_script checks that they agree).
+local STL_BUCKETS = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000,
+                     300000, 1800000, 3600000, 86400000}
+
+-- Adds MS to the speed-to-lead histogram hash KEY (layout: stl.h).
+local function record_speed(key, ms)
+  local bucket = '+Inf'
+  for _, bound in ipairs(STL_BUCKETS) do
+    if ms <= bound then bucket = tostring(bound) break end
+  end
+  redis.call('HINCRBY', key, 'le_' .. bucket, 1)
+  redis.call('HINCRBY', key, 'count', 1)
+  redis.call('HINCRBYFLOAT', key, 'sum_ms', ms)
+end
+
+-- Moves one lead from field OLD to field NEW of the distribution hash KEY
+-- (either may be nil: a lead entering or leaving it).
+local function move_count(key, old, new)
+  if old == new then return end
+  if old then redis.call('HINCRBY', key, old, -1) end
+  if new then redis.call('HINCRBY', key, new, 1) end
+end
+
+-- The score bucket a score falls in: "<0", "0-10", ..., "90-100", ">=100".
+local function score_bucket(score)
+  if score < 0 then return '<0' end
+  if score >= 100 then return '>=100' end
+  local low = math.floor(score / 10) * 10
+  return string.format('%d-%d', low, low + 10)
+end
+
 -- Sets FIELD of hash KEY to T when it has none or a later one.
 local function keep_earliest(key, field, t)
   local old = tonumber(redis.call('HGET', key, field) or '')
@@ -112,6 +146,11 @@ end
 local cause = kind
 if kind == 'lead' then
   local was_lead = redis.call('HGET', lead, 'has_lead') == '1'
+  -- The grade distribution counts leads as last scored: a lead leaves its
+  -- old grade when a new event grades it otherwise.
+  local function grade_name(g) return (g and g ~= '') and g or 'none' end
+  local old_grade = was_lead and grade_name(redis.call('HGET', lead, 'grade')) or nil
+  move_count(KEYS[13], old_grade, grade_name(ARGV[13]))
   local newest = math.max(tonumber(redis.call('HGET', lead, 'lead_time') or '0'),
                           tonumber(ARGV[16]))
   redis.call('HSET', lead, 'lead', ARGV[11], 'fit', ARGV[12], 'grade', ARGV[13],
@@ -237,6 +276,7 @@ elseif kind == 'activity' then
   if (activity_type == 'call' or activity_type == 'email_sent') and rep ~= '' and has_lead and
      lead_at and redis.call('HSETNX', lead, 'first_touch_at', string.format('%d', at)) == 1 then
     kpi_add(at, rep .. '|touch_ms_sum', math.max(0, at - lead_at))
+    record_speed(KEYS[15], math.max(0, at - lead_at))
     kpi_add(at, rep .. '|touch_n', 1)
   end
   if activity_type == 'deal_won' or activity_type == 'deal_lost' then
@@ -318,6 +358,17 @@ if stage ~= current then
              cjson.encode({stage = {names[current], names[stage]}}), 'cause', cause)
 end
 redis.call('HSET', lead, 'score', num(score), 'scored_at', now)
+-- The score distribution, as last scored: the lead's bucket is kept on it
+-- so that a new score moves it out of the old one. Activities waiting for a
+-- lead that has not come are not a lead yet.
+if state[3] == '1' then
+  local bucket = score_bucket(score)
+  local old_bucket = redis.call('HGET', lead, 'score_bucket')
+  if bucket ~= old_bucket then
+    move_count(KEYS[14], old_bucket, bucket)
+    redis.call('HSET', lead, 'score_bucket', bucket)
+  end
+end
 if kind ~= 'restage' then redis.call('HINCRBY', KEYS[5], 'scored', 1) end
 
 -- When the decaying score will cross the next threshold: positive

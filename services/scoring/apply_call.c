@@ -12,6 +12,7 @@ struct apply_call {
     char key_in[KEY_MAX], key_in_msg[KEY_MAX], key_route[KEY_MAX];
     char key_stats[KEY_MAX], key_leads[KEY_MAX], key_orphans[KEY_MAX], key_stage_due[KEY_MAX];
     char key_kpi_day[KEY_MAX], key_kpi_days[KEY_MAX], key_kpi_origin[KEY_MAX], key_deals[KEY_MAX];
+    char key_grades[KEY_MAX], key_score_hist[KEY_MAX], key_stl_touch[KEY_MAX];
     char stages[1024], route_stage[16], half_life[16], orphan_window[16];
 };
 
@@ -55,6 +56,9 @@ apply_call_t *apply_call_new(const config_t *cfg, const char *ingest_hop_key,
     keys_format(self->key_kpi_days, KEY_MAX, cfg->redis_prefix, "kpi:days");
     keys_format(self->key_kpi_origin, KEY_MAX, cfg->redis_prefix, "kpi:origin");
     keys_format(self->key_deals, KEY_MAX, cfg->redis_prefix, "deals");
+    keys_format(self->key_grades, KEY_MAX, cfg->redis_prefix, "grades");
+    keys_format(self->key_score_hist, KEY_MAX, cfg->redis_prefix, "score_hist");
+    keys_format(self->key_stl_touch, KEY_MAX, cfg->redis_prefix, "stl_touch");
     snprintf(self->route_stage, sizeof self->route_stage, "%zu", cfg->route_stage);
     snprintf(self->half_life, sizeof self->half_life, "%d", cfg->scoring_half_life_s);
     snprintf(self->orphan_window, sizeof self->orphan_window, "%d", cfg->scoring_orphan_window_s);
@@ -123,6 +127,9 @@ void apply_call_queue(const apply_call_t *self, store_batch_t *batch, int script
                                          self->key_kpi_days,
                                          self->key_kpi_origin,
                                          self->key_deals,
+                                         self->key_grades,
+                                         self->key_score_hist,
+                                         self->key_stl_touch,
                                          S(event->event_id),
                                          event->kind,
                                          event->lead_id,

@@ -16,7 +16,7 @@
 #include "leadops.pb-c.h"
 #include "store.h"
 
-#define APPLY_KEYS 12
+#define APPLY_KEYS 15
 
 /* One event for apply.lua. Strings are borrowed; NULL reads as "". */
 typedef struct {

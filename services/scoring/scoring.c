@@ -347,8 +347,10 @@ int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
     log_info("scoring: work on %s, stages %s, routing from %s, half-life %d s",
              self->cfg->ep_scoring, apply_call_stages(self->apply),
              self->cfg->stages[self->cfg->route_stage].name, self->cfg->scoring_half_life_s);
+    service_beat_t beat = {0};
     while (!*stop) {
         service_reload_if_requested(self->cfg->path, NULL, self->zap);
+        service_heartbeat(&beat, self->store, self->cfg, "scoring", NULL);
         int64_t now = clock_mono_ms();
         if (now >= self->next_redelivery_ms) {
             scoring_redeliver(self);

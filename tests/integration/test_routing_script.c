@@ -363,6 +363,36 @@ static void test_retired_rep_gets_no_new_leads(void **state)
     assert_int_equal(s_hget_int(ctx, "t:rep:rep-a", "retired"), -1);
 }
 
+/* Fails unless the STL_BUCKETS list in the Lua script at PATH (under the
+ * source tree) is stl_buckets_ms, bound for bound. apply.lua keeps its own
+ * copy for <p>:stl_touch. */
+static void s_assert_lua_buckets_agree(const char *path)
+{
+    const char *root = getenv("LEADOPS_TEST_SOURCE_DIR");
+    char file[1024];
+    snprintf(file, sizeof file, "%s/%s", root ? root : ".", path);
+    FILE *in = fopen(file, "r");
+    if (!in)
+        fail_msg("cannot read %s (set LEADOPS_TEST_SOURCE_DIR)", file);
+    static char text[1 << 16];
+    size_t len = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+    text[len] = '\0';
+    const char *list = strstr(text, "STL_BUCKETS = {");
+    if (!list)
+        fail_msg("%s has no STL_BUCKETS list", path);
+    list += strlen("STL_BUCKETS = {");
+    size_t count = 0;
+    char *end;
+    for (double bound = strtod(list, &end); end != list; bound = strtod(list, &end)) {
+        assert_true(count < STL_BUCKET_COUNT);
+        assert_true(bound == stl_buckets_ms[count]);
+        count++;
+        list = end + strspn(end, ", \n");
+    }
+    assert_int_equal(count, STL_BUCKET_COUNT);
+}
+
 /* routing.lua and reporting share the speed-to-lead buckets: a lead that
  * waited exactly a bucket's bound lands in that bucket's field. */
 static void test_speed_to_lead_buckets_agree_with_reporting(void **state)
@@ -384,8 +414,21 @@ static void test_speed_to_lead_buckets_agree_with_reporting(void **state)
         store_value_free(&r);
         stl_bucket_field(i, field);
         assert_int_equal(s_hget_int(ctx, "t:stl", field), 1);
+        /* Accepted a bucket's bound after the assignment: <p>:stl_accept,
+         * once however often the rep accepts. */
+        snprintf(ingested, sizeof ingested, "%.0f", 1000 - stl_buckets_ms[i]);
+        r = store_command(ctx->store, &err, "HSET t:lead:%s assigned_at %s", lead, ingested);
+        store_value_free(&r);
+        for (int twice = 0; twice < 2; twice++) {
+            r = s_call(ctx, "accept", 2, "rep-a", lead);
+            assert_int_equal(store_value_int(store_value_at(r, 0), -1), 1);
+            store_value_free(&r);
+        }
+        assert_int_equal(s_hget_int(ctx, "t:stl_accept", field), 1);
     }
     assert_int_equal(s_hget_int(ctx, "t:stl", "count"), STL_BUCKET_COUNT);
+    assert_int_equal(s_hget_int(ctx, "t:stl_accept", "count"), STL_BUCKET_COUNT);
+    s_assert_lua_buckets_agree("services/scoring/apply.lua");
 }
 
 /* Asserts that REPLY is {OUTCOME, "900"}: the outcome and the lead's ingested_at. */

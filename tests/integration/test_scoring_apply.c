@@ -67,8 +67,9 @@ static long long s_accept_event(const char *event_id, const char *lead_id, const
 /* Applies a lead event with FIT as scoring does, computed from revision REV
  * (NULL: the stored one, as scoring reads it), the lead having come as
  * CAME_AS (NULL: LEAD_ID). Returns apply.lua's outcome; *REPLY may be NULL. */
-static long long s_apply_lead_as(const char *event_id, const char *lead_id, double fit,
-                                 const char *came_as, const char *rev, apply_reply_t *reply)
+static long long s_apply_lead_graded(const char *event_id, const char *lead_id, double fit,
+                                     const char *grade, const char *came_as, const char *rev,
+                                     apply_reply_t *reply)
 {
     char lead_key[128], stored_rev[32];
     snprintf(lead_key, sizeof lead_key, "t:lead:%s", lead_id);
@@ -79,13 +80,19 @@ static long long s_apply_lead_as(const char *event_id, const char *lead_id, doub
     event.lead_pb = (const uint8_t *)"LEADPB";
     event.lead_pb_len = 6;
     event.fit = fit;
-    event.grade = "B";
+    event.grade = grade;
     event.rev = rev ? rev : stored_rev;
     event.event_time_ms = 1500;
     event.came_as = came_as;
     long long outcome = apply_fixture_run(s_store, s_apply, s_call, &event, reply);
     assert_int_not_equal(outcome, -1);
     return outcome;
+}
+
+static long long s_apply_lead_as(const char *event_id, const char *lead_id, double fit,
+                                 const char *came_as, const char *rev, apply_reply_t *reply)
+{
+    return s_apply_lead_graded(event_id, lead_id, fit, "B", came_as, rev, reply);
 }
 
 static long long s_apply_lead(const char *event_id, const char *lead_id, double fit,
@@ -104,6 +111,72 @@ static long long s_apply_activity(const char *event_id, const char *lead_id, con
     long long outcome = apply_fixture_run(s_store, s_apply, s_call, &event, reply);
     assert_int_not_equal(outcome, -1);
     return outcome;
+}
+
+/* A field of a counter hash, 0 when missing. */
+static long long s_count(const char *key, const char *field)
+{
+    err_t err = {0};
+    store_value_t *r = store_command(s_store, &err, "HGET %s %s", key, field);
+    long long n = store_value_int(r, 0);
+    store_value_free(&r);
+    return n;
+}
+
+/* The grade and score distributions count each lead once, where it was
+ * last scored: a lead moves out of its old grade and bucket, and a
+ * redelivered event moves nothing. */
+static void test_grades_and_score_buckets_follow_the_lead(void **state)
+{
+    (void)state;
+    long long grade_a = s_count("t:grades", "A"), grade_c = s_count("t:grades", "C");
+    long long in_30 = s_count("t:score_hist", "30-40"), in_50 = s_count("t:score_hist", "50-60");
+    s_accept_event("g1", "LG", "lead");
+    assert_int_equal(s_apply_lead_graded("g1", "LG", 35, "A", NULL, NULL, NULL), 1);
+    assert_int_equal(s_count("t:grades", "A"), grade_a + 1);
+    assert_int_equal(s_count("t:score_hist", "30-40"), in_30 + 1);
+    /* Redelivered: counted once. */
+    assert_int_equal(s_apply_lead_graded("g1", "LG", 35, "A", NULL, NULL, NULL), 0);
+    assert_int_equal(s_count("t:grades", "A"), grade_a + 1);
+    assert_int_equal(s_count("t:score_hist", "30-40"), in_30 + 1);
+    /* The lead changes: grade C, fit 55. It leaves A and 30-40. */
+    s_accept_event("g2", "LG", "lead");
+    assert_int_equal(s_apply_lead_graded("g2", "LG", 55, "C", NULL, NULL, NULL), 1);
+    assert_int_equal(s_count("t:grades", "A"), grade_a);
+    assert_int_equal(s_count("t:grades", "C"), grade_c + 1);
+    assert_int_equal(s_count("t:score_hist", "30-40"), in_30);
+    assert_int_equal(s_count("t:score_hist", "50-60"), in_50 + 1);
+    /* An activity moves the score (a demo request: 25 points) to 80-90. */
+    long long in_80 = s_count("t:score_hist", "80-90");
+    s_accept_event("g3", "LG", "activity");
+    assert_int_equal(s_apply_activity("g3", "LG", "demo_request", NULL), 1);
+    assert_int_equal(s_count("t:score_hist", "50-60"), in_50);
+    assert_int_equal(s_count("t:score_hist", "80-90"), in_80 + 1);
+    assert_int_equal(s_count("t:grades", "C"), grade_c + 1);
+}
+
+/* The first call or email to a lead, timed from the lead's first time, goes
+ * into <p>:stl_touch once: neither a redelivery nor a second call counts. */
+static void test_first_touch_histogram_counts_once(void **state)
+{
+    (void)state;
+    s_accept_event("t1", "LT", "lead");
+    assert_int_equal(s_apply_lead("t1", "LT", 10, NULL), 1); /* first_at 1500 */
+    long long before = s_count("t:stl_touch", "count");
+    long long in_500 = s_count("t:stl_touch", "le_500");
+    apply_event_t call = apply_fixture_event("activity", "t2", "LT", S_NOW);
+    call.ingested_at_ms = 1500;
+    call.activity_type = "call";
+    call.rep_id = "rep-1";
+    call.occurred_at_ms = 2000; /* 500 ms after the lead */
+    s_accept_event("t2", "LT", "activity");
+    assert_int_equal(apply_fixture_run(s_store, s_apply, s_call, &call, NULL), 1);
+    assert_int_equal(apply_fixture_run(s_store, s_apply, s_call, &call, NULL), 0);
+    call.event_id = "t3";
+    s_accept_event("t3", "LT", "activity");
+    assert_int_equal(apply_fixture_run(s_store, s_apply, s_call, &call, NULL), 1);
+    assert_int_equal(s_count("t:stl_touch", "count"), before + 1);
+    assert_int_equal(s_count("t:stl_touch", "le_500"), in_500 + 1);
 }
 
 static void test_accept_dedups_by_event_id(void **state)
@@ -323,6 +396,8 @@ int main(void)
         cmocka_unit_test(test_orphan_activities_wait_then_are_dead_lettered),
         cmocka_unit_test(test_apply_once_and_qualify_once),
         cmocka_unit_test(test_activity_before_lead_counts_when_lead_arrives),
+        cmocka_unit_test(test_grades_and_score_buckets_follow_the_lead),
+        cmocka_unit_test(test_first_touch_histogram_counts_once),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     store_destroy(&s_store);

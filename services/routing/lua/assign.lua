@@ -6,12 +6,13 @@
 local STL_BUCKETS = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000,
                      300000, 1800000, 3600000, 86400000}
 
-local function record_speed_to_lead(ms)
+-- Adds MS to the speed-to-lead histogram hash STL: <p>:stl (intake to
+-- assignment) or <p>:stl_accept (assignment to accept); layout: stl.h.
+local function record_speed_to_lead(stl, ms)
   local bucket = '+Inf'
   for _, bound in ipairs(STL_BUCKETS) do
     if ms <= bound then bucket = tostring(bound) break end
   end
-  local stl = key('stl')
   redis.call('HINCRBY', stl, 'le_' .. bucket, 1)
   redis.call('HINCRBY', stl, 'count', 1)
   redis.call('HINCRBYFLOAT', stl, 'sum_ms', ms)
@@ -113,7 +114,7 @@ local function assign(lead_id, conf, rep, why)
     -- (the last time it rose to a routed stage).
     local ready_at = math.max(ingested_at, tonumber(state[4]) or tonumber(state[3]) or ingested_at)
     local speed_ms = math.max(0, now - ready_at)
-    record_speed_to_lead(speed_ms)
+    record_speed_to_lead(key('stl'), speed_ms)
     -- The rep's speed to lead, on the day of the assignment.
     kpi_add(now, rep.id .. '|stl_ms_sum', math.floor(speed_ms))
     kpi_add(now, rep.id .. '|stl_n', 1)
