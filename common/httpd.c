@@ -100,10 +100,13 @@ static void s_stream_free(void *cls)
  * put the client more than HTTPD_STREAM_BACKLOG behind. */
 static bool s_stream_append(s_stream_t *stream, const char *chunk, size_t len)
 {
+    if (len == 0)
+        return true;
     size_t unsent = stream->len - stream->sent;
     if (unsent + len > HTTPD_STREAM_BACKLOG)
         return false;
-    memmove(stream->pending, stream->pending + stream->sent, unsent);
+    if (unsent && stream->sent)
+        memmove(stream->pending, stream->pending + stream->sent, unsent);
     stream->len = unsent;
     stream->sent = 0;
     if (stream->len + len > stream->capacity) {

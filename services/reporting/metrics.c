@@ -257,9 +257,10 @@ static void s_batch_pending(store_batch_t *batch, const char *key, const s_count
 {
     char field[FIELD_MAX];
     for (int type = 1; type < EVENT_TYPE_SLOTS; type++) {
-        if (!pending->events[type])
-            continue;
-        snprintf(field, sizeof field, "event:%s", envelope_type_name((Leadops__EventType)type));
+        const char *name = envelope_type_name((Leadops__EventType)type);
+        if (!pending->events[type] || strcmp(name, "unknown") == 0)
+            continue; /* the render leaves unnamed types out too */
+        snprintf(field, sizeof field, "event:%s", name);
         s_batch_incr(batch, key, field, pending->events[type]);
     }
     s_batch_incr(batch, key, "malformed", pending->malformed);

@@ -17,6 +17,7 @@
 #include "kpi.h"
 #include "log.h"
 #include "metrics.h"
+#include "ops.h"
 #include "plan.h"
 #include "service.h"
 #include "store.h"
@@ -151,6 +152,9 @@ static void s_serve_stream(reporting_t *self, httpd_response_t *res)
 {
     size_t len = 0;
     char *event = s_snapshot_event(self, &len);
+    /* The first stream starts the clock: its opening snapshot is fresh. */
+    if (httpd_stream_count(self->httpd) == 0)
+        self->next_tick_ms = clock_now_ms() + DASHBOARD_INTERVAL_MS;
     free(res->body);
     *res = (httpd_response_t){.status = 200,
                               .body = event,
@@ -266,7 +270,7 @@ static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *r
                  strcmp(path, "/v1/queues") == 0 || strcmp(path, "/v1/reps") == 0 ||
                  strcmp(path, "/v1/summary") == 0 || strcmp(path, "/v1/kpi/reps") == 0 ||
                  strcmp(path, "/v1/conversion") == 0 || strcmp(path, "/v1/plan") == 0 ||
-                 strcmp(path, "/v1/commissions") == 0;
+                 strcmp(path, "/v1/commissions") == 0 || strcmp(path, "/v1/ops") == 0;
     char reason[256];
     if (req->body_too_large) {
         httpd_respond_error(res, 413, "request body too large (the reporting API takes none)");
@@ -313,6 +317,8 @@ static void s_on_http(void *arg, const httpd_request_t *req, httpd_response_t *r
         s_serve_commissions(self, req, res);
     else if (strcmp(path, "/v1/conversion") == 0)
         s_respond_view(self, res, kpi_conversion(self->store, prefix, &err), &err);
+    else if (strcmp(path, "/v1/ops") == 0)
+        s_respond_view(self, res, ops_view(self->store, self->cfg, clock_now_ms(), &err), &err);
     else if (strcmp(path, "/v1/queues") == 0)
         s_respond_view(self, res, views_queues(self->store, prefix, &err), &err);
     else if (strcmp(path, "/v1/reps") == 0)
@@ -436,8 +442,10 @@ int reporting_http_port(const reporting_t *self)
 
 int reporting_run(reporting_t *self, volatile sig_atomic_t *stop)
 {
+    service_beat_t beat = {0};
     while (!*stop) {
         service_reload_if_requested(self->cfg->path, self->httpd, self->zap);
+        service_heartbeat(&beat, self->store, self->cfg, "reporting", NULL);
         int count = 0;
         self->items[count++] =
             (zmq_pollitem_t){.socket = self->events, .fd = 0, .events = ZMQ_POLLIN};

@@ -728,6 +728,13 @@ static json_t *s_stl_json(const stl_histogram_t *hist)
     return stl;
 }
 
+json_t *views_stl_json(const store_value_t *hash)
+{
+    stl_histogram_t hist;
+    s_stl_from_hash(hash, &hist);
+    return s_stl_json(&hist);
+}
+
 json_t *views_summary(store_t *store, const char *prefix, err_t *err)
 {
     char stats_key[KEY_MAX], stl_key[KEY_MAX], queues_key[KEY_MAX];

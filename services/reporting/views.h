@@ -22,6 +22,11 @@
  * Returns 0, or -1 with *err set (ERR_IO). */
 int views_stl_read(store_t *store, const char *prefix, stl_histogram_t *hist, err_t *err);
 
+/* The statistics of a speed-to-lead histogram hash (HASH: its HGETALL reply,
+ * borrowed; layout: stl.h): {count, p50, p90, p99, mean}, null statistics
+ * while count is 0. Returns a new reference. */
+json_t *views_stl_json(const store_value_t *hash);
+
 /* The lead <PREFIX>:lead:<LEAD_ID>: the Lead fields decoded from the stored
  * protobuf (lead_id, email, company, domain, title, industry, company_size,
  * annual_revenue, country, region, city, source, campaign, language,

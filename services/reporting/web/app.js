@@ -6,9 +6,10 @@
 // that a bearer token can travel as a header (EventSource cannot send
 // one); one "snapshot" event a second. When the stream fails the page polls
 // GET /v1/snapshot every second and tries the stream again every 10 s.
-// Slower figures: GET /v1/kpi/reps (leaderboard) every 30 s and GET /v1/plan
-// (forecast against capacity) every 60 s; a 404 from either (an older
-// server) leaves a note in place of the chart.
+// Slower figures: GET /v1/ops (services up or down, hop lag) every 5 s,
+// GET /v1/kpi/reps (leaderboard) every 30 s and GET /v1/plan (forecast
+// against capacity) every 60 s; a 404 from any (an older server) leaves a
+// note in place of the chart.
 //
 // Token: /dashboard?token=T sends "Authorization: Bearer T" on every call;
 // the token is kept in sessionStorage for the tab and removed from the
@@ -22,6 +23,7 @@
   const POLL_MS = 1000;
   const HISTORY_MS = 10 * 60 * 1000; // the time series keeps ten minutes
   const RATE_WINDOW_MS = 10000; // rates are taken over the last ten seconds
+  const OPS_EVERY_MS = 5000;
   const KPI_EVERY_MS = 30000;
   const PLAN_EVERY_MS = 60000;
   const SVG = 'http://www.w3.org/2000/svg';
@@ -105,6 +107,7 @@
 
   function duration(ms) {
     if (ms === null || ms === undefined || Number.isNaN(ms)) return '–';
+    if (ms < 10) return (Math.round(ms * 10) / 10) + ' ms';
     if (ms < 1000) return Math.round(ms) + ' ms';
     const s = ms / 1000;
     if (s < 60) return (s < 10 ? s.toFixed(1) : Math.round(s)) + ' s';
@@ -217,7 +220,7 @@
     for (const [id, field] of [['rate-ingested', 'ingested'], ['rate-activities', 'activities'],
       ['rate-qualified', 'qualified'], ['rate-assigned', 'assigned']]) {
       const r = ratePerMinute(field);
-      $(id).textContent = r === null ? '\u00a0' : num(r) + ' / min now';
+      $(id).textContent = r === null ? '\u00a0' : num(r) + ' / min over 10 s';
     }
     const oldest = Math.max(0, ...(snap.queues || []).map((q) => q.oldest_wait_ms || 0));
     $('stat-oldest').textContent = oldest > 0 ? 'oldest waits ' + duration(oldest) : 'nobody waits';
@@ -254,7 +257,7 @@
 
   function drawFlow() {
     const box = $('chart-flow');
-    const W = width(box), H = 230, L = 46, R = 12, T = 10, B = 24;
+    const W = width(box), H = 196, L = 46, R = 12, T = 10, B = 24;
     const root = svg('svg', {viewBox: `0 0 ${W} ${H}`, height: H, role: 'img',
       'aria-label': 'leads in, qualified and assigned per minute'});
     const series = FLOW_SERIES.map((s) => Object.assign({points: flowPoints(s.field)}, s));
@@ -414,6 +417,7 @@
 
   let leadersFromKpi = false;
   let kpiNote = '';
+  let leadersNote = '';
 
   async function refreshLeaders() {
     const {status, body} = await api('/v1/kpi/reps?period=30d');
@@ -438,12 +442,14 @@
       rows = board.slice(0, 10).map((r) => ({id: r.rep, name: r.name || r.rep, value: r.won_value || 0,
         text: money(r.won_value), sub: `${num(r.won)} won` + (r.win_rate !== null && r.win_rate !== undefined ? ` · ${Math.round(r.win_rate * 100)}%` : '')}));
       caption = 'won revenue, last 30 days';
+      leadersNote = '';
     } else {
       if (!last) return;
       rows = (last.reps || []).slice().sort((a, b) => (b.assigned_total || 0) - (a.assigned_total || 0))
         .slice(0, 10).map((r) => ({id: r.id, name: r.name || r.id, value: r.assigned_total || 0,
           text: num(r.assigned_total), sub: `${r.open} open`}));
-      caption = 'leads assigned (live; ' + kpiNote + ')';
+      caption = 'leads assigned, live';
+      leadersNote = 'Won revenue when deals close: ' + kpiNote + '.';
     }
     $('leaders-caption').textContent = caption;
     if (!rows.length) {
@@ -463,7 +469,7 @@
         fill: i === 0 ? '#eab308' : 'var(--qualified)', opacity: i === 0 ? 1 : 0.75, 'data-rep': r.id, 'data-value': r.value}));
       root.append(svg('text', {x: W - R + 6, y: y + 17, class: 'value'}, r.text));
     });
-    replace(box, root);
+    replace(box, root, ...(leadersNote ? [html('div', {class: 'legend'}, leadersNote)] : []));
   }
 
   // ---- forecast against capacity --------------------------------------------
@@ -512,11 +518,16 @@
     }));
     const box = $('chart-plan');
     const weeks = planWeeks();
-    if (!weeks.length || !weeks.some((w) => w.fitted)) {
-      replace(box, note((plan.notes && plan.notes[0]) || 'Not enough history to forecast yet.'));
+    const fitted = weeks.some((w) => w.fitted);
+    const bounded = weeks.some((w) => !w.unbounded);
+    const shown = plan.queues.filter((q) => planQueue === 'all' || q.queue === planQueue);
+    const why = (shown.find((q) => q.model_note) || {}).model_note;
+    if (!weeks.length || (!fitted && !bounded)) {
+      replace(box, note('No forecast yet' + (why ? ': ' + why : '') +
+        (bounded ? '' : '; capacity is unbounded (no daily or weekly caps).')));
       return;
     }
-    const W = width(box), H = 220, L = 46, R = 12, T = 12, B = 26;
+    const W = width(box), H = 180, L = 46, R = 12, T = 12, B = 26;
     const ymax = niceMax(Math.max(1, ...weeks.map((w) => Math.max(w.forecast, w.unbounded ? 0 : w.capacity))));
     const slot = (W - L - R) / weeks.length;
     const y = (v) => T + (H - T - B) * (1 - v / ymax);
@@ -550,21 +561,45 @@
     const mapes = plan.queues.filter((q) => q.backtest && q.backtest.mape !== null && q.backtest.mape !== undefined)
       .map((q) => `${q.queue} ${(q.backtest.mape * 100).toFixed(0)}%`);
     if (mapes.length) legend.append(html('span', {}, 'back-tested MAPE: ' + mapes.join(', ')));
+    if (!fitted) legend.append(html('span', {}, 'no forecast yet' + (why ? ': ' + why : '')));
     replace(box, root, legend);
+  }
+
+  // ---- services ----------------------------------------------------------------
+
+  async function refreshServices() {
+    const {status, body} = await api('/v1/ops');
+    const box = $('services');
+    if (status !== 200 || !body || !Array.isArray(body.services)) {
+      replace(box);
+      return;
+    }
+    const items = body.services.map((s) => html('span', {class: 'svc', 'data-up': String(!!s.up),
+      title: `${s.name} ${s.version || ''} on ${s.host || '?'}, pid ${s.pid || '?'}` +
+        (s.up ? '' : ' (no heartbeat)')}, s.name));
+    for (const [hop, lag] of Object.entries(body.lag || {})) {
+      if (lag && lag.in_flight > 0)
+        items.push(html('span', {title: `messages sent to ${hop}, not yet applied`},
+          `${hop}: ${num(lag.in_flight)} in flight, oldest ${duration(lag.oldest_ms)}`));
+    }
+    replace(box, ...items);
   }
 
   // ---- counters --------------------------------------------------------------
 
   function drawCounters(s) {
-    const rows = [['Leads ingested', s.ingested_leads], ['Activities', s.ingested_activities],
+    const cells = [['Leads', s.ingested_leads], ['Activities', s.ingested_activities],
       ['Duplicates', s.duplicates], ['Rejected', s.rejected], ['Scored', s.scored],
-      ['Qualified', s.qualified], ['Assigned', s.assigned], ['Queued (times)', s.queued],
-      ['Closed', s.closed], ['Capped activities', s.capped], ['Stage up / down', `${num(s.stage_up)} / ${num(s.stage_down)}`]];
-    replace($('counters'), ...rows.map(([name, value]) => {
+      ['Qualified', s.qualified], ['Assigned', s.assigned], ['Queued', s.queued],
+      ['Closed', s.closed], ['Capped', s.capped], ['Stage up', s.stage_up], ['Stage down', s.stage_down]];
+    const rows = [];
+    for (let i = 0; i < cells.length; i += 2) {
       const tr = html('tr');
-      tr.append(html('td', {}, name), html('td', {}, typeof value === 'string' ? value : num(value)));
-      return tr;
-    }));
+      for (const [name, value] of cells.slice(i, i + 2))
+        tr.append(html('td', {}, name), html('td', {class: 'n'}, num(value)));
+      rows.push(tr);
+    }
+    replace($('counters'), ...rows);
   }
 
   // ---- transport ---------------------------------------------------------------
@@ -659,8 +694,10 @@
   });
 
   stream();
+  refreshServices();
   refreshLeaders();
   refreshPlan();
+  setInterval(refreshServices, OPS_EVERY_MS);
   setInterval(refreshLeaders, KPI_EVERY_MS);
   setInterval(refreshPlan, PLAN_EVERY_MS);
 })();
