@@ -31,9 +31,11 @@ PIPELINE=$DATA/maven_crm/sales_pipeline.csv
 e2e_setup plan
 "$E2E_CTL" report plan --help >/dev/null 2>&1 || e2e_skip "leadopsctl has no 'report plan' command"
 
-# deploy/maven.yaml plus two plans: premium GTX products, and everything else.
+# deploy/maven.yaml with its commissions section replaced by two plans: premium GTX
+# products, and everything else.
 CONFIG=$E2E_WORK/maven-plan.yaml
-cat "$E2E_REPO/deploy/maven.yaml" - >"$CONFIG" <<'EOF'
+awk '/^commissions:/ { skip = 1; next } /^[a-z]/ { skip = 0 } !skip' "$E2E_REPO/deploy/maven.yaml" >"$CONFIG"
+cat >>"$CONFIG" <<'EOF'
 commissions:
   period: month
   plans:

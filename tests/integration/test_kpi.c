@@ -138,8 +138,8 @@ static void test_new_leads_count_once_by_source(void **state)
     s_journal("e-l1", "L1", "lead");
     assert_int_equal(s_lead("e-l1", "L1", "paid_search", S_T0), 1);
     assert_int_equal(s_lead("e-l1", "L1", "paid_search", S_T0), 0); /* redelivered */
-    assert_int_equal(s_hget("t:kpi:origin", "leads:paid_search"), 1);
-    assert_int_equal(s_day(S_T0_DAY, "src:paid_search|leads"), 1);
+    assert_int_equal((long long)s_hget("t:kpi:origin", "leads:paid_search"), 1);
+    assert_int_equal((long long)s_day(S_T0_DAY, "src:paid_search|leads"), 1);
     store_value_t *r = redis_fixture_cmd(s_store, "ZSCORE", "t:kpi:days", "19844", NULL);
     assert_int_equal(store_value_int(r, -1), S_T0_DAY);
     store_value_free(&r);
@@ -147,13 +147,13 @@ static void test_new_leads_count_once_by_source(void **state)
     /* An update of the same lead from another source is not a new lead. */
     s_journal("e-l1b", "L1", "lead");
     assert_int_equal(s_lead("e-l1b", "L1", "email", S_T0 + DAY_MS), 1);
-    assert_int_equal(s_hget("t:kpi:origin", "leads:paid_search"), 1);
-    assert_int_equal(s_hget("t:kpi:origin", "leads:email"), -1);
-    assert_int_equal(s_hget("t:lead:L1", "first_at"), S_T0);
+    assert_int_equal((long long)s_hget("t:kpi:origin", "leads:paid_search"), 1);
+    assert_int_equal((long long)s_hget("t:kpi:origin", "leads:email"), -1);
+    assert_int_equal((long long)s_hget("t:lead:L1", "first_at"), S_T0);
 
     s_new_lead("e-l2", "L2", "");
-    assert_int_equal(s_hget("t:kpi:origin", "leads:unknown"), 1);
-    assert_int_equal(s_day(S_T0_DAY, "src:unknown|leads"), 1);
+    assert_int_equal((long long)s_hget("t:kpi:origin", "leads:unknown"), 1);
+    assert_int_equal((long long)s_day(S_T0_DAY, "src:unknown|leads"), 1);
 }
 
 static void test_deals_count_once(void **state)
@@ -168,12 +168,12 @@ static void test_deals_count_once(void **state)
                                 .product = "gtx",
                                 .at = S_T0 + 10 * DAY_MS,
                                 .opened_at = S_T0 - 2 * DAY_MS});
-    assert_int_equal(s_day(S_T0_DAY + 10, "r1|won"), 1);
-    assert_int_equal(s_day(S_T0_DAY + 10, "r1|won_value"), 1000);
-    assert_int_equal(s_day(S_T0_DAY + 10, "r1|close_days_sum"), 12);
-    assert_int_equal(s_day(S_T0_DAY + 10, "r1|close_days_n"), 1);
-    assert_int_equal(s_hget("t:kpi:origin", "won:email"), 1);
-    assert_int_equal(s_hget("t:kpi:origin", "won_value:email"), 1000);
+    assert_int_equal((long long)s_day(S_T0_DAY + 10, "r1|won"), 1);
+    assert_int_equal((long long)s_day(S_T0_DAY + 10, "r1|won_value"), 1000);
+    assert_int_equal((long long)s_day(S_T0_DAY + 10, "r1|close_days_sum"), 12);
+    assert_int_equal((long long)s_day(S_T0_DAY + 10, "r1|close_days_n"), 1);
+    assert_int_equal((long long)s_hget("t:kpi:origin", "won:email"), 1);
+    assert_int_equal((long long)s_hget("t:kpi:origin", "won_value:email"), 1000);
 
     store_value_t *r = redis_fixture_cmd(s_store, "XRANGE", "t:deals", "-", "+", NULL);
     assert_int_equal(r->count, 1);
@@ -191,17 +191,17 @@ static void test_deals_count_once(void **state)
     s_act_twice(
         "e-d2", "L1",
         &(s_activity_t){.type = "deal_won", .rep = "r1", .value = 500, .at = S_T0 + 5 * DAY_MS});
-    assert_int_equal(s_day(S_T0_DAY + 5, "r1|won"), 1);
-    assert_int_equal(s_day(S_T0_DAY + 5, "r1|close_days_sum"), 5);
-    assert_int_equal(s_hget("t:kpi:origin", "won:email"), 1);
-    assert_int_equal(s_hget("t:kpi:origin", "won_value:email"), 1500);
+    assert_int_equal((long long)s_day(S_T0_DAY + 5, "r1|won"), 1);
+    assert_int_equal((long long)s_day(S_T0_DAY + 5, "r1|close_days_sum"), 5);
+    assert_int_equal((long long)s_hget("t:kpi:origin", "won:email"), 1);
+    assert_int_equal((long long)s_hget("t:kpi:origin", "won_value:email"), 1500);
 
     s_act_twice(
         "e-d3", "L1",
         &(s_activity_t){.type = "deal_lost", .rep = "r2", .value = 200, .at = S_T0 + 3 * DAY_MS});
-    assert_int_equal(s_day(S_T0_DAY + 3, "r2|lost"), 1);
-    assert_int_equal(s_day(S_T0_DAY + 3, "r2|lost_value"), 200);
-    assert_int_equal(s_day(S_T0_DAY + 3, "r2|won"), -1);
+    assert_int_equal((long long)s_day(S_T0_DAY + 3, "r2|lost"), 1);
+    assert_int_equal((long long)s_day(S_T0_DAY + 3, "r2|lost_value"), 200);
+    assert_int_equal((long long)s_day(S_T0_DAY + 3, "r2|won"), -1);
     r = redis_fixture_cmd(s_store, "XLEN", "t:deals", NULL);
     assert_int_equal(store_value_int(r, -1), 3);
     store_value_free(&r);
@@ -213,14 +213,14 @@ static void test_a_deal_before_its_lead_converts_when_the_lead_comes(void **stat
     s_act_twice(
         "e-d9", "L9",
         &(s_activity_t){.type = "deal_won", .rep = "r1", .value = 300, .at = S_T0 + DAY_MS});
-    assert_int_equal(s_day(S_T0_DAY + 1, "r1|won"), 1);
+    assert_int_equal((long long)s_day(S_T0_DAY + 1, "r1|won"), 1);
     store_value_t *r = redis_fixture_cmd(s_store, "HLEN", "t:kpi:origin", NULL);
     assert_int_equal(store_value_int(r, -1), 0); /* no lead yet: nothing converted */
     store_value_free(&r);
     s_new_lead("e-l9", "L9", "social");
-    assert_int_equal(s_hget("t:kpi:origin", "leads:social"), 1);
-    assert_int_equal(s_hget("t:kpi:origin", "won:social"), 1);
-    assert_int_equal(s_hget("t:kpi:origin", "won_value:social"), 300);
+    assert_int_equal((long long)s_hget("t:kpi:origin", "leads:social"), 1);
+    assert_int_equal((long long)s_hget("t:kpi:origin", "won:social"), 1);
+    assert_int_equal((long long)s_hget("t:kpi:origin", "won_value:social"), 300);
 }
 
 static void test_inputs_and_first_touch_count_once(void **state)
@@ -229,9 +229,10 @@ static void test_inputs_and_first_touch_count_once(void **state)
     s_new_lead("e-l1", "L1", "web_form");
     s_act_twice("e-c1", "L1", &(s_activity_t){.type = "call", .rep = "r2", .at = S_T0 + 60000});
     s_act_twice("e-c2", "L1", &(s_activity_t){.type = "call", .rep = "r2", .at = S_T0 + 120000});
-    assert_int_equal(s_day(S_T0_DAY, "r2|calls"), 2);
-    assert_int_equal(s_day(S_T0_DAY, "r2|touch_ms_sum"), 60000); /* the first call only */
-    assert_int_equal(s_day(S_T0_DAY, "r2|touch_n"), 1);
+    assert_int_equal((long long)s_day(S_T0_DAY, "r2|calls"), 2);
+    assert_int_equal((long long)s_day(S_T0_DAY, "r2|touch_ms_sum"),
+                     60000); /* the first call only */
+    assert_int_equal((long long)s_day(S_T0_DAY, "r2|touch_n"), 1);
 
     const char *types[] = {"meeting", "demo_completed", "proposal_sent", "opportunity_created",
                            "page_view"};
@@ -241,15 +242,16 @@ static void test_inputs_and_first_touch_count_once(void **state)
         char id[32];
         snprintf(id, sizeof id, "e-in%zu", i);
         s_act_twice(id, "L1", &(s_activity_t){.type = types[i], .rep = "r2", .at = S_T0 + DAY_MS});
-        assert_int_equal(s_day(S_T0_DAY + 1, fields[i]), i < 4 ? 1 : -1);
+        assert_int_equal((long long)s_day(S_T0_DAY + 1, fields[i]), i < 4 ? 1 : -1);
     }
 
     /* No rep on the activity: the rep holding the lead did it. */
     store_value_free(
         &(store_value_t *){redis_fixture_cmd(s_store, "HSET", "t:lead:L1", "rep", "r3", NULL)});
     s_act_twice("e-m1", "L1", &(s_activity_t){.type = "email_sent", .at = S_T0 + 2 * DAY_MS});
-    assert_int_equal(s_day(S_T0_DAY + 2, "r3|emails"), 1);
-    assert_int_equal(s_day(S_T0_DAY + 2, "r3|touch_n"), -1); /* the lead was touched already */
+    assert_int_equal((long long)s_day(S_T0_DAY + 2, "r3|emails"), 1);
+    assert_int_equal((long long)s_day(S_T0_DAY + 2, "r3|touch_n"),
+                     -1); /* the lead was touched already */
 }
 
 static void test_routing_counts_speed_to_lead_and_queue_demand(void **state)
@@ -269,20 +271,20 @@ static void test_routing_counts_speed_to_lead_and_queue_demand(void **state)
     assert_int_equal(store_value_int(store_value_at(r, 0), -1), 1);
     assert_string_equal(store_value_str(store_value_at(r, 1), ""), "rep-a");
     store_value_free(&r);
-    assert_int_equal(s_day(S_T0_DAY + 10, "rep-a|stl_n"), 1);
-    assert_int_equal(s_day(S_T0_DAY + 10, "rep-a|stl_ms_sum"), 1500);
-    assert_int_equal(s_day(S_T0_DAY, "queue:q|leads"), 1); /* on the lead's own day */
+    assert_int_equal((long long)s_day(S_T0_DAY + 10, "rep-a|stl_n"), 1);
+    assert_int_equal((long long)s_day(S_T0_DAY + 10, "rep-a|stl_ms_sum"), 1500);
+    assert_int_equal((long long)s_day(S_T0_DAY, "queue:q|leads"), 1); /* on the lead's own day */
 
     /* Rejected and placed again: neither its demand nor its speed counts twice. */
     const char *args[] = {"rep-a", "R1", "busy"};
     r = routing_fixture_call(s_store, s_routing, now + 1000, "reject", 3, args);
     store_value_free(&r);
-    assert_int_equal(s_day(S_T0_DAY, "queue:q|leads"), 1);
-    assert_int_equal(s_day(S_T0_DAY + 10, "rep-a|stl_n"), 1);
+    assert_int_equal((long long)s_day(S_T0_DAY, "queue:q|leads"), 1);
+    assert_int_equal((long long)s_day(S_T0_DAY + 10, "rep-a|stl_n"), 1);
 
     /* A lead with no time of its own counts on the day of its intake. */
     assert_int_equal(routing_fixture_route(s_store, s_routing, S_NOW, "R2", "q", "", "", NULL), 1);
-    assert_int_equal(s_day(S_NOW_DAY, "queue:q|leads"), 1);
+    assert_int_equal((long long)s_day(S_NOW_DAY, "queue:q|leads"), 1);
 }
 
 /* ---- kpi.c over day hashes written here ------------------------------- */
