@@ -116,8 +116,8 @@ typedef struct {
 /* The SUB side, on its own thread: times each Assignment as it arrives and
  * forwards every event to reporting. */
 typedef struct {
-    void *sub;            /* owned by the thread once it runs */
-    void *forward;        /* owned by the thread once it runs: PUB to reporting */
+    void *sub;     /* owned by the thread once it runs */
+    void *forward; /* owned by the thread once it runs: PUB to reporting */
     long lead_count;
     int64_t *assigned_us; /* borrowed: per lead index, 0 until assigned */
     atomic_long received;
@@ -148,7 +148,6 @@ static int s_free_port(void)
     close(fd);
     return port;
 }
-
 
 /* Forks and runs FILE (searched in PATH when it has no '/') with ARGV and
  * ENVP (NULL: the bench's environment); the child's stdout goes to
@@ -193,7 +192,6 @@ static void s_stop_child(pid_t *pid_p)
     *pid_p = 0;
 }
 
-
 /* Whether *PID_P is still running; reaps it (and clears *PID_P) if not. */
 static bool s_child_is_running(pid_t *pid_p)
 {
@@ -237,7 +235,6 @@ static int s_redis_start(children_t *children, options_t *opts, err_t *err)
                    "could not start %s (is it installed? LEADOPS_REDIS_SERVER names another)",
                    server);
 }
-
 
 /* Calls routing.lua OP for PREFIX with ARGC more ARGS; an error reply is an error. */
 static int s_script_call(store_t *store, int script, const char *op, const char *prefix, int argc,
@@ -300,7 +297,6 @@ static long s_stats_assigned(store_t *store, const char *prefix, err_t *err)
     store_value_free(&reply);
     return assigned;
 }
-
 
 /* Reads redis-benchmark's --csv line: "name","rps","avg","min","p50","p95","p99","max". */
 static int s_parse_benchmark_csv(char *text, result_t *out, err_t *err)
@@ -406,13 +402,11 @@ static int s_bench_redis_benchmark(children_t *children, store_t *store, int scr
     return out->assigned < 0 ? -1 : 0;
 }
 
-
 static int s_compare_int64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
-
 
 static void s_stop_children(children_t *children)
 {
@@ -440,8 +434,8 @@ static double s_cpu_seconds(pid_t pid)
     /* The command may hold spaces: fields count from after its ')'. */
     char *p = strrchr(text, ')');
     unsigned long long utime = 0, stime = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                     &stime) != 2)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return -1;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -492,19 +486,20 @@ static int s_write_config(children_t *children, int reps, err_t *err)
         close(fd);
         return err_set(err, ERR_IO, "%s: %s", children->config_path, strerror(errno));
     }
-    fprintf(f,
-            "# bench_pipeline: %d reps of one round-robin queue (removed after the run)\n"
-            "log:\n  level: warn\n"
-            "scoring:\n  fit:\n"
-            "    - { name: industry, field: industry, op: in, values: [software], points: 15 }\n"
-            "    - { name: size, field: company_size, op: range, min: 50, max: 100000, points: 15 }\n"
-            "    - { name: title, field: title, op: contains, values: [cto], points: 10 }\n"
-            "    - { name: source, field: source, op: in, values: [referral], points: 10 }\n"
-            "    - { name: company, field: company, op: exists, points: 5 }\n"
-            "routing:\n  fallback_queue: " QUEUE "\n"
-            "  queues:\n    - { name: " QUEUE ", strategy: round_robin, stage: mql }\n"
-            "  reps:\n",
-            reps);
+    fprintf(
+        f,
+        "# bench_pipeline: %d reps of one round-robin queue (removed after the run)\n"
+        "log:\n  level: warn\n"
+        "scoring:\n  fit:\n"
+        "    - { name: industry, field: industry, op: in, values: [software], points: 15 }\n"
+        "    - { name: size, field: company_size, op: range, min: 50, max: 100000, points: 15 }\n"
+        "    - { name: title, field: title, op: contains, values: [cto], points: 10 }\n"
+        "    - { name: source, field: source, op: in, values: [referral], points: 10 }\n"
+        "    - { name: company, field: company, op: exists, points: 5 }\n"
+        "routing:\n  fallback_queue: " QUEUE "\n"
+        "  queues:\n    - { name: " QUEUE ", strategy: round_robin, stage: mql }\n"
+        "  reps:\n",
+        reps);
     for (int r = 0; r < reps; r++)
         fprintf(f,
                 "    - { id: rep-%d, name: rep-%d, capacity: %d, queues: [" QUEUE
@@ -674,8 +669,8 @@ static int s_send_lead(producer_t *producer, const char *kind, long index, err_t
     lead.source = "referral";
     int64_t now = clock_now_ms();
     size_t len;
-    uint8_t *bytes = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_LEAD, event_id, "bench_pipeline",
-                                   now, 0, &lead.base, &len, err);
+    uint8_t *bytes = envelope_pack(LEADOPS__EVENT_TYPE__EVENT_LEAD, event_id, "bench_pipeline", now,
+                                   0, &lead.base, &len, err);
     if (!bytes)
         return -1;
     int rc = producer_send(producer, event_id, bytes, len, err);
@@ -696,8 +691,8 @@ static int s_wait_assigned(listener_t *listener, long target, children_t *childr
             last = received;
             last_change_us = now;
         } else if (now - last_change_us > STALL_TIMEOUT_MS * 1000LL) {
-            return err_set(err, ERR_IO, "stalled: %ld of %ld Assignment events in %d s",
-                           received, target, STALL_TIMEOUT_MS / 1000);
+            return err_set(err, ERR_IO, "stalled: %ld of %ld Assignment events in %d s", received,
+                           target, STALL_TIMEOUT_MS / 1000);
         }
         if (s_stack_check(children, err) < 0)
             return -1;
@@ -1037,9 +1032,8 @@ int main(int argc, char **argv)
     /* redis-benchmark first: nothing forks once ZeroMQ's threads run. */
     options_t reference_opts = opts;
     reference_opts.leads = opts.leads * 5 > 100000 ? opts.leads * 5 : 100000;
-    if (s_bench_redis_benchmark(&children, store, script,
-                                store_script_sha(store, in_flight_script), prefix_benchmark,
-                                &reference_opts, &reference, &err) < 0 ||
+    if (s_bench_redis_benchmark(&children, store, script, store_script_sha(store, in_flight_script),
+                                prefix_benchmark, &reference_opts, &reference, &err) < 0 ||
         s_bench_stack(&children, &opts, store, prefix_stack, &stack, &err) < 0)
         goto done;
 
@@ -1058,8 +1052,7 @@ int main(int argc, char **argv)
     printf("  Redis used_memory per lead: %.0f bytes\n", stack.redis_bytes_per_lead);
     printf("  redis-benchmark EVALSHA route -P 16 -c 4: %.0f calls/s (%ld calls, %ld assigned)\n",
            reference.per_second, reference.count, reference.assigned);
-    printf("  end-to-end / redis-benchmark: %.3f\n",
-           stack.full.per_second / reference.per_second);
+    printf("  end-to-end / redis-benchmark: %.3f\n", stack.full.per_second / reference.per_second);
     if (opts.json_path[0] && s_write_json(opts.json_path, &opts, &stack, &reference, &err) < 0)
         goto done;
     rc = 0;
