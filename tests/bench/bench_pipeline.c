@@ -47,19 +47,13 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_stack.h"
 #include "envelope.h"
 #include "leadops.pb-c.h"
 #include "producer.h"
 #include "store.h"
 
-extern const char routing_script_routing[];
-extern char **environ;
-
-#define QUEUE            "bench"
-#define RULE             "fallback"
 #define SCORE            "55"
-#define REP_CAPACITY     100000
-#define RAND_IDS         "1000000000"
 #define RATE_SECONDS     5     /* each paced run */
 #define START_TIMEOUT_MS 20000 /* redis-server answering, the stack assigning */
 #define STALL_TIMEOUT_MS 15000 /* no Assignment for this long: the stack is stuck */
@@ -69,9 +63,6 @@ extern char **environ;
 
 static const char *const s_services[SERVICE_COUNT] = {"leadops-ingest", "leadops-scoring",
                                                       "leadops-routing", "leadops-reporting"};
-
-static const char s_in_flight_line[] =
-    "redis.call('ZADD', ARGV[2] .. ':inflight:routing', 0, ARGV[4])\n";
 
 typedef struct {
     long leads;
@@ -91,12 +82,6 @@ typedef struct {
     char config_path[PATH_MAX]; /* "" once removed */
 } children_t;
 
-typedef struct {
-    long count, assigned;
-    double seconds, per_second;
-    double p50_ms, p99_ms;
-} result_t;
-
 /* One paced (or the full-speed) run through the stack. */
 typedef struct {
     char what[64];
@@ -113,379 +98,26 @@ typedef struct {
     long rss_kb;
 } usage_t;
 
-/* The SUB side, on its own thread: times each Assignment as it arrives and
- * forwards every event to reporting. */
-typedef struct {
-    void *sub;     /* owned by the thread once it runs */
-    void *forward; /* owned by the thread once it runs: PUB to reporting */
-    long lead_count;
-    int64_t *assigned_us; /* borrowed: per lead index, 0 until assigned */
-    atomic_long received;
-    atomic_long warmed_up;
-    atomic_bool stop;
-} listener_t;
-
-static void s_sleep_us(int64_t us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* A free loopback port, or -1. Another process may take it before it is
- * bound; the redis-server start retries with another one then. */
-static int s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
-        port = ntohs(addr.sin_port);
-    close(fd);
-    return port;
-}
-
-/* Forks and runs FILE (searched in PATH when it has no '/') with ARGV and
- * ENVP (NULL: the bench's environment); the child's stdout goes to
- * STDOUT_FD, or /dev/null when -1. The child is killed when the bench dies.
- * Returns its pid, or -1 with *err set. Called before the bench has threads. */
-static pid_t s_spawn(const char *file, const char *const argv[], char *const envp[], int stdout_fd,
-                     err_t *err)
-{
-    pid_t pid = fork();
-    if (pid < 0) {
-        err_set(err, ERR_IO, "fork for %s: %s", file, strerror(errno));
-        return -1;
-    }
-    if (pid > 0)
-        return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int out = stdout_fd >= 0 ? stdout_fd : open("/dev/null", O_WRONLY);
-    if (out >= 0 && out != STDOUT_FILENO) {
-        dup2(out, STDOUT_FILENO);
-        close(out);
-    }
-    execvpe(file, (char *const *)argv, envp ? envp : environ);
-    fprintf(stderr, "bench_pipeline: cannot run %s: %s\n", file, strerror(errno));
-    _exit(127);
-}
-
-/* Stops *PID_P (SIGTERM, SIGKILL after STOP_TIMEOUT_MS) and waits for it. */
-static void s_stop_child(pid_t *pid_p)
-{
-    if (*pid_p <= 0)
-        return;
-    kill(*pid_p, SIGTERM);
-    for (int waited = 0; waited < STOP_TIMEOUT_MS; waited += 10) {
-        if (waitpid(*pid_p, NULL, WNOHANG) == *pid_p) {
-            *pid_p = 0;
-            return;
-        }
-        s_sleep_us(10000);
-    }
-    kill(*pid_p, SIGKILL);
-    waitpid(*pid_p, NULL, 0);
-    *pid_p = 0;
-}
-
-/* Whether *PID_P is still running; reaps it (and clears *PID_P) if not. */
-static bool s_child_is_running(pid_t *pid_p)
-{
-    if (*pid_p > 0 && waitpid(*pid_p, NULL, WNOHANG) == *pid_p)
-        *pid_p = 0;
-    return *pid_p > 0;
-}
-
-/* Starts redis-server ($LEADOPS_REDIS_SERVER, else from PATH) on a free
- * port without persistence; fills OPTS' host and port once it answers. */
-static int s_redis_start(children_t *children, options_t *opts, err_t *err)
-{
-    const char *server = getenv("LEADOPS_REDIS_SERVER");
-    if (!server || !*server)
-        server = "redis-server";
-    for (int attempt = 0; attempt < 5; attempt++) {
-        char port[16];
-        snprintf(port, sizeof port, "%d", s_free_port());
-        const char *argv[] = {server,   "--port",     port,      "--bind", "127.0.0.1",
-                              "--save", "",           "--dir",   "/tmp",   "--appendonly",
-                              "no",     "--loglevel", "warning", NULL};
-        children->redis = s_spawn(server, argv, NULL, -1, err);
-        if (children->redis < 0)
-            return -1;
-        store_options_t store_opts = {.host = "127.0.0.1", .port = atoi(port), .timeout_ms = 500};
-        for (int waited = 0; waited < START_TIMEOUT_MS; waited += 20) {
-            store_t *probe = store_new(&store_opts, true, NULL);
-            if (probe) {
-                store_destroy(&probe);
-                snprintf(opts->redis_host, sizeof opts->redis_host, "127.0.0.1");
-                opts->redis_port = store_opts.port;
-                return 0;
-            }
-            if (!s_child_is_running(&children->redis))
-                break; /* most likely the port was taken meanwhile: another one */
-            s_sleep_us(20000);
-        }
-        s_stop_child(&children->redis);
-    }
-    return err_set(err, ERR_IO,
-                   "could not start %s (is it installed? LEADOPS_REDIS_SERVER names another)",
-                   server);
-}
-
-/* Calls routing.lua OP for PREFIX with ARGC more ARGS; an error reply is an error. */
-static int s_script_call(store_t *store, int script, const char *op, const char *prefix, int argc,
-                         const char **args, err_t *err)
-{
-    char now[24];
-    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
-    const char *argv[16] = {op, prefix, now};
-    for (int i = 0; i < argc && i < 13; i++)
-        argv[3 + i] = args[i];
-    store_value_t *reply = store_script(store, script, 0, 3 + argc, argv, NULL, err);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == STORE_ERROR)
-        rc = err_set(err, ERR_IO, "routing.lua %s: %s", op, reply->str);
-    store_value_free(&reply);
-    return rc;
-}
-
-/* The setup a config would write, through the script's own operations:
- * the queue, REPS reps of it with room for every lead, working at any time
- * ("*"). The day and week starts are what the service writes for a rep in
- * UTC (weeks here from the epoch's: the cost is the same), so that each
- * assignment counts against the rep's day and week as it does there. */
-static int s_setup_prefix(store_t *store, int script, const char *prefix, int reps, err_t *err)
-{
-    const char *queue[] = {QUEUE, "round_robin", "0", "0", "3", "", "0", "", "0", "queue", "0", ""};
-    if (s_script_call(store, script, "queue_sync", prefix, 12, queue, err) < 0)
-        return -1;
-    const long long day_ms = 86400000, today = clock_now_ms() / day_ms * day_ms;
-    const long long week = today / (7 * day_ms) * (7 * day_ms);
-    char days[256], weeks[64];
-    size_t used = 0;
-    for (int d = 0; d <= 8; d++)
-        used += (size_t)snprintf(days + used, sizeof days - used, "%s%lld", d ? "," : "",
-                                 today + d * day_ms);
-    snprintf(weeks, sizeof weeks, "%lld,%lld,%lld", week, week + 7 * day_ms, week + 14 * day_ms);
-    for (int r = 0; r < reps; r++) {
-        char rep_id[32];
-        snprintf(rep_id, sizeof rep_id, "rep-%d", r);
-        const char *sync[] = {rep_id, rep_id, "1000000000", "online", QUEUE, "0", "0", "1", "", ""};
-        const char *avail[] = {rep_id, "*", "", days, weeks};
-        if (s_script_call(store, script, "sync", prefix, 10, sync, err) < 0 ||
-            s_script_call(store, script, "avail", prefix, 5, avail, err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* HGET PREFIX:stats assigned, or -1 with *err set. */
-static long s_stats_assigned(store_t *store, const char *prefix, err_t *err)
-{
-    char key[256];
-    snprintf(key, sizeof key, "%s:stats", prefix);
-    store_value_t *reply = store_command(store, err, "HGET %s assigned", key);
-    if (!reply)
-        return -1;
-    long assigned = (long)store_value_int(reply, 0);
-    store_value_free(&reply);
-    return assigned;
-}
-
-/* Reads redis-benchmark's --csv line: "name","rps","avg","min","p50","p95","p99","max". */
-static int s_parse_benchmark_csv(char *text, result_t *out, err_t *err)
-{
-    char *line = NULL;
-    for (char *l = strtok(text, "\r\n"); l; l = strtok(NULL, "\r\n"))
-        if (strncmp(l, "\"test\"", 6) != 0 && strchr(l, ','))
-            line = l;
-    double field[7];
-    int n = 0;
-    /* From the end: the name may hold anything, the numbers are the last seven. */
-    while (line && n < 7) {
-        char *comma = strrchr(line, ',');
-        if (!comma)
-            break;
-        field[6 - n++] = atof(comma + (comma[1] == '"' ? 2 : 1));
-        *comma = '\0';
-    }
-    if (n < 7 || field[0] <= 0)
-        return err_set(err, ERR_INPUT, "redis-benchmark printed no figures");
-    out->per_second = field[0];
-    out->p50_ms = field[3];
-    out->p99_ms = field[5];
-    return 0;
-}
-
-/* 3. redis-benchmark calling SCRIPT's variant with the in-flight line, by its SHA. */
-static int s_bench_redis_benchmark(children_t *children, store_t *store, int script,
-                                   const char *sha, const char *prefix, const options_t *opts,
-                                   result_t *out, err_t *err)
-{
-    if (s_setup_prefix(store, script, prefix, opts->reps, err) < 0)
-        return -1;
-    /* redis-benchmark sends whole pipelines: N rounded up to them is what it runs. */
-    long calls = (opts->leads + 15) / 16 * 16;
-    char port[16], count[24], now[24];
-    snprintf(port, sizeof port, "%d", opts->redis_port);
-    snprintf(count, sizeof count, "%ld", calls);
-    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
-    const char *argv[] = {"redis-benchmark",
-                          "-h",
-                          opts->redis_host,
-                          "-p",
-                          port,
-                          "-n",
-                          count,
-                          "-P",
-                          "16",
-                          "-c",
-                          "4",
-                          "-r",
-                          RAND_IDS,
-                          "--csv",
-                          "EVALSHA",
-                          sha,
-                          "0",
-                          "route",
-                          prefix,
-                          now,
-                          "lead-__rand_int__",
-                          QUEUE,
-                          RULE,
-                          SCORE,
-                          "1",
-                          "mql",
-                          "",
-                          "",
-                          NULL};
-    int pipe_fds[2];
-    if (pipe(pipe_fds) < 0)
-        return err_set(err, ERR_IO, "pipe: %s", strerror(errno));
-    children->benchmark = s_spawn("redis-benchmark", argv, NULL, pipe_fds[1], err);
-    close(pipe_fds[1]);
-    if (children->benchmark < 0) {
-        close(pipe_fds[0]);
-        return -1;
-    }
-    char text[8192];
-    size_t used = 0;
-    for (ssize_t n; (n = read(pipe_fds[0], text + used, sizeof text - 1 - used)) != 0;) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            break;
-        used += (size_t)n;
-        if (used == sizeof text - 1)
-            used = 0; /* it printed more than expected: only the last lines matter */
-    }
-    text[used] = '\0';
-    close(pipe_fds[0]);
-    int status = 0;
-    waitpid(children->benchmark, &status, 0);
-    children->benchmark = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-        s_parse_benchmark_csv(text, out, err) < 0) {
-        fputs(text, stderr);
-        return err_set(err, ERR_IO, "redis-benchmark failed (exit %d, output above)",
-                       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    }
-    out->count = calls;
-    out->seconds = calls / out->per_second;
-    out->assigned = s_stats_assigned(store, prefix, err);
-    return out->assigned < 0 ? -1 : 0;
-}
-
-static int s_compare_int64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static void s_stop_children(children_t *children)
 {
-    s_stop_child(&children->benchmark);
+    bench_stop_child(&children->benchmark, STOP_TIMEOUT_MS);
     for (int i = 0; i < SERVICE_COUNT; i++)
-        s_stop_child(&children->services[i]);
-    s_stop_child(&children->redis);
+        bench_stop_child(&children->services[i], STOP_TIMEOUT_MS);
+    bench_stop_child(&children->redis, STOP_TIMEOUT_MS);
     if (children->config_path[0]) {
         unlink(children->config_path);
         children->config_path[0] = '\0';
     }
 }
 
-/* utime + stime of PID in seconds, or -1. */
-static double s_cpu_seconds(pid_t pid)
-{
-    char path[64], text[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    /* The command may hold spaces: fields count from after its ')'. */
-    char *p = strrchr(text, ')');
-    unsigned long long utime = 0, stime = 0;
-    if (!p ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
-        return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* VmRSS of PID in kB, or -1. */
-static long s_rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
-
-/* INFO memory used_memory, or -1. */
-static long long s_redis_used_memory(store_t *store, err_t *err)
-{
-    store_value_t *reply = store_command(store, err, "INFO memory");
-    if (!reply)
-        return -1;
-    const char *text = store_value_str(reply, ""), *at = strstr(text, "used_memory:");
-    long long bytes = at ? atoll(at + 12) : -1;
-    store_value_free(&reply);
-    if (bytes < 0)
-        err_set(err, ERR_IO, "INFO memory without used_memory");
-    return bytes;
-}
-
 /* The stack's config: the sample fit rules (every bench lead scores 55),
  * one queue and REPS reps with room for every lead. */
 static int s_write_config(children_t *children, int reps, err_t *err)
 {
-    snprintf(children->config_path, sizeof children->config_path,
-             "/tmp/bench_pipeline_XXXXXX.yaml");
-    int fd = mkstemps(children->config_path, 5);
-    if (fd < 0) {
-        children->config_path[0] = '\0';
-        return err_set(err, ERR_IO, "mkstemps: %s", strerror(errno));
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        return err_set(err, ERR_IO, "%s: %s", children->config_path, strerror(errno));
-    }
+    FILE *f = bench_config_create("bench_pipeline", children->config_path,
+                                  sizeof children->config_path, err);
+    if (!f)
+        return -1;
     fprintf(
         f,
         "# bench_pipeline: %d reps of one round-robin queue (removed after the run)\n"
@@ -496,18 +128,12 @@ static int s_write_config(children_t *children, int reps, err_t *err)
         "    - { name: title, field: title, op: contains, values: [cto], points: 10 }\n"
         "    - { name: source, field: source, op: in, values: [referral], points: 10 }\n"
         "    - { name: company, field: company, op: exists, points: 5 }\n"
-        "routing:\n  fallback_queue: " QUEUE "\n"
-        "  queues:\n    - { name: " QUEUE ", strategy: round_robin, stage: mql }\n"
+        "routing:\n  fallback_queue: " BENCH_QUEUE "\n"
+        "  queues:\n    - { name: " BENCH_QUEUE ", strategy: round_robin, stage: mql }\n"
         "  reps:\n",
         reps);
-    for (int r = 0; r < reps; r++)
-        fprintf(f,
-                "    - { id: rep-%d, name: rep-%d, capacity: %d, queues: [" QUEUE
-                "], status: online }\n",
-                r, r, REP_CAPACITY);
-    if (fclose(f) != 0)
-        return err_set(err, ERR_IO, "%s: %s", children->config_path, strerror(errno));
-    return 0;
+    bench_config_write_reps(f, reps);
+    return bench_config_close(f, children->config_path, err);
 }
 
 /* Starts the four services on PREFIX. Ingest, scoring and routing publish
@@ -519,15 +145,9 @@ static int s_stack_start(children_t *children, const options_t *opts, const char
     if (s_write_config(children, opts->reps, err) < 0)
         return -1;
     char scoring_ep[64], routing_ep[64], commands_ep[64];
-    snprintf(scoring_ep, sizeof scoring_ep, "tcp://127.0.0.1:%d", s_free_port());
-    snprintf(routing_ep, sizeof routing_ep, "tcp://127.0.0.1:%d", s_free_port());
-    snprintf(commands_ep, sizeof commands_ep, "tcp://127.0.0.1:%d", s_free_port());
-    size_t inherited = 0;
-    while (environ[inherited])
-        inherited++;
-    char **envp = calloc(inherited + 16, sizeof *envp);
-    if (!envp)
-        return err_set(err, ERR_NOMEM, "out of memory");
+    bench_free_endpoint(scoring_ep, sizeof scoring_ep);
+    bench_free_endpoint(routing_ep, sizeof routing_ep);
+    bench_free_endpoint(commands_ep, sizeof commands_ep);
     int rc = 0;
     for (int s = 0; rc == 0 && s < SERVICE_COUNT; s++) {
         char path[PATH_MAX + 32];
@@ -538,7 +158,7 @@ static int s_stack_start(children_t *children, const options_t *opts, const char
             break;
         }
         bool reporting = s == SERVICE_COUNT - 1;
-        char vars[11][PATH_MAX];
+        char vars[11][PATH_MAX], *var_list[11];
         snprintf(vars[0], sizeof vars[0], "LEADOPS_REDIS_HOST=%s", opts->redis_host);
         snprintf(vars[1], sizeof vars[1], "LEADOPS_REDIS_PORT=%d", opts->redis_port);
         snprintf(vars[2], sizeof vars[2], "LEADOPS_REDIS_PREFIX=%s", prefix);
@@ -551,28 +171,26 @@ static int s_stack_start(children_t *children, const options_t *opts, const char
         snprintf(vars[8], sizeof vars[8], "LEADOPS_LOG_LEVEL=warn");
         snprintf(vars[9], sizeof vars[9], "LEADOPS_HTTP_INGEST_LISTEN=127.0.0.1:0");
         snprintf(vars[10], sizeof vars[10], "LEADOPS_HTTP_REPORTING_LISTEN=127.0.0.1:0");
-        size_t n = 0;
         for (int i = 0; i < 11; i++)
-            envp[n++] = vars[i];
-        for (size_t i = 0; i < inherited; i++)
-            if (strncmp(environ[i], "LEADOPS_", 8) != 0)
-                envp[n++] = environ[i];
-        envp[n] = NULL;
+            var_list[i] = vars[i];
+        char **envp = bench_service_env(var_list, 11, err);
+        if (!envp)
+            return -1;
         const char *argv[] = {path, "--config", children->config_path, NULL};
-        children->services[s] = s_spawn(path, argv, envp, -1, err);
+        children->services[s] = bench_spawn("bench_pipeline", path, argv, envp, -1, err);
+        free(envp);
         if (children->services[s] < 0) {
             children->services[s] = 0;
             rc = -1;
         }
     }
-    free(envp);
     return rc;
 }
 
 static int s_stack_check(children_t *children, err_t *err)
 {
     for (int s = 0; s < SERVICE_COUNT; s++)
-        if (!s_child_is_running(&children->services[s]))
+        if (!bench_child_is_running(&children->services[s]))
             return err_set(err, ERR_IO, "%s exited (see its messages above)", s_services[s]);
     return 0;
 }
@@ -582,7 +200,7 @@ static int s_stack_check(children_t *children, err_t *err)
 static int s_prequeue(store_t *store, const char *prefix, long queued, err_t *err)
 {
     char key[256];
-    snprintf(key, sizeof key, "%s:queue:" QUEUE ":waiting", prefix);
+    snprintf(key, sizeof key, "%s:queue:" BENCH_QUEUE ":waiting", prefix);
     static char ids[512][32], scores[512][32];
     const char *argv[2 + 2 * 512] = {"ZADD", key};
     for (long done = 0; done < queued;) {
@@ -602,54 +220,6 @@ static int s_prequeue(store_t *store, const char *prefix, long queued, err_t *er
             return -1;
     }
     return 0;
-}
-
-static void s_listener_take(listener_t *self, const void *bytes, size_t size, int64_t at_us)
-{
-    Leadops__Envelope *env = envelope_decode(bytes, size, NULL);
-    if (!env)
-        return;
-    Leadops__Assignment *a =
-        env->type == LEADOPS__EVENT_TYPE__EVENT_ASSIGNMENT
-            ? leadops__assignment__unpack(NULL, env->payload.len, env->payload.data)
-            : NULL;
-    leadops__envelope__free_unpacked(env, NULL);
-    if (!a)
-        return;
-    long index = -1;
-    if (strncmp(a->lead_id, "warm-", 5) == 0) {
-        atomic_fetch_add(&self->warmed_up, 1);
-    } else if (sscanf(a->lead_id, "lead-%ld", &index) == 1 && index >= 0 &&
-               index < self->lead_count && self->assigned_us[index] == 0) {
-        self->assigned_us[index] = at_us;
-        atomic_fetch_add(&self->received, 1);
-    }
-    leadops__assignment__free_unpacked(a, NULL);
-}
-
-static void *s_listen(void *arg)
-{
-    listener_t *self = arg;
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    while (!atomic_load(&self->stop)) {
-        zmq_pollitem_t item = {.socket = self->sub, .events = ZMQ_POLLIN};
-        if (zmq_poll(&item, 1, 100) <= 0)
-            continue;
-        while (zmq_msg_recv(&msg, self->sub, ZMQ_DONTWAIT) >= 0) {
-            int64_t now = clock_mono_us();
-            s_listener_take(self, zmq_msg_data(&msg), zmq_msg_size(&msg), now);
-            /* zmq_msg_send gives the message away; msg is empty again after. */
-            if (zmq_msg_send(&msg, self->forward, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&msg);
-                zmq_msg_init(&msg);
-            }
-        }
-    }
-    zmq_msg_close(&msg);
-    zmq_close(self->sub);
-    zmq_close(self->forward);
-    return NULL;
 }
 
 /* Sends lead KIND-INDEX to ingest: a Lead that scores 55, so mql at once. */
@@ -678,7 +248,8 @@ static int s_send_lead(producer_t *producer, const char *kind, long index, err_t
     return rc;
 }
 
-static int s_wait_assigned(listener_t *listener, long target, children_t *children, err_t *err)
+static int s_wait_assigned(bench_listener_t *listener, long target, children_t *children,
+                           err_t *err)
 {
     long last = -1;
     int64_t last_change_us = clock_mono_us();
@@ -696,49 +267,37 @@ static int s_wait_assigned(listener_t *listener, long target, children_t *childr
         }
         if (s_stack_check(children, err) < 0)
             return -1;
-        s_sleep_us(1000);
+        bench_sleep_us(1000);
     }
 }
 
+/* Fills OUT from the leads FIRST..FIRST+COUNT-1, timed from send to Assignment. */
 static int s_run_result(const int64_t *sent_us, const int64_t *assigned_us, long first, long count,
                         run_t *out, err_t *err)
 {
-    int64_t *latency = malloc((size_t)count * sizeof *latency);
-    if (!latency)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    int64_t last_us = 0;
-    for (long i = 0; i < count; i++) {
-        latency[i] = assigned_us[first + i] - sent_us[first + i];
-        if (assigned_us[first + i] > last_us)
-            last_us = assigned_us[first + i];
-    }
-    qsort(latency, (size_t)count, sizeof *latency, s_compare_int64);
+    bench_latency_t latency;
+    if (bench_latency(sent_us, assigned_us, first, count, &latency, err) < 0)
+        return -1;
     out->count = count;
-    out->seconds = (last_us - sent_us[first]) / 1e6;
-    out->per_second = count / out->seconds;
-    out->p50_ms = latency[(count - 1) * 500 / 1000] / 1e3;
-    out->p99_ms = latency[(count - 1) * 990 / 1000] / 1e3;
-    out->p999_ms = latency[(count - 1) * 999 / 1000] / 1e3;
-    free(latency);
+    out->seconds = latency.seconds;
+    out->per_second = latency.per_second;
+    out->p50_ms = latency.p50_ms;
+    out->p99_ms = latency.p99_ms;
+    out->p999_ms = latency.p999_ms;
     return 0;
 }
 
 /* Sends COUNT leads from index FIRST, at RATE per second (0: full speed),
  * and waits for all their Assignments. */
-static int s_drive(producer_t *producer, listener_t *listener, children_t *children,
+static int s_drive(producer_t *producer, bench_listener_t *listener, children_t *children,
                    int64_t *sent_us, long first, long count, double rate, err_t *err)
 {
     int64_t interval_ns = rate > 0 ? (int64_t)(1e9 / rate) : 0;
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     for (long i = first; i < first + count; i++) {
-        if (interval_ns) {
-            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-                ;
-            next.tv_nsec += interval_ns;
-            next.tv_sec += next.tv_nsec / 1000000000;
-            next.tv_nsec %= 1000000000;
-        }
+        if (interval_ns)
+            bench_sleep_until(&next, interval_ns);
         sent_us[i] = clock_mono_us();
         if (s_send_lead(producer, "lead", i, err) < 0)
             return -1;
@@ -750,7 +309,8 @@ static int s_drive(producer_t *producer, listener_t *listener, children_t *child
 
 /* Sends a warm-up lead every 200 ms until one is assigned: the whole
  * stack is up, has its config in Redis, and every PUB reaches the SUB. */
-static int s_warm_up(producer_t *producer, listener_t *listener, children_t *children, err_t *err)
+static int s_warm_up(producer_t *producer, bench_listener_t *listener, children_t *children,
+                     err_t *err)
 {
     for (long sent = 0; atomic_load(&listener->warmed_up) == 0; sent++) {
         if (sent * 200 > START_TIMEOUT_MS)
@@ -776,9 +336,9 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
                          const char *prefix, stack_result_t *out, err_t *err)
 {
     char ingest_ep[64], bench_events_ep[64], reporting_events_ep[64];
-    snprintf(ingest_ep, sizeof ingest_ep, "tcp://127.0.0.1:%d", s_free_port());
-    snprintf(bench_events_ep, sizeof bench_events_ep, "tcp://127.0.0.1:%d", s_free_port());
-    snprintf(reporting_events_ep, sizeof reporting_events_ep, "tcp://127.0.0.1:%d", s_free_port());
+    bench_free_endpoint(ingest_ep, sizeof ingest_ep);
+    bench_free_endpoint(bench_events_ep, sizeof bench_events_ep);
+    bench_free_endpoint(reporting_events_ep, sizeof reporting_events_ep);
     if (opts->queued > 0 && s_prequeue(store, prefix, opts->queued, err) < 0)
         return -1;
     /* Started before this process has ZeroMQ's threads: each fork copies one thread. */
@@ -797,10 +357,8 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     long most = opts->leads * (1 + rate_count * RATE_SECONDS) + 1000000;
     int64_t *sent_us = calloc((size_t)most, sizeof *sent_us);
     int64_t *assigned_us = calloc((size_t)most, sizeof *assigned_us);
-    listener_t listener = {.lead_count = most, .assigned_us = assigned_us};
-    atomic_init(&listener.received, 0);
-    atomic_init(&listener.warmed_up, 0);
-    atomic_init(&listener.stop, false);
+    bench_listener_t listener;
+    bench_listener_init(&listener, most, assigned_us);
     void *ctx = zmq_ctx_new();
     listener.sub = zmq_socket(ctx, ZMQ_SUB);
     listener.forward = zmq_socket(ctx, ZMQ_PUB);
@@ -826,14 +384,14 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     }
     if (!(producer = producer_new(ctx, ingest_ep, NULL, NULL, NULL, err)))
         goto done;
-    if (pthread_create(&listener_thread, NULL, s_listen, &listener) != 0) {
+    if (pthread_create(&listener_thread, NULL, bench_listen, &listener) != 0) {
         err_set(err, ERR_IO, "pthread_create failed");
         goto done;
     }
     listening = true;
     if (s_warm_up(producer, &listener, children, err) < 0)
         goto done;
-    s_sleep_us(500000); /* the warm-up's other leads settle */
+    bench_sleep_us(500000); /* the warm-up's other leads settle */
 
     /* Full speed, with CPU and memory around it. */
     pid_t pids[SERVICE_COUNT + 1];
@@ -842,8 +400,8 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
         pids[s] = children->services[s];
     pids[SERVICE_COUNT] = children->redis;
     for (int s = 0; s <= SERVICE_COUNT; s++)
-        cpu_before[s] = s_cpu_seconds(pids[s]);
-    long long memory_before = s_redis_used_memory(store, err);
+        cpu_before[s] = bench_cpu_seconds(pids[s]);
+    long long memory_before = bench_redis_used_memory(store, err);
     if (memory_before < 0 ||
         s_drive(producer, &listener, children, sent_us, 0, opts->leads, 0, err) < 0 ||
         s_run_result(sent_us, assigned_us, 0, opts->leads, &out->full, err) < 0)
@@ -851,10 +409,10 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     for (int s = 0; s <= SERVICE_COUNT; s++) {
         out->usage[s].name = s < SERVICE_COUNT ? s_services[s] : "redis-server";
         out->usage[s].cpu_s_per_1000 =
-            (s_cpu_seconds(pids[s]) - cpu_before[s]) * 1000.0 / (double)opts->leads;
-        out->usage[s].rss_kb = s_rss_kb(pids[s]);
+            (bench_cpu_seconds(pids[s]) - cpu_before[s]) * 1000.0 / (double)opts->leads;
+        out->usage[s].rss_kb = bench_rss_kb(pids[s]);
     }
-    long long memory_after = s_redis_used_memory(store, err);
+    long long memory_after = bench_redis_used_memory(store, err);
     if (memory_after < 0)
         goto done;
     out->redis_bytes_per_lead = (double)(memory_after - memory_before) / (double)opts->leads;
@@ -886,7 +444,7 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     rc = 0;
 done:
     for (int s = 0; s < SERVICE_COUNT; s++)
-        s_stop_child(&children->services[s]);
+        bench_stop_child(&children->services[s], STOP_TIMEOUT_MS);
     producer_destroy(&producer);
     if (listening) {
         atomic_store(&listener.stop, true);
@@ -917,7 +475,7 @@ static void s_json_run(FILE *f, const run_t *run, const char *tail)
 }
 
 static int s_write_json(const char *path, const options_t *opts, const stack_result_t *stack,
-                        const result_t *reference, err_t *err)
+                        const bench_result_t *reference, err_t *err)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -990,15 +548,8 @@ int main(int argc, char **argv)
                         "--queued >= 0\n");
         return 2;
     }
-    if (!opts.bin_dir[0]) {
-        ssize_t n = readlink("/proc/self/exe", opts.bin_dir, sizeof opts.bin_dir - 1);
-        opts.bin_dir[n > 0 ? n : 0] = '\0';
-        char *slash = strrchr(opts.bin_dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(opts.bin_dir, sizeof opts.bin_dir, ".");
-    }
+    if (!opts.bin_dir[0])
+        bench_program_dir(opts.bin_dir, sizeof opts.bin_dir);
     children_t children = {0};
     store_t *store = NULL;
     err_t err = {0};
@@ -1007,33 +558,31 @@ int main(int argc, char **argv)
     snprintf(prefix_stack, sizeof prefix_stack, "bench_pipeline.%d.stack", (int)getpid());
     snprintf(prefix_benchmark, sizeof prefix_benchmark, "bench_pipeline.%d.redis_benchmark",
              (int)getpid());
-    result_t reference = {0};
+    bench_result_t reference = {0};
     stack_result_t stack = {0};
-    if (s_redis_start(&children, &opts, &err) < 0)
+    if (bench_redis_start("bench_pipeline", START_TIMEOUT_MS, STOP_TIMEOUT_MS, &children.redis,
+                          &opts.redis_port, &err) < 0)
         goto done;
+    snprintf(opts.redis_host, sizeof opts.redis_host, "127.0.0.1");
     store_options_t store_opts = {
         .host = opts.redis_host, .port = opts.redis_port, .timeout_ms = 30000};
     if (!(store = store_new(&store_opts, true, &err)))
         goto done;
-    size_t source_len = strlen(routing_script_routing);
-    char *in_flight_source = malloc(sizeof s_in_flight_line + source_len);
-    if (!in_flight_source) {
-        err_set(&err, ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    memcpy(in_flight_source, s_in_flight_line, sizeof s_in_flight_line - 1);
-    memcpy(in_flight_source + sizeof s_in_flight_line - 1, routing_script_routing, source_len + 1);
-    int script = store_script_register(store, "routing", routing_script_routing, &err);
-    int in_flight_script =
-        script < 0 ? -1 : store_script_register(store, "routing_in_flight", in_flight_source, &err);
-    free(in_flight_source);
-    if (in_flight_script < 0)
+    int script, in_flight_script;
+    if (bench_register_routing(store, &script, &in_flight_script, &err) < 0)
         goto done;
     /* redis-benchmark first: nothing forks once ZeroMQ's threads run. */
-    options_t reference_opts = opts;
-    reference_opts.leads = opts.leads * 5 > 100000 ? opts.leads * 5 : 100000;
-    if (s_bench_redis_benchmark(&children, store, script, store_script_sha(store, in_flight_script),
-                                prefix_benchmark, &reference_opts, &reference, &err) < 0 ||
+    bench_redis_benchmark_t reference_run = {.program = "bench_pipeline",
+                                             .host = opts.redis_host,
+                                             .port = opts.redis_port,
+                                             .prefix = prefix_benchmark,
+                                             .sha = store_script_sha(store, in_flight_script),
+                                             .score = SCORE,
+                                             .calls =
+                                                 opts.leads * 5 > 100000 ? opts.leads * 5 : 100000,
+                                             .reps = opts.reps};
+    if (bench_redis_benchmark(&reference_run, store, script, &children.benchmark, &reference,
+                              &err) < 0 ||
         s_bench_stack(&children, &opts, store, prefix_stack, &stack, &err) < 0)
         goto done;
 

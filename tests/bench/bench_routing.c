@@ -49,28 +49,17 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_stack.h"
 #include "envelope.h"
 #include "leadops.pb-c.h"
 #include "store.h"
 
-extern const char routing_script_routing[];
-extern char **environ;
-
-#define QUEUE            "bench"
-#define RULE             "fallback" /* what the service calls a lead no rule matched */
 #define SCORE            "50"
-#define SCRIPT_BATCH     512    /* ROUTING_BATCH_MAX: what the service pipelines */
-#define ZADD_CHUNK       512    /* leads per ZADD into the in-flight set */
-#define REP_CAPACITY     100000 /* the most a config allows a rep */
-#define RAND_IDS         "1000000000"
+#define SCRIPT_BATCH     512   /* ROUTING_BATCH_MAX: what the service pipelines */
+#define ZADD_CHUNK       512   /* leads per ZADD into the in-flight set */
 #define START_TIMEOUT_MS 15000 /* redis-server answering, the service routing */
 #define STALL_TIMEOUT_MS 10000 /* no Assignment for this long: the service is stuck */
 #define STOP_TIMEOUT_MS  2000  /* SIGTERM, then SIGKILL */
-
-/* The line put in front of routing.lua for redis-benchmark: the lead is put
- * in flight by the same call that routes it. */
-static const char s_in_flight_line[] =
-    "redis.call('ZADD', ARGV[2] .. ':inflight:routing', 0, ARGV[4])\n";
 
 typedef struct {
     long leads;
@@ -88,194 +77,15 @@ typedef struct {
     char config_path[PATH_MAX]; /* the service's config file, "" once removed */
 } children_t;
 
-typedef struct {
-    long count;    /* leads routed, or calls made */
-    long assigned; /* of them, assigned */
-    double seconds;
-    double per_second;
-    double p50_ms, p99_ms; /* < 0: not measured */
-} result_t;
-
-/* The SUB side of the service measurement, on its own thread so that a
- * lead's Assignment is timed when it arrives, not when the pushing is done. */
-typedef struct {
-    void *sub;             /* owned by the listening thread once it runs */
-    long lead_count;       /* lead indexes 0..lead_count-1 are timed */
-    int64_t *assigned_us;  /* borrowed: per lead, when its Assignment arrived (0: not yet) */
-    atomic_long received;  /* Assignments of timed leads */
-    atomic_long warmed_up; /* Assignments of warm-up leads */
-    atomic_bool stop;
-} listener_t;
-
-static void s_sleep_us(int64_t us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* A free loopback port, or -1. Another process may take it before it is
- * bound; the redis-server start retries with another one then. */
-static int s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
-        port = ntohs(addr.sin_port);
-    close(fd);
-    return port;
-}
-
-/* Forks and runs FILE (searched in PATH when it has no '/') with ARGV and
- * ENVP (NULL: the bench's environment); the child's stdout goes to
- * STDOUT_FD, or /dev/null when -1. The child is killed when the bench dies.
- * Returns its pid, or -1 with *err set. Called before the bench has threads. */
-static pid_t s_spawn(const char *file, const char *const argv[], char *const envp[], int stdout_fd,
-                     err_t *err)
-{
-    pid_t pid = fork();
-    if (pid < 0) {
-        err_set(err, ERR_IO, "fork for %s: %s", file, strerror(errno));
-        return -1;
-    }
-    if (pid > 0)
-        return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int out = stdout_fd >= 0 ? stdout_fd : open("/dev/null", O_WRONLY);
-    if (out >= 0 && out != STDOUT_FILENO) {
-        dup2(out, STDOUT_FILENO);
-        close(out);
-    }
-    execvpe(file, (char *const *)argv, envp ? envp : environ);
-    fprintf(stderr, "bench_routing: cannot run %s: %s\n", file, strerror(errno));
-    _exit(127);
-}
-
-/* Stops *PID_P (SIGTERM, SIGKILL after STOP_TIMEOUT_MS) and waits for it. */
-static void s_stop_child(pid_t *pid_p)
-{
-    if (*pid_p <= 0)
-        return;
-    kill(*pid_p, SIGTERM);
-    for (int waited = 0; waited < STOP_TIMEOUT_MS; waited += 10) {
-        if (waitpid(*pid_p, NULL, WNOHANG) == *pid_p) {
-            *pid_p = 0;
-            return;
-        }
-        s_sleep_us(10000);
-    }
-    kill(*pid_p, SIGKILL);
-    waitpid(*pid_p, NULL, 0);
-    *pid_p = 0;
-}
-
 static void s_stop_children(children_t *children)
 {
-    s_stop_child(&children->benchmark);
-    s_stop_child(&children->routing);
-    s_stop_child(&children->redis);
+    bench_stop_child(&children->benchmark, STOP_TIMEOUT_MS);
+    bench_stop_child(&children->routing, STOP_TIMEOUT_MS);
+    bench_stop_child(&children->redis, STOP_TIMEOUT_MS);
     if (children->config_path[0]) {
         unlink(children->config_path);
         children->config_path[0] = '\0';
     }
-}
-
-/* Whether *PID_P is still running; reaps it (and clears *PID_P) if not. */
-static bool s_child_is_running(pid_t *pid_p)
-{
-    if (*pid_p > 0 && waitpid(*pid_p, NULL, WNOHANG) == *pid_p)
-        *pid_p = 0;
-    return *pid_p > 0;
-}
-
-/* Starts redis-server ($LEADOPS_REDIS_SERVER, else from PATH) on a free
- * port without persistence; fills OPTS' host and port once it answers. */
-static int s_redis_start(children_t *children, options_t *opts, err_t *err)
-{
-    const char *server = getenv("LEADOPS_REDIS_SERVER");
-    if (!server || !*server)
-        server = "redis-server";
-    for (int attempt = 0; attempt < 5; attempt++) {
-        char port[16];
-        snprintf(port, sizeof port, "%d", s_free_port());
-        const char *argv[] = {server,   "--port",     port,      "--bind", "127.0.0.1",
-                              "--save", "",           "--dir",   "/tmp",   "--appendonly",
-                              "no",     "--loglevel", "warning", NULL};
-        children->redis = s_spawn(server, argv, NULL, -1, err);
-        if (children->redis < 0)
-            return -1;
-        store_options_t store_opts = {.host = "127.0.0.1", .port = atoi(port), .timeout_ms = 500};
-        for (int waited = 0; waited < START_TIMEOUT_MS; waited += 20) {
-            store_t *probe = store_new(&store_opts, true, NULL);
-            if (probe) {
-                store_destroy(&probe);
-                snprintf(opts->redis_host, sizeof opts->redis_host, "127.0.0.1");
-                opts->redis_port = store_opts.port;
-                return 0;
-            }
-            if (!s_child_is_running(&children->redis))
-                break; /* most likely the port was taken meanwhile: another one */
-            s_sleep_us(20000);
-        }
-        s_stop_child(&children->redis);
-    }
-    return err_set(err, ERR_IO,
-                   "could not start %s (is it installed? LEADOPS_REDIS_SERVER names another)",
-                   server);
-}
-
-/* Calls routing.lua OP for PREFIX with ARGC more ARGS; an error reply is an error. */
-static int s_script_call(store_t *store, int script, const char *op, const char *prefix, int argc,
-                         const char **args, err_t *err)
-{
-    char now[24];
-    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
-    const char *argv[16] = {op, prefix, now};
-    for (int i = 0; i < argc && i < 13; i++)
-        argv[3 + i] = args[i];
-    store_value_t *reply = store_script(store, script, 0, 3 + argc, argv, NULL, err);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == STORE_ERROR)
-        rc = err_set(err, ERR_IO, "routing.lua %s: %s", op, reply->str);
-    store_value_free(&reply);
-    return rc;
-}
-
-/* The setup a config would write, through the script's own operations:
- * the queue, REPS reps of it with room for every lead, working at any time
- * ("*"). The day and week starts are what the service writes for a rep in
- * UTC (weeks here from the epoch's: the cost is the same), so that each
- * assignment counts against the rep's day and week as it does there. */
-static int s_setup_prefix(store_t *store, int script, const char *prefix, int reps, err_t *err)
-{
-    const char *queue[] = {QUEUE, "round_robin", "0", "0", "3", "", "0", "", "0", "queue", "0", ""};
-    if (s_script_call(store, script, "queue_sync", prefix, 12, queue, err) < 0)
-        return -1;
-    const long long day_ms = 86400000, today = clock_now_ms() / day_ms * day_ms;
-    const long long week = today / (7 * day_ms) * (7 * day_ms);
-    char days[256], weeks[64];
-    size_t used = 0;
-    for (int d = 0; d <= 8; d++)
-        used += (size_t)snprintf(days + used, sizeof days - used, "%s%lld", d ? "," : "",
-                                 today + d * day_ms);
-    snprintf(weeks, sizeof weeks, "%lld,%lld,%lld", week, week + 7 * day_ms, week + 14 * day_ms);
-    for (int r = 0; r < reps; r++) {
-        char rep_id[32];
-        snprintf(rep_id, sizeof rep_id, "rep-%d", r);
-        const char *sync[] = {rep_id, rep_id, "1000000000", "online", QUEUE, "0", "0", "1", "", ""};
-        const char *avail[] = {rep_id, "*", "", days, weeks};
-        if (s_script_call(store, script, "sync", prefix, 10, sync, err) < 0 ||
-            s_script_call(store, script, "avail", prefix, 5, avail, err) < 0)
-            return -1;
-    }
-    return 0;
 }
 
 static void s_lead_id(char *out, size_t size, const char *kind, long index)
@@ -312,24 +122,11 @@ static int s_put_in_flight(store_t *store, const char *prefix, const char *kind,
     return 0;
 }
 
-/* HGET PREFIX:stats assigned, or -1 with *err set. */
-static long s_stats_assigned(store_t *store, const char *prefix, err_t *err)
-{
-    char key[256];
-    snprintf(key, sizeof key, "%s:stats", prefix);
-    store_value_t *reply = store_command(store, err, "HGET %s assigned", key);
-    if (!reply)
-        return -1;
-    long assigned = (long)store_value_int(reply, 0);
-    store_value_free(&reply);
-    return assigned;
-}
-
 /* 2. routing.lua alone: 'route' for every lead, in pipelined batches. */
 static int s_bench_script(store_t *store, int script, const char *prefix, const options_t *opts,
-                          result_t *out, err_t *err)
+                          bench_result_t *out, err_t *err)
 {
-    if (s_setup_prefix(store, script, prefix, opts->reps, err) < 0 ||
+    if (bench_setup_prefix(store, script, prefix, opts->reps, err) < 0 ||
         s_put_in_flight(store, prefix, "lead", 0, opts->leads, err) < 0)
         return -1;
     store_batch_t *batch = store_batch_new();
@@ -344,7 +141,7 @@ static int s_bench_script(store_t *store, int script, const char *prefix, const 
         long n = opts->leads - first < SCRIPT_BATCH ? opts->leads - first : SCRIPT_BATCH;
         for (long i = 0; i < n; i++) {
             s_lead_id(ids[i], sizeof ids[i], "lead", first + i);
-            const char *argv[] = {"route", prefix, now,   ids[i], QUEUE, RULE,
+            const char *argv[] = {"route", prefix, now,   ids[i], BENCH_QUEUE, BENCH_RULE,
                                   SCORE,   "1",    "mql", "",     ""};
             store_batch_script(batch, script, 0, 11, argv, NULL);
         }
@@ -361,159 +158,29 @@ static int s_bench_script(store_t *store, int script, const char *prefix, const 
     store_batch_destroy(&batch);
     if (rc < 0)
         return -1;
-    *out = (result_t){.count = opts->leads,
-                      .assigned = assigned,
-                      .seconds = elapsed_us / 1e6,
-                      .per_second = opts->leads / (elapsed_us / 1e6),
-                      .p50_ms = -1,
-                      .p99_ms = -1};
-    return 0;
-}
-
-/* Reads redis-benchmark's --csv line: "name","rps","avg","min","p50","p95","p99","max". */
-static int s_parse_benchmark_csv(char *text, result_t *out, err_t *err)
-{
-    char *line = NULL;
-    for (char *l = strtok(text, "\r\n"); l; l = strtok(NULL, "\r\n"))
-        if (strncmp(l, "\"test\"", 6) != 0 && strchr(l, ','))
-            line = l;
-    double field[7];
-    int n = 0;
-    /* From the end: the name may hold anything, the numbers are the last seven. */
-    while (line && n < 7) {
-        char *comma = strrchr(line, ',');
-        if (!comma)
-            break;
-        field[6 - n++] = atof(comma + (comma[1] == '"' ? 2 : 1));
-        *comma = '\0';
-    }
-    if (n < 7 || field[0] <= 0)
-        return err_set(err, ERR_INPUT, "redis-benchmark printed no figures");
-    out->per_second = field[0];
-    out->p50_ms = field[3];
-    out->p99_ms = field[5];
+    *out = (bench_result_t){.count = opts->leads,
+                            .assigned = assigned,
+                            .seconds = elapsed_us / 1e6,
+                            .per_second = opts->leads / (elapsed_us / 1e6),
+                            .p50_ms = -1,
+                            .p99_ms = -1};
     return 0;
 }
 
 /* 3. redis-benchmark calling SCRIPT's variant with the in-flight line, by its SHA. */
 static int s_bench_redis_benchmark(children_t *children, store_t *store, int script,
                                    const char *sha, const char *prefix, const options_t *opts,
-                                   result_t *out, err_t *err)
+                                   bench_result_t *out, err_t *err)
 {
-    if (s_setup_prefix(store, script, prefix, opts->reps, err) < 0)
-        return -1;
-    /* redis-benchmark sends whole pipelines: N rounded up to them is what it runs. */
-    long calls = (opts->leads + 15) / 16 * 16;
-    char port[16], count[24], now[24];
-    snprintf(port, sizeof port, "%d", opts->redis_port);
-    snprintf(count, sizeof count, "%ld", calls);
-    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
-    const char *argv[] = {"redis-benchmark",
-                          "-h",
-                          opts->redis_host,
-                          "-p",
-                          port,
-                          "-n",
-                          count,
-                          "-P",
-                          "16",
-                          "-c",
-                          "4",
-                          "-r",
-                          RAND_IDS,
-                          "--csv",
-                          "EVALSHA",
-                          sha,
-                          "0",
-                          "route",
-                          prefix,
-                          now,
-                          "lead-__rand_int__",
-                          QUEUE,
-                          RULE,
-                          SCORE,
-                          "1",
-                          "mql",
-                          "",
-                          "",
-                          NULL};
-    int pipe_fds[2];
-    if (pipe(pipe_fds) < 0)
-        return err_set(err, ERR_IO, "pipe: %s", strerror(errno));
-    children->benchmark = s_spawn("redis-benchmark", argv, NULL, pipe_fds[1], err);
-    close(pipe_fds[1]);
-    if (children->benchmark < 0) {
-        close(pipe_fds[0]);
-        return -1;
-    }
-    char text[8192];
-    size_t used = 0;
-    for (ssize_t n; (n = read(pipe_fds[0], text + used, sizeof text - 1 - used)) != 0;) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            break;
-        used += (size_t)n;
-        if (used == sizeof text - 1)
-            used = 0; /* it printed more than expected: only the last lines matter */
-    }
-    text[used] = '\0';
-    close(pipe_fds[0]);
-    int status = 0;
-    waitpid(children->benchmark, &status, 0);
-    children->benchmark = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-        s_parse_benchmark_csv(text, out, err) < 0) {
-        fputs(text, stderr);
-        return err_set(err, ERR_IO, "redis-benchmark failed (exit %d, output above)",
-                       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    }
-    out->count = calls;
-    out->seconds = calls / out->per_second;
-    out->assigned = s_stats_assigned(store, prefix, err);
-    return out->assigned < 0 ? -1 : 0;
-}
-
-/* Notes one event from the service: the arrival of an Assignment. */
-static void s_listener_take(listener_t *self, const void *bytes, size_t size, int64_t at_us)
-{
-    Leadops__Envelope *env = envelope_decode(bytes, size, NULL);
-    if (!env)
-        return;
-    Leadops__Assignment *a =
-        env->type == LEADOPS__EVENT_TYPE__EVENT_ASSIGNMENT
-            ? leadops__assignment__unpack(NULL, env->payload.len, env->payload.data)
-            : NULL;
-    leadops__envelope__free_unpacked(env, NULL);
-    if (!a)
-        return;
-    long index = -1;
-    if (strncmp(a->lead_id, "warm-", 5) == 0) {
-        atomic_fetch_add(&self->warmed_up, 1);
-    } else if (sscanf(a->lead_id, "lead-%ld", &index) == 1 && index >= 0 &&
-               index < self->lead_count && self->assigned_us[index] == 0) {
-        self->assigned_us[index] = at_us;
-        atomic_fetch_add(&self->received, 1); /* publishes assigned_us[index] */
-    }
-    leadops__assignment__free_unpacked(a, NULL);
-}
-
-static void *s_listen(void *arg)
-{
-    listener_t *self = arg;
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    while (!atomic_load(&self->stop)) {
-        zmq_pollitem_t item = {.socket = self->sub, .events = ZMQ_POLLIN};
-        if (zmq_poll(&item, 1, 100) <= 0)
-            continue;
-        while (zmq_msg_recv(&msg, self->sub, ZMQ_DONTWAIT) >= 0)
-            s_listener_take(self, zmq_msg_data(&msg), zmq_msg_size(&msg), clock_mono_us());
-    }
-    zmq_msg_close(&msg);
-    zmq_close(self->sub);
-    self->sub = NULL;
-    return NULL;
+    bench_redis_benchmark_t run = {.program = "bench_routing",
+                                   .host = opts->redis_host,
+                                   .port = opts->redis_port,
+                                   .prefix = prefix,
+                                   .sha = sha,
+                                   .score = SCORE,
+                                   .calls = opts->leads,
+                                   .reps = opts->reps};
+    return bench_redis_benchmark(&run, store, script, &children->benchmark, out, err);
 }
 
 /* Pushes lead KIND-INDEX as a ScoredLead of stage mql to PUSH. */
@@ -541,35 +208,22 @@ static int s_push_lead(void *push, const char *kind, long index, err_t *err)
     return rc < 0 ? err_set(err, ERR_IO, "push: %s", zmq_strerror(errno)) : 0;
 }
 
-/* Writes the service's config: the queue and REPS reps, as s_setup_prefix does. */
+/* Writes the service's config: the queue and REPS reps, as bench_setup_prefix does. */
 static int s_write_config(children_t *children, int reps, err_t *err)
 {
-    snprintf(children->config_path, sizeof children->config_path, "/tmp/bench_routing_XXXXXX.yaml");
-    int fd = mkstemps(children->config_path, 5);
-    if (fd < 0) {
-        children->config_path[0] = '\0';
-        return err_set(err, ERR_IO, "mkstemps: %s", strerror(errno));
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        return err_set(err, ERR_IO, "%s: %s", children->config_path, strerror(errno));
-    }
+    FILE *f = bench_config_create("bench_routing", children->config_path,
+                                  sizeof children->config_path, err);
+    if (!f)
+        return -1;
     fprintf(f,
             "# bench_routing: one round-robin queue, %d reps (removed after the run)\n"
             "log:\n  level: warn\n"
-            "routing:\n  fallback_queue: " QUEUE "\n"
-            "  queues:\n    - { name: " QUEUE ", strategy: round_robin, stage: mql }\n"
+            "routing:\n  fallback_queue: " BENCH_QUEUE "\n"
+            "  queues:\n    - { name: " BENCH_QUEUE ", strategy: round_robin, stage: mql }\n"
             "  reps:\n",
             reps);
-    for (int r = 0; r < reps; r++)
-        fprintf(f,
-                "    - { id: rep-%d, name: rep-%d, capacity: %d, queues: [" QUEUE
-                "], status: online }\n",
-                r, r, REP_CAPACITY);
-    if (fclose(f) != 0)
-        return err_set(err, ERR_IO, "%s: %s", children->config_path, strerror(errno));
-    return 0;
+    bench_config_write_reps(f, reps);
+    return bench_config_close(f, children->config_path, err);
 }
 
 /* Starts leadops-routing on PREFIX with the endpoints given. Its environment
@@ -587,7 +241,7 @@ static int s_service_start(children_t *children, const options_t *opts, const ch
                        strerror(errno));
     if (s_write_config(children, opts->reps, err) < 0)
         return -1;
-    char vars[7][PATH_MAX];
+    char vars[7][PATH_MAX], *var_list[7];
     snprintf(vars[0], sizeof vars[0], "LEADOPS_REDIS_HOST=%s", opts->redis_host);
     snprintf(vars[1], sizeof vars[1], "LEADOPS_REDIS_PORT=%d", opts->redis_port);
     snprintf(vars[2], sizeof vars[2], "LEADOPS_REDIS_PREFIX=%s", prefix);
@@ -595,27 +249,20 @@ static int s_service_start(children_t *children, const options_t *opts, const ch
     snprintf(vars[4], sizeof vars[4], "LEADOPS_ENDPOINTS_COMMANDS=%s", commands_ep);
     snprintf(vars[5], sizeof vars[5], "LEADOPS_ENDPOINTS_EVENTS=%s", events_ep);
     snprintf(vars[6], sizeof vars[6], "LEADOPS_LOG_LEVEL=warn");
-    size_t inherited = 0;
-    while (environ[inherited])
-        inherited++;
-    char **envp = calloc(inherited + 8, sizeof *envp);
-    if (!envp)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    size_t n = 0;
     for (int i = 0; i < 7; i++)
-        envp[n++] = vars[i];
-    for (size_t i = 0; i < inherited; i++)
-        if (strncmp(environ[i], "LEADOPS_", 8) != 0)
-            envp[n++] = environ[i];
+        var_list[i] = vars[i];
+    char **envp = bench_service_env(var_list, 7, err);
+    if (!envp)
+        return -1;
     const char *argv[] = {path, "--config", children->config_path, NULL};
-    children->routing = s_spawn(path, argv, envp, -1, err);
+    children->routing = bench_spawn("bench_routing", path, argv, envp, -1, err);
     free(envp);
     return children->routing < 0 ? -1 : 0;
 }
 
 /* Waits until the Assignments of leads 0..TARGET-1 have all arrived. */
-static int s_wait_assigned(listener_t *listener, long target, children_t *children, store_t *store,
-                           const char *prefix, err_t *err)
+static int s_wait_assigned(bench_listener_t *listener, long target, children_t *children,
+                           store_t *store, const char *prefix, err_t *err)
 {
     long last = -1;
     int64_t last_change_us = clock_mono_us();
@@ -628,63 +275,49 @@ static int s_wait_assigned(listener_t *listener, long target, children_t *childr
             last = received;
             last_change_us = now;
         } else if (now - last_change_us > STALL_TIMEOUT_MS * 1000LL) {
-            long assigned = s_stats_assigned(store, prefix, NULL);
+            long assigned = bench_stats_assigned(store, prefix, NULL);
             return err_set(err, ERR_IO,
                            "stalled: %ld of %ld Assignment events in %d s (%s:stats assigned: %ld)",
                            received, target, STALL_TIMEOUT_MS / 1000, prefix, assigned);
         }
-        if (!s_child_is_running(&children->routing))
+        if (!bench_child_is_running(&children->routing))
             return err_set(err, ERR_IO, "leadops-routing exited (see its messages above)");
-        s_sleep_us(1000);
+        bench_sleep_us(1000);
     }
-}
-
-static int s_compare_int64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
 }
 
 /* Fills OUT from the leads FIRST..FIRST+COUNT-1: the rate from the first
  * push to the last Assignment, latency percentiles from push to Assignment. */
 static int s_service_result(const int64_t *pushed_us, const int64_t *assigned_us, long first,
-                            long count, result_t *out, err_t *err)
+                            long count, bench_result_t *out, err_t *err)
 {
-    int64_t *latency = malloc((size_t)count * sizeof *latency);
-    if (!latency)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    int64_t last_us = 0;
-    for (long i = 0; i < count; i++) {
-        latency[i] = assigned_us[first + i] - pushed_us[first + i];
-        if (assigned_us[first + i] > last_us)
-            last_us = assigned_us[first + i];
-    }
-    qsort(latency, (size_t)count, sizeof *latency, s_compare_int64);
+    bench_latency_t latency;
+    if (bench_latency(pushed_us, assigned_us, first, count, &latency, err) < 0)
+        return -1;
     out->count = out->assigned = count;
-    out->seconds = (last_us - pushed_us[first]) / 1e6;
-    out->per_second = count / out->seconds;
-    out->p50_ms = latency[(count - 1) * 50 / 100] / 1e3;
-    out->p99_ms = latency[(count - 1) * 99 / 100] / 1e3;
-    free(latency);
+    out->seconds = latency.seconds;
+    out->per_second = latency.per_second;
+    out->p50_ms = latency.p50_ms;
+    out->p99_ms = latency.p99_ms;
     return 0;
 }
 
 /* Pushes a warm-up lead every 100 ms until one is assigned: then the
  * service has written its config to Redis and its PUB is connected to our
  * SUB (a PUB drops what it sends before that). */
-static int s_warm_up(listener_t *listener, void *push, children_t *children, store_t *store,
+static int s_warm_up(bench_listener_t *listener, void *push, children_t *children, store_t *store,
                      const char *prefix, err_t *err)
 {
     for (long sent = 0; atomic_load(&listener->warmed_up) == 0; sent++) {
         if (sent * 100 > START_TIMEOUT_MS)
             return err_set(err, ERR_IO, "leadops-routing assigned no lead in %d s",
                            START_TIMEOUT_MS / 1000);
-        if (!s_child_is_running(&children->routing))
+        if (!bench_child_is_running(&children->routing))
             return err_set(err, ERR_IO, "leadops-routing exited (see its messages above)");
         if (s_put_in_flight(store, prefix, "warm", sent, 1, err) < 0 ||
             s_push_lead(push, "warm", sent, err) < 0)
             return -1;
-        s_sleep_us(100000);
+        bench_sleep_us(100000);
     }
     return 0;
 }
@@ -692,12 +325,13 @@ static int s_warm_up(listener_t *listener, void *push, children_t *children, sto
 /* 1. Through the service: a burst of every lead into BURST, then a quarter
  * as many, paced at half the burst's rate, into PACED. */
 static int s_bench_service(children_t *children, const options_t *opts, store_t *store,
-                           const char *prefix, result_t *burst, result_t *paced, err_t *err)
+                           const char *prefix, bench_result_t *burst, bench_result_t *paced,
+                           err_t *err)
 {
     char pull_ep[64], commands_ep[64], events_ep[64];
-    snprintf(pull_ep, sizeof pull_ep, "tcp://127.0.0.1:%d", s_free_port());
-    snprintf(commands_ep, sizeof commands_ep, "tcp://127.0.0.1:%d", s_free_port());
-    snprintf(events_ep, sizeof events_ep, "tcp://127.0.0.1:%d", s_free_port());
+    bench_free_endpoint(pull_ep, sizeof pull_ep);
+    bench_free_endpoint(commands_ep, sizeof commands_ep);
+    bench_free_endpoint(events_ep, sizeof events_ep);
     /* Started before this process has ZeroMQ's threads, so the fork copies
      * one thread; its PUB reconnects until the SUB below is bound. */
     if (s_service_start(children, opts, prefix, pull_ep, commands_ep, events_ep, err) < 0)
@@ -705,10 +339,8 @@ static int s_bench_service(children_t *children, const options_t *opts, store_t 
     long paced_count = (opts->leads + 3) / 4, total = opts->leads + paced_count;
     int64_t *pushed_us = calloc((size_t)total, sizeof *pushed_us);
     int64_t *assigned_us = calloc((size_t)total, sizeof *assigned_us);
-    listener_t listener = {.lead_count = total, .assigned_us = assigned_us};
-    atomic_init(&listener.received, 0);
-    atomic_init(&listener.warmed_up, 0);
-    atomic_init(&listener.stop, false);
+    bench_listener_t listener;
+    bench_listener_init(&listener, total, assigned_us);
     void *ctx = zmq_ctx_new();
     void *push = zmq_socket(ctx, ZMQ_PUSH);
     listener.sub = zmq_socket(ctx, ZMQ_SUB);
@@ -734,7 +366,7 @@ static int s_bench_service(children_t *children, const options_t *opts, store_t 
     }
     /* pthread_create is the full barrier ZeroMQ asks for when a socket
      * changes threads: from here on only the listener touches the SUB. */
-    if (pthread_create(&listener_thread, NULL, s_listen, &listener) != 0) {
+    if (pthread_create(&listener_thread, NULL, bench_listen, &listener) != 0) {
         err_set(err, ERR_IO, "pthread_create failed");
         goto done;
     }
@@ -756,21 +388,17 @@ static int s_bench_service(children_t *children, const options_t *opts, store_t 
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     for (long i = opts->leads; i < total; i++) {
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-            ;
+        bench_sleep_until(&next, interval_ns);
         pushed_us[i] = clock_mono_us();
         if (s_push_lead(push, "lead", i, err) < 0)
             goto done;
-        next.tv_nsec += interval_ns;
-        next.tv_sec += next.tv_nsec / 1000000000;
-        next.tv_nsec %= 1000000000;
     }
     if (s_wait_assigned(&listener, total, children, store, prefix, err) < 0 ||
         s_service_result(pushed_us, assigned_us, opts->leads, paced_count, paced, err) < 0)
         goto done;
     rc = 0;
 done:
-    s_stop_child(&children->routing);
+    bench_stop_child(&children->routing, STOP_TIMEOUT_MS);
     if (listening) {
         atomic_store(&listener.stop, true);
         pthread_join(listener_thread, NULL); /* it closes the SUB */
@@ -818,7 +446,7 @@ static int s_delete_prefix(store_t *store, const char *prefix, err_t *err)
     return 0;
 }
 
-static void s_print_row(const char *what, const result_t *r)
+static void s_print_row(const char *what, const bench_result_t *r)
 {
     printf("  %-46s %7ld %9.3f %11.0f", what, r->count, r->seconds, r->per_second);
     if (r->p50_ms >= 0)
@@ -863,24 +491,17 @@ int main(int argc, char **argv)
             return s_usage(help ? stdout : stderr, help ? 0 : 2);
         }
     }
-    /* The service's reps hold at most REP_CAPACITY leads each and none is
+    /* The service's reps hold at most BENCH_REP_CAPACITY leads each and none is
      * closed: a lead that had to wait would never be assigned. The service
      * routes the leads, a quarter more paced, and the warm-up's. */
-    long most_leads = ((long)opts.reps * REP_CAPACITY - START_TIMEOUT_MS / 100) * 4 / 5;
+    long most_leads = ((long)opts.reps * BENCH_REP_CAPACITY - START_TIMEOUT_MS / 100) * 4 / 5;
     if (opts.reps < 1 || opts.reps > 1000 || opts.leads < 1 || opts.leads > most_leads) {
         fprintf(stderr, "bench_routing: --reps must be 1..1000, --leads 1..%ld for %d reps\n",
                 opts.reps >= 1 ? most_leads : 0, opts.reps);
         return 2;
     }
-    if (!opts.bin_dir[0]) {
-        ssize_t n = readlink("/proc/self/exe", opts.bin_dir, sizeof opts.bin_dir - 1);
-        opts.bin_dir[n > 0 ? n : 0] = '\0';
-        char *slash = strrchr(opts.bin_dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(opts.bin_dir, sizeof opts.bin_dir, ".");
-    }
+    if (!opts.bin_dir[0])
+        bench_program_dir(opts.bin_dir, sizeof opts.bin_dir);
 
     children_t children = {0};
     bool private_redis = opts.redis_port == 0;
@@ -892,26 +513,19 @@ int main(int argc, char **argv)
     snprintf(prefix_script, sizeof prefix_script, "bench_routing.%d.script", (int)getpid());
     snprintf(prefix_benchmark, sizeof prefix_benchmark, "bench_routing.%d.redis_benchmark",
              (int)getpid());
-    result_t script_result, benchmark_result, burst, paced;
-    if (private_redis && s_redis_start(&children, &opts, &err) < 0)
-        goto done;
+    bench_result_t script_result, benchmark_result, burst, paced;
+    if (private_redis) {
+        if (bench_redis_start("bench_routing", START_TIMEOUT_MS, STOP_TIMEOUT_MS, &children.redis,
+                              &opts.redis_port, &err) < 0)
+            goto done;
+        snprintf(opts.redis_host, sizeof opts.redis_host, "127.0.0.1");
+    }
     store_options_t store_opts = {
         .host = opts.redis_host, .port = opts.redis_port, .timeout_ms = 30000};
     if (!(store = store_new(&store_opts, true, &err)))
         goto done;
-    size_t source_len = strlen(routing_script_routing);
-    char *in_flight_source = malloc(sizeof s_in_flight_line + source_len);
-    if (!in_flight_source) {
-        err_set(&err, ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    memcpy(in_flight_source, s_in_flight_line, sizeof s_in_flight_line - 1);
-    memcpy(in_flight_source + sizeof s_in_flight_line - 1, routing_script_routing, source_len + 1);
-    int script = store_script_register(store, "routing", routing_script_routing, &err);
-    int in_flight_script =
-        script < 0 ? -1 : store_script_register(store, "routing_in_flight", in_flight_source, &err);
-    free(in_flight_source);
-    if (in_flight_script < 0)
+    int script, in_flight_script;
+    if (bench_register_routing(store, &script, &in_flight_script, &err) < 0)
         goto done;
 
     /* The two without ZeroMQ first: the service's run starts ZeroMQ's
@@ -943,7 +557,7 @@ int main(int argc, char **argv)
            "  routing.lua with a ZADD of the lead into the in-flight set in front; lead ids\n"
            "  lead-__rand_int__ (-r %s): %ld of %ld calls assigned a lead, the others\n"
            "  met a repeated id; p50/p99 per request of a pipeline of 16.\n",
-           script_result.assigned, script_result.count, RAND_IDS, benchmark_result.assigned,
+           script_result.assigned, script_result.count, BENCH_RAND_IDS, benchmark_result.assigned,
            benchmark_result.count);
     rc = 0;
 done:
