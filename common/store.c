@@ -527,3 +527,12 @@ const store_value_t *store_batch_reply(const store_batch_t *self, size_t index)
         return NULL;
     return self->replies[index];
 }
+
+int store_reply_check(const store_value_t *value, const char *what, err_t *err)
+{
+    if (!value)
+        return err_set(err, ERR_IO, "%s: no reply", what);
+    if (value->type == STORE_ERROR)
+        return err_set(err, ERR_IO, "%s: %s", what, value->str ? value->str : "error reply");
+    return 0;
+}

@@ -76,6 +76,11 @@ store_value_t *store_script(store_t *self, int script, int nkeys, int argc, cons
 bool store_is_connected(const store_t *self);
 
 void store_value_free(store_value_t **value_p);
+/* Turns a missing reply or a Redis error reply into ERR_IO naming WHAT
+ * ("WHAT: no reply", "WHAT: <the error>"). Returns 0 when VALUE is a
+ * usable reply, else -1. */
+int store_reply_check(const store_value_t *value, const char *what, err_t *err);
+
 /* Accessors that tolerate NULL and wrong types. */
 const store_value_t *store_value_at(const store_value_t *value, size_t index);
 long long store_value_int(const store_value_t *value, long long fallback);

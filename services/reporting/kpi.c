@@ -1,7 +1,6 @@
 /* kpi.c — rep and team KPIs, conversion and ops figures; see kpi.h. */
 #include "kpi.h"
 
-#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,25 +151,6 @@ static s_rep_t *s_table_get(s_rep_table_t *table, const char *id, size_t len)
 }
 
 /* ---- small helpers ---------------------------------------------------- */
-
-/* Turns a missing reply or a Redis error reply into ERR_IO naming WHAT. */
-static int s_check(const store_value_t *value, const char *what, err_t *err)
-{
-    if (!value)
-        return err_set(err, ERR_IO, "%s: no reply", what);
-    if (value->type == STORE_ERROR)
-        return err_set(err, ERR_IO, "%s: %s", what, value->str ? value->str : "error reply");
-    return 0;
-}
-
-static void s_batch_add(store_batch_t *batch, int argc, const char **argv)
-{
-    size_t lens[8];
-    assert(argc > 0 && argc <= 8);
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    store_batch_command(batch, argc, argv, lens);
-}
 
 static json_t *s_ratio(double part, double whole)
 {
@@ -348,19 +328,19 @@ static int s_read_days(store_t *store, const char *prefix, int64_t from, int64_t
         return -1;
     int rc = -1;
     store_batch_t *batch = store_batch_new();
-    if (s_check(days, "ZRANGEBYSCORE kpi:days", err) < 0)
+    if (store_reply_check(days, "ZRANGEBYSCORE kpi:days", err) < 0)
         goto done;
     for (size_t i = 0; i < days->count; i++) {
         char key_day[KEY_MAX], suffix[64];
         snprintf(suffix, sizeof suffix, "kpi:d:%s", store_value_str(days->elements[i], ""));
         keys_format(key_day, KEY_MAX, prefix, suffix);
-        s_batch_add(batch, 2, (const char *[]){"HGETALL", key_day});
+        store_batch_command(batch, 2, (const char *[]){"HGETALL", key_day}, NULL);
     }
     if (days->count && store_batch_exec(store, batch, err) < 0)
         goto done;
     for (size_t i = 0; i < days->count; i++) {
         const store_value_t *hash = store_batch_reply(batch, i);
-        if (s_check(hash, "HGETALL kpi:d", err) < 0)
+        if (store_reply_check(hash, "HGETALL kpi:d", err) < 0)
             goto done;
         int64_t day = store_value_int(days->elements[i], 0);
         if (s_add_day(table, leads, hash, day < period_from, err) < 0)
@@ -379,11 +359,11 @@ static int s_resolve_all(store_t *store, const char *prefix, kpi_period_t *perio
     char key_days[KEY_MAX];
     keys_format(key_days, KEY_MAX, prefix, "kpi:days");
     store_batch_t *batch = store_batch_new();
-    s_batch_add(batch, 4, (const char *[]){"ZRANGE", key_days, "0", "0"});
-    s_batch_add(batch, 4, (const char *[]){"ZRANGE", key_days, "-1", "-1"});
+    store_batch_command(batch, 4, (const char *[]){"ZRANGE", key_days, "0", "0"}, NULL);
+    store_batch_command(batch, 4, (const char *[]){"ZRANGE", key_days, "-1", "-1"}, NULL);
     int rc = store_batch_exec(store, batch, err);
-    if (rc == 0 && (s_check(store_batch_reply(batch, 0), "ZRANGE kpi:days", err) < 0 ||
-                    s_check(store_batch_reply(batch, 1), "ZRANGE kpi:days", err) < 0))
+    if (rc == 0 && (store_reply_check(store_batch_reply(batch, 0), "ZRANGE kpi:days", err) < 0 ||
+                    store_reply_check(store_batch_reply(batch, 1), "ZRANGE kpi:days", err) < 0))
         rc = -1;
     if (rc == 0) {
         const store_value_t *first = store_value_at(store_batch_reply(batch, 0), 0);
@@ -646,7 +626,7 @@ json_t *kpi_conversion(store_t *store, const char *prefix, err_t *err)
     store_value_t *hash = store_command(store, err, "HGETALL %s", key);
     if (!hash)
         return NULL;
-    if (s_check(hash, "HGETALL kpi:origin", err) < 0) {
+    if (store_reply_check(hash, "HGETALL kpi:origin", err) < 0) {
         store_value_free(&hash);
         return NULL;
     }
@@ -722,19 +702,19 @@ static int s_waiting_reasons(store_t *store, const char *prefix, json_t *queues,
         snprintf(suffix, sizeof suffix, "queue:%s:waiting",
                  json_string_value(json_object_get(json_array_get(list, q), "name")));
         keys_format(key, KEY_MAX, prefix, suffix);
-        s_batch_add(samples, 4, (const char *[]){"ZRANGE", key, "0", REASON_SAMPLE});
+        store_batch_command(samples, 4, (const char *[]){"ZRANGE", key, "0", REASON_SAMPLE}, NULL);
     }
     if (count && store_batch_exec(store, samples, err) < 0)
         goto done;
     for (size_t q = 0; q < count; q++) {
         const store_value_t *sample = store_batch_reply(samples, q);
-        if (s_check(sample, "ZRANGE waiting", err) < 0)
+        if (store_reply_check(sample, "ZRANGE waiting", err) < 0)
             goto done;
         for (size_t i = 0; i < sample->count; i++) {
             char key[KEY_MAX], suffix[KEY_MAX];
             snprintf(suffix, sizeof suffix, "lead:%s", store_value_str(sample->elements[i], ""));
             keys_format(key, KEY_MAX, prefix, suffix);
-            s_batch_add(reasons, 3, (const char *[]){"HGET", key, "waiting_reason"});
+            store_batch_command(reasons, 3, (const char *[]){"HGET", key, "waiting_reason"}, NULL);
         }
     }
     if (store_batch_count(reasons) && store_batch_exec(store, reasons, err) < 0)
@@ -771,11 +751,11 @@ static json_t *s_sla(store_t *store, const char *prefix, err_t *err)
         lens[i] = strlen(argv[i]);
     store_batch_t *batch = store_batch_new();
     store_batch_command(batch, (int)(2 + SLA_STAT_COUNT), argv, lens);
-    s_batch_add(batch, 2, (const char *[]){"ZCARD", key_sla});
+    store_batch_command(batch, 2, (const char *[]){"ZCARD", key_sla}, NULL);
     json_t *sla = NULL;
     if (store_batch_exec(store, batch, err) == 0 &&
-        s_check(store_batch_reply(batch, 0), "HMGET stats", err) == 0 &&
-        s_check(store_batch_reply(batch, 1), "ZCARD sla", err) == 0) {
+        store_reply_check(store_batch_reply(batch, 0), "HMGET stats", err) == 0 &&
+        store_reply_check(store_batch_reply(batch, 1), "ZCARD sla", err) == 0) {
         sla = json_object();
         json_object_set_new(sla, "pending",
                             json_integer(store_value_int(store_batch_reply(batch, 1), 0)));

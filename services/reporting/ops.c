@@ -37,20 +37,6 @@ enum {
     R_COUNT
 };
 
-static void s_add(store_batch_t *batch, int argc, const char **argv)
-{
-    store_batch_command(batch, argc, argv, NULL);
-}
-
-static int s_check(const store_value_t *value, const char *what, err_t *err)
-{
-    if (!value)
-        return err_set(err, ERR_IO, "%s: no reply", what);
-    if (value->type == STORE_ERROR)
-        return err_set(err, ERR_IO, "%s: %s", what, value->str ? value->str : "error reply");
-    return 0;
-}
-
 /* {field: integer} from an HGETALL reply; fields whose count fell to 0 or
  * below (a distribution's emptied entries) are left out. */
 static json_t *s_counts(const store_value_t *hash)
@@ -127,7 +113,7 @@ static json_t *s_services(store_t *store, const char *prefix, const store_value_
         snprintf(suffix, sizeof suffix, "service:%s",
                  store_value_str(members->elements[2 * i], ""));
         keys_format(key, KEY_MAX, prefix, suffix);
-        s_add(batch, 2, (const char *[]){"HGETALL", key});
+        store_batch_command(batch, 2, (const char *[]){"HGETALL", key}, NULL);
     }
     json_t *list = NULL;
     if (count && store_batch_exec(store, batch, err) < 0)
@@ -178,32 +164,35 @@ json_t *ops_view(store_t *store, const config_t *cfg, int64_t now_ms, err_t *err
         char key[KEY_MAX], suffix[64];
         snprintf(suffix, sizeof suffix, "intake:h:%lld", (long long)(hour - i));
         keys_format(key, KEY_MAX, prefix, suffix);
-        s_add(batch, 2, (const char *[]){"HGETALL", key});
+        store_batch_command(batch, 2, (const char *[]){"HGETALL", key}, NULL);
     }
     static const char *const hashes[] = {"grades", "score_hist", "stl_accept", "stl_touch",
                                          "rejects"};
     for (size_t i = 0; i < sizeof hashes / sizeof *hashes; i++) {
         char key[KEY_MAX];
         keys_format(key, KEY_MAX, prefix, hashes[i]);
-        s_add(batch, 2, (const char *[]){"HGETALL", key});
+        store_batch_command(batch, 2, (const char *[]){"HGETALL", key}, NULL);
     }
     char key[KEY_MAX];
-    s_add(batch, 2, (const char *[]){"XLEN", keys_format(key, KEY_MAX, prefix, "deadletter")});
-    s_add(batch, 5,
-          (const char *[]){"ZRANGE", keys_format(key, KEY_MAX, prefix, "services"), "0", "-1",
-                           "WITHSCORES"});
+    store_batch_command(
+        batch, 2, (const char *[]){"XLEN", keys_format(key, KEY_MAX, prefix, "deadletter")}, NULL);
+    store_batch_command(batch, 5,
+                        (const char *[]){"ZRANGE", keys_format(key, KEY_MAX, prefix, "services"),
+                                         "0", "-1", "WITHSCORES"},
+                        NULL);
     static const char *const hops[] = {"inflight:scoring", "inflight:routing"};
     for (size_t i = 0; i < 2; i++) {
         keys_format(key, KEY_MAX, prefix, hops[i]);
-        s_add(batch, 2, (const char *[]){"ZCARD", key});
-        s_add(batch, 5, (const char *[]){"ZRANGE", key, "0", "0", "WITHSCORES"});
+        store_batch_command(batch, 2, (const char *[]){"ZCARD", key}, NULL);
+        store_batch_command(batch, 5, (const char *[]){"ZRANGE", key, "0", "0", "WITHSCORES"},
+                            NULL);
     }
 
     json_t *services = NULL;
     if (store_batch_exec(store, batch, err) < 0)
         goto fail;
     for (size_t i = 0; i < store_batch_count(batch); i++)
-        if (s_check(store_batch_reply(batch, i), "ops", err) < 0)
+        if (store_reply_check(store_batch_reply(batch, i), "ops", err) < 0)
             goto fail;
 #define REPLY(k) store_batch_reply(batch, INTAKE_HOURS + (k))
     services = s_services(store, prefix, REPLY(R_SERVICES), now_ms, err);

@@ -49,27 +49,6 @@ static int s_keyf(char out[static KEY_MAX], const char *prefix, const char *fmt,
     return 0;
 }
 
-/* Queues one command of ARGC string arguments on BATCH. */
-static void s_batch_add(store_batch_t *batch, int argc, const char **argv)
-{
-    size_t lens[8];
-    assert(argc > 0 && argc <= 8);
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    store_batch_command(batch, argc, argv, lens);
-}
-
-/* Turns a missing reply or a Redis error reply into ERR_IO naming WHAT.
- * Returns 0 when VALUE is a usable reply. */
-static int s_check(const store_value_t *value, const char *what, err_t *err)
-{
-    if (!value)
-        return err_set(err, ERR_IO, "%s: no reply", what);
-    if (value->type == STORE_ERROR)
-        return err_set(err, ERR_IO, "%s: %s", what, value->str ? value->str : "error reply");
-    return 0;
-}
-
 /* The value of FIELD in an HGETALL reply (a flat field, value, ... array), or NULL. */
 static const store_value_t *s_hash_get(const store_value_t *hash, const char *field)
 {
@@ -169,7 +148,7 @@ int views_stl_read(store_t *store, const char *prefix, stl_histogram_t *hist, er
     store_value_t *reply = store_command(store, err, "HGETALL %s", key);
     if (!reply)
         return -1;
-    int rc = s_check(reply, "HGETALL stl", err);
+    int rc = store_reply_check(reply, "HGETALL stl", err);
     if (rc == 0)
         s_stl_from_hash(reply, hist);
     store_value_free(&reply);
@@ -312,8 +291,8 @@ static int s_lead_reads(store_batch_t *batch, const char *prefix, const char *le
         s_keyf(acts_key, prefix, "lead:%s:acts", lead_id) < 0)
         return -1;
     snprintf(last, sizeof last, "%d", EXPLAIN_ACTS_MAX - 1);
-    s_batch_add(batch, 2, (const char *[]){"HGETALL", key});
-    s_batch_add(batch, 4, (const char *[]){"LRANGE", acts_key, "0", last});
+    store_batch_command(batch, 2, (const char *[]){"HGETALL", key}, NULL);
+    store_batch_command(batch, 4, (const char *[]){"LRANGE", acts_key, "0", last}, NULL);
     return 0;
 }
 
@@ -372,7 +351,7 @@ static int s_read_resolved(store_t *store, const char *prefix, const char *lead_
     resolved->read = resolved->first;
     if (!lead_id || !*lead_id || s_keyf(alias_key, prefix, "alias:%s", lead_id) < 0)
         return err_set(err, ERR_NOTFOUND, "lead %s not found", lead_id ? lead_id : "");
-    s_batch_add(resolved->first, 2, (const char *[]){"GET", alias_key});
+    store_batch_command(resolved->first, 2, (const char *[]){"GET", alias_key}, NULL);
     if (reads(resolved->first, prefix, lead_id) < 0)
         return err_set(err, ERR_NOTFOUND, "lead %s not found", lead_id);
     if (store_batch_exec(store, resolved->first, err) < 0)
@@ -400,7 +379,7 @@ json_t *views_lead(store_t *store, const char *prefix, const char *lead_id,
     if (s_read_resolved(store, prefix, lead_id, s_lead_reads, &resolved, err) < 0)
         goto done;
     const store_value_t *hash = store_batch_reply(resolved.read, resolved.at);
-    if (s_check(hash, "HGETALL lead", err) < 0)
+    if (store_reply_check(hash, "HGETALL lead", err) < 0)
         goto done;
     if (hash->type != STORE_ARRAY || hash->count == 0) {
         err_set(err, ERR_NOTFOUND, "lead %s not found", resolved.shown);
@@ -424,8 +403,9 @@ static int s_audit_reads(store_batch_t *batch, const char *prefix, const char *l
     if (s_keyf(key, prefix, "lead:%s", lead_id) < 0 ||
         s_keyf(audit_key, prefix, "lead:%s:audit", lead_id) < 0)
         return -1;
-    s_batch_add(batch, 2, (const char *[]){"EXISTS", key});
-    s_batch_add(batch, 6, (const char *[]){"XRANGE", audit_key, "-", "+", "COUNT", "1000"});
+    store_batch_command(batch, 2, (const char *[]){"EXISTS", key}, NULL);
+    store_batch_command(batch, 6, (const char *[]){"XRANGE", audit_key, "-", "+", "COUNT", "1000"},
+                        NULL);
     return 0;
 }
 
@@ -470,7 +450,8 @@ json_t *views_lead_audit(store_t *store, const char *prefix, const char *lead_id
         goto done;
     const store_value_t *exists = store_batch_reply(resolved.read, resolved.at);
     const store_value_t *entries = store_batch_reply(resolved.read, resolved.at + 1);
-    if (s_check(exists, "EXISTS lead", err) < 0 || s_check(entries, "XRANGE audit", err) < 0)
+    if (store_reply_check(exists, "EXISTS lead", err) < 0 ||
+        store_reply_check(entries, "XRANGE audit", err) < 0)
         goto done;
     if (store_value_int(exists, 0) == 0 && (entries->type != STORE_ARRAY || !entries->count)) {
         err_set(err, ERR_NOTFOUND, "lead %s not found", resolved.shown);
@@ -513,13 +494,14 @@ static int s_queue_stage3(store_t *store, const char *prefix, s_queue_row_t *row
             const char *lead_id = store_value_str(rows[q].sample->elements[i], "");
             if (s_keyf(key, prefix, "lead:%s", lead_id) < 0)
                 key[0] = '\0';
-            s_batch_add(batch, 3, (const char *[]){"HGET", key, "queued_at"});
+            store_batch_command(batch, 3, (const char *[]){"HGET", key, "queued_at"}, NULL);
         }
         for (size_t i = 0; i < rows[q].reps->count; i++) {
             const char *rep_id = store_value_str(rows[q].reps->elements[i], "");
             if (s_keyf(key, prefix, "rep:%s", rep_id) < 0)
                 key[0] = '\0';
-            s_batch_add(batch, 5, (const char *[]){"HMGET", key, "status", "capacity", "open"});
+            store_batch_command(batch, 5,
+                                (const char *[]){"HMGET", key, "status", "capacity", "open"}, NULL);
         }
     }
     if (store_batch_count(batch) == 0)
@@ -527,7 +509,7 @@ static int s_queue_stage3(store_t *store, const char *prefix, s_queue_row_t *row
     if (store_batch_exec(store, batch, err) < 0)
         return -1;
     for (size_t i = 0; i < store_batch_count(batch); i++)
-        if (s_check(store_batch_reply(batch, i), "queue leads and reps", err) < 0)
+        if (store_reply_check(store_batch_reply(batch, i), "queue leads and reps", err) < 0)
             return -1;
     return 0;
 }
@@ -579,7 +561,7 @@ json_t *views_queues(store_t *store, const char *prefix, err_t *err)
     const char **names = NULL;
     s_queue_row_t *rows = NULL;
     store_batch_t *stage2 = store_batch_new(), *stage3 = store_batch_new();
-    if (s_check(names_reply, "SMEMBERS queues", err) < 0)
+    if (store_reply_check(names_reply, "SMEMBERS queues", err) < 0)
         goto done;
     names = s_sorted_members(names_reply, &queue_count);
     rows = calloc(queue_count ? queue_count : 1, sizeof *rows);
@@ -596,15 +578,15 @@ json_t *views_queues(store_t *store, const char *prefix, err_t *err)
         if (s_keyf(waiting, prefix, "queue:%s:waiting", names[q]) < 0 ||
             s_keyf(rr, prefix, "queue:%s:rr", names[q]) < 0)
             waiting[0] = rr[0] = '\0';
-        s_batch_add(stage2, 2, (const char *[]){"ZCARD", waiting});
-        s_batch_add(stage2, 4, (const char *[]){"ZRANGE", waiting, "0", last});
-        s_batch_add(stage2, 4, (const char *[]){"ZRANGE", rr, "0", "-1"});
+        store_batch_command(stage2, 2, (const char *[]){"ZCARD", waiting}, NULL);
+        store_batch_command(stage2, 4, (const char *[]){"ZRANGE", waiting, "0", last}, NULL);
+        store_batch_command(stage2, 4, (const char *[]){"ZRANGE", rr, "0", "-1"}, NULL);
     }
     if (queue_count && store_batch_exec(store, stage2, err) < 0)
         goto done;
     for (size_t q = 0; q < queue_count; q++) {
         for (size_t k = 0; k < 3; k++)
-            if (s_check(store_batch_reply(stage2, 3 * q + k), "queue state", err) < 0)
+            if (store_reply_check(store_batch_reply(stage2, 3 * q + k), "queue state", err) < 0)
                 goto done;
         rows[q].name = names[q];
         rows[q].sample = store_batch_reply(stage2, 3 * q + 1);
@@ -670,7 +652,7 @@ json_t *views_reps(store_t *store, const char *prefix, err_t *err)
     size_t rep_count = 0;
     const char **ids = NULL;
     store_batch_t *batch = store_batch_new();
-    if (s_check(ids_reply, "SMEMBERS reps", err) < 0)
+    if (store_reply_check(ids_reply, "SMEMBERS reps", err) < 0)
         goto done;
     ids = s_sorted_members(ids_reply, &rep_count);
     if (rep_count && !ids) {
@@ -682,10 +664,11 @@ json_t *views_reps(store_t *store, const char *prefix, err_t *err)
         if (s_keyf(rep_key, prefix, "rep:%s", ids[r]) < 0 ||
             s_keyf(queues_key, prefix, "rep:%s:queues", ids[r]) < 0)
             rep_key[0] = queues_key[0] = '\0';
-        s_batch_add(batch, 7,
-                    (const char *[]){"HMGET", rep_key, "name", "status", "capacity", "open",
-                                     "assigned_total"});
-        s_batch_add(batch, 2, (const char *[]){"SMEMBERS", queues_key});
+        store_batch_command(batch, 7,
+                            (const char *[]){"HMGET", rep_key, "name", "status", "capacity", "open",
+                                             "assigned_total"},
+                            NULL);
+        store_batch_command(batch, 2, (const char *[]){"SMEMBERS", queues_key}, NULL);
     }
     if (rep_count && store_batch_exec(store, batch, err) < 0)
         goto done;
@@ -693,7 +676,8 @@ json_t *views_reps(store_t *store, const char *prefix, err_t *err)
     for (size_t r = 0; r < rep_count; r++) {
         const store_value_t *fields = store_batch_reply(batch, 2 * r);
         const store_value_t *queues = store_batch_reply(batch, 2 * r + 1);
-        if (s_check(fields, "rep state", err) < 0 || s_check(queues, "rep queues", err) < 0) {
+        if (store_reply_check(fields, "rep state", err) < 0 ||
+            store_reply_check(queues, "rep queues", err) < 0) {
             json_decref(list);
             goto done;
         }
@@ -745,16 +729,17 @@ json_t *views_summary(store_t *store, const char *prefix, err_t *err)
     }
     json_t *view = NULL;
     store_batch_t *first = store_batch_new(), *depths = store_batch_new();
-    s_batch_add(first, 2, (const char *[]){"HGETALL", stats_key});
-    s_batch_add(first, 2, (const char *[]){"HGETALL", stl_key});
-    s_batch_add(first, 2, (const char *[]){"SMEMBERS", queues_key});
+    store_batch_command(first, 2, (const char *[]){"HGETALL", stats_key}, NULL);
+    store_batch_command(first, 2, (const char *[]){"HGETALL", stl_key}, NULL);
+    store_batch_command(first, 2, (const char *[]){"SMEMBERS", queues_key}, NULL);
     if (store_batch_exec(store, first, err) < 0)
         goto done;
     const store_value_t *stats = store_batch_reply(first, 0);
     const store_value_t *stl = store_batch_reply(first, 1);
     const store_value_t *queues = store_batch_reply(first, 2);
-    if (s_check(stats, "HGETALL stats", err) < 0 || s_check(stl, "HGETALL stl", err) < 0 ||
-        s_check(queues, "SMEMBERS queues", err) < 0)
+    if (store_reply_check(stats, "HGETALL stats", err) < 0 ||
+        store_reply_check(stl, "HGETALL stl", err) < 0 ||
+        store_reply_check(queues, "SMEMBERS queues", err) < 0)
         goto done;
 
     for (size_t q = 0; queues->type == STORE_ARRAY && q < queues->count; q++) {
@@ -762,14 +747,14 @@ json_t *views_summary(store_t *store, const char *prefix, err_t *err)
         char waiting[KEY_MAX];
         if (!name || s_keyf(waiting, prefix, "queue:%s:waiting", name) < 0)
             continue;
-        s_batch_add(depths, 2, (const char *[]){"ZCARD", waiting});
+        store_batch_command(depths, 2, (const char *[]){"ZCARD", waiting}, NULL);
     }
     long long waiting_total = 0;
     if (store_batch_count(depths) > 0) {
         if (store_batch_exec(store, depths, err) < 0)
             goto done;
         for (size_t i = 0; i < store_batch_count(depths); i++) {
-            if (s_check(store_batch_reply(depths, i), "ZCARD waiting", err) < 0)
+            if (store_reply_check(store_batch_reply(depths, i), "ZCARD waiting", err) < 0)
                 goto done;
             waiting_total += store_value_int(store_batch_reply(depths, i), 0);
         }
