@@ -15,6 +15,16 @@
 #include "service.h"
 #include "zutil.h"
 
+/* The stages, lowest first, comma-separated, for the route op. */
+static void s_stage_names(const config_t *cfg, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < cfg->stage_count && used < size; i++)
+        used +=
+            (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : "", cfg->stages[i].name);
+}
+
 routing_t *routing_new(const config_t *cfg, void *zmq_ctx, err_t *err)
 {
     routing_t *self = calloc(1, sizeof *self);
@@ -23,6 +33,7 @@ routing_t *routing_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         return NULL;
     }
     self->cfg = cfg;
+    s_stage_names(cfg, self->stage_names, sizeof self->stage_names);
     self->reprioritize_queue = cfg->queue_count; /* the first pass starts on its timer */
     self->store = service_store_new(cfg, false, err);
     if (!self->store)
@@ -200,8 +211,9 @@ static bool s_queue_lead(routing_t *self, Leadops__ScoredLead *scored, routing_p
                           stage_ok ? "1" : "0",
                           queue_stage,
                           skills,
-                          domains};
-    store_batch_script(self->batch, self->script, 0, 11, argv, NULL);
+                          domains,
+                          self->stage_names};
+    store_batch_script(self->batch, self->script, 0, 12, argv, NULL);
     return true;
 }
 
@@ -302,6 +314,7 @@ static void s_reload(routing_t *self)
     config_t *before_owned = self->own_cfg;
     self->cfg = fresh;
     self->own_cfg = fresh;
+    s_stage_names(fresh, self->stage_names, sizeof self->stage_names);
     err_t err = {0};
     if (routing_sync_config(self, &err) < 0) {
         log_error("reload: the new config could not be written to Redis, keeping the running "
@@ -309,6 +322,7 @@ static void s_reload(routing_t *self)
                   err.msg);
         self->cfg = before;
         self->own_cfg = before_owned;
+        s_stage_names(before, self->stage_names, sizeof self->stage_names);
         config_destroy(&fresh);
         return;
     }

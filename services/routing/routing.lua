@@ -14,13 +14,16 @@
 -- cluster. Layout: common/keys.h.
 --
 -- ARGV[1] operation, ARGV[2] prefix, ARGV[3] now (ms), then per operation:
---   route   lead_id queue rule score stage_ok queue_stage skills domains
+--   route   lead_id queue rule score stage_ok queue_stage skills domains stages
 --           -> {0} nothing to do (a redelivery, or a lead a rep holds or closed)
 --            | {1, rep, ingested_at, why} assigned | {2, ingested_at, reason} waiting
 --            | {3, ingested_at} below the queue's stage: not routed (nurture)
 --            | {4, ingested_at} waiting, re-ordered by its new score
 --            | {5, ingested_at} left the queue: its stage fell below the queue's
---           (stage_ok: '1' when the lead's stage is at or above queue_stage, the
+--           (stages: every stage, lowest first, comma-separated: with it the lead's
+--           stage and score are read from its hash, the latest; stage_ok and score,
+--           as the message saw them, are the fallback without it.
+--           stage_ok: '1' when the lead's stage is at or above queue_stage, the
 --           lowest the queue takes; skills: what a rep needs, comma-separated;
 --           domains: the lead's email domain and its parents, for account owners)
 --   pull    rep_id max                        -> {assignments...}
@@ -72,8 +75,18 @@ if op == 'route' then
   -- Exactly once: the lead must still be in flight from scoring.
   if redis.call('ZREM', key('inflight', 'routing'), lead_id) == 0 then return {0} end
   local lead = key('lead', lead_id)
-  local state = redis.call('HMGET', lead, 'status', 'queue', 'ingested_at')
+  local state = redis.call('HMGET', lead, 'status', 'queue', 'ingested_at', 'stage', 'score')
   local status, ingested_at = state[1], state[3] or tostring(now)
+  -- Decide on the lead as it is now, not as the message saw it: scoring may
+  -- have sent two messages (a stage down, then up again) and only the first
+  -- one to arrive finds the lead in flight; the lead's hash has the latest.
+  if ARGV[12] and ARGV[12] ~= '' and state[4] then
+    local rank = {}
+    local i = 0
+    for name in string.gmatch(ARGV[12], '[^,]+') do i = i + 1; rank[name] = i end
+    stage_ok = (rank[state[4]] or 0) >= (rank[ARGV[9]] or 0)
+  end
+  score = tonumber(state[5]) or score
   if status == 'assigned' or status == 'closed' then return {0} end
   if status == 'queued' then
     local waiting = key('queue', state[2], 'waiting')

@@ -48,6 +48,7 @@ struct routing {
     char reason[ERR_MSG_MAX]; /* the reason of the last command's ack */
     bool store_down_logged;
     routing_notify_t *notify; /* owned: webhook sender; NULL when no queue has one */
+    char stage_names[1024];   /* the config's stages, lowest first: "lead,mql,sql" */
     /* Timers (monotonic ms). */
     int64_t next_avail_ms, next_sla_ms, next_drain_ms;
     /* Re-ordering waiting leads as their scores decay: a pass over every

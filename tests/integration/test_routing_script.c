@@ -460,6 +460,36 @@ static void s_assert_field(s_ctx_t *ctx, const char *key, const char *field, con
 
 /* A lead below the queue's stage waits in nurture and takes no capacity;
  * once its stage is reached it is routed like any other. */
+/* Scoring sent two messages for one lead (its stage fell, then rose again);
+ * only the first to arrive finds the lead in flight. Routing decides on the
+ * lead's stage in its hash, the latest, not on the message's: the stale
+ * "below the stage" message still routes a lead that is an mql again. */
+static void test_route_reads_the_latest_stage(void **state)
+{
+    s_ctx_t *ctx = *state;
+    s_sync(ctx, "rep-a", "A", "1");
+    err_t err = {0};
+    store_value_t *r =
+        store_command(ctx->store, &err, "HSET t:lead:R1 ingested_at 900 score 30 stage mql");
+    store_value_free(&r);
+    r = store_command(ctx->store, &err, "ZADD t:inflight:routing 1 R1");
+    store_value_free(&r);
+    /* The message says "not at the queue's stage" (stage_ok 0): stale. */
+    store_value_t *reply =
+        s_call(ctx, "route", 9, "R1", "q", "rule", "10", "0", "mql", "", "", "lead,mql,sql");
+    assert_int_equal(store_value_int(store_value_at(reply, 0), -1), 1); /* assigned */
+    store_value_free(&reply);
+    s_assert_field(ctx, "t:lead:R1", "status", "assigned");
+    /* And the other way: the hash says below the queue's stage. */
+    r = store_command(ctx->store, &err, "HSET t:lead:R2 ingested_at 900 score 5 stage lead");
+    store_value_free(&r);
+    r = store_command(ctx->store, &err, "ZADD t:inflight:routing 1 R2");
+    store_value_free(&r);
+    reply = s_call(ctx, "route", 9, "R2", "q", "rule", "30", "1", "mql", "", "", "lead,mql,sql");
+    s_assert_outcome(&reply, 3);
+    s_assert_field(ctx, "t:lead:R2", "status", "nurture");
+}
+
 static void test_lead_below_queue_stage_waits_in_nurture(void **state)
 {
     s_ctx_t *ctx = *state;
@@ -638,6 +668,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_lead_below_queue_stage_waits_in_nurture, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_route_reads_the_latest_stage, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_waiting_lead_reordered_then_unqueued, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_reprioritize_orders_by_decayed_score, s_setup,
