@@ -8,7 +8,8 @@
  *   routing_commands.c  rep commands on the ROUTER socket
  *   routing_timers.c    SLA breaches, overflow, draining queues to reps who
  *                       became available, re-ordering waiting leads
- *   routing_notify.c    the queues' webhooks */
+ *   routing_notify.c    the queues' webhooks: reading the notify stream, retries
+ *   routing_webhook.c   one webhook POST and the JSON it carries */
 #ifndef LEADOPS_ROUTING_INTERNAL_H
 #define LEADOPS_ROUTING_INTERNAL_H
 

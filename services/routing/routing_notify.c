@@ -23,7 +23,7 @@
  * 1 s, 2 s, 4 s ... (at most 60 s, or Retry-After when longer). While a
  * webhook is failing, the other notices for it that come due are counted a
  * failed try without a request, so a dead webhook costs one request (and at
- * most NOTIFY_TIMEOUT_MS) per back-off step, not one per notice, and every
+ * most WEBHOOK_TIMEOUT_MS) per back-off step, not one per notice, and every
  * notice is settled within about two minutes. Notices for other webhooks go
  * on meanwhile.
  *
@@ -55,11 +55,11 @@
 #include "keys.h"
 #include "log.h"
 #include "routing_internal.h"
+#include "routing_webhook.h"
 #include "service.h"
 
 #define NOTIFY_GROUP           "notify"
 #define NOTIFY_BLOCK_MS        1000  /* XREADGROUP BLOCK: how soon a stop is seen */
-#define NOTIFY_TIMEOUT_MS      5000  /* one POST, connect included */
 #define NOTIFY_TRIES           8     /* posts of one notice before it is dropped */
 #define NOTIFY_BACKOFF_MS      1000  /* the first retry's wait; doubles after each */
 #define NOTIFY_BACKOFF_CEILING 60    /* the longest wait, in back-off bases */
@@ -89,22 +89,14 @@ typedef struct {
     int64_t due;                  /* monotonic ms of the next try */
 } notify_notice_t;
 
-typedef enum {
-    NOTIFY_DELIVERED,
-    NOTIFY_RETRY,   /* connect error, timeout, 429, 5xx */
-    NOTIFY_REFUSED, /* any other answer: the webhook will not take it */
-    NOTIFY_ABORTED, /* stopping */
-} notify_outcome_t;
-
 struct routing_notify {
     pthread_t thread;
     atomic_bool stop;
     pthread_mutex_t lock; /* with WAKE: interrupts the thread's waits */
     pthread_cond_t wake;
     /* Everything below belongs to the thread once it runs. */
-    store_t *store;             /* owned */
-    CURL *curl;                 /* owned */
-    struct curl_slist *headers; /* owned */
+    store_t *store;     /* owned */
+    webhook_t *webhook; /* owned: the HTTP client */
     char stream[KEY_MAX];
     char consumer[NOTIFY_CONSUMER_MAX]; /* hostname:pid */
     notify_hook_t *hooks;               /* owned */
@@ -304,43 +296,6 @@ static bool s_is_held(const routing_notify_t *self, const char *id)
     return false;
 }
 
-/* Appends SRC to OUT, escaped as Slack's mrkdwn asks (&, <, >): a rep's
- * rejection reason cannot ping a channel or forge a link. */
-static void s_slack_escape(char *out, size_t size, const char *src)
-{
-    size_t len = strlen(out);
-    for (; *src && len + 6 < size; src++) {
-        const char *entity = *src == '&'   ? "&amp;"
-                             : *src == '<' ? "&lt;"
-                             : *src == '>' ? "&gt;"
-                                           : NULL;
-        if (entity) {
-            memcpy(out + len, entity, strlen(entity));
-            len += strlen(entity);
-        } else {
-            out[len++] = *src;
-        }
-    }
-    out[len] = '\0';
-}
-
-/* The JSON body for one notice (owned), or NULL when out of memory. TEXT
- * holds ids and reasons, as routing.lua writes it; the lead id and queue
- * go in front so that the message reads alone in a channel. */
-static char *s_body(const char *queue, const char *kind, const char *lead, const char *rep,
-                    const char *text, long long at)
-{
-    char line[2048], plain[1024];
-    snprintf(plain, sizeof plain, "lead %s (%s, %s): %s", lead, queue, kind, text);
-    line[0] = '\0';
-    s_slack_escape(line, sizeof line, plain);
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "text", line, "lead_id", lead,
-                             "queue", queue, "kind", kind, "rep_id", rep, "at", (json_int_t)at);
-    char *dumped = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    return dumped;
-}
-
 /* Takes one stream entry [id, [field, value, ...]] in hand, due now. An
  * entry that cannot be sent (trimmed away, malformed, no webhook here) is
  * acknowledged and skipped. */
@@ -368,7 +323,8 @@ static void s_take(routing_notify_t *self, const store_value_t *entry)
         s_ack(self, id);
         return;
     }
-    char *body = s_body(queue, kind, lead, rep ? rep : "", text, at ? strtoll(at, NULL, 10) : 0);
+    char *body =
+        webhook_body(queue, kind, lead, rep ? rep : "", text, at ? strtoll(at, NULL, 10) : 0);
     if (!body)
         return; /* out of memory: stays pending, claimed again later */
     notify_notice_t *notice = &self->held[self->held_count++];
@@ -481,88 +437,29 @@ static void s_touch(routing_notify_t *self)
 
 /* ---- HTTP -------------------------------------------------------------- */
 
-static size_t s_discard(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    (void)ptr;
-    (void)arg;
-    return size * nmemb;
-}
-
-/* Aborts a post in progress when stop is asked (curl calls it at least
- * once a second, more often while bytes move). */
-static int s_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                      curl_off_t ulnow)
-{
-    (void)dltotal;
-    (void)dlnow;
-    (void)ultotal;
-    (void)ulnow;
-    return s_stopping(arg) ? 1 : 0;
-}
-
-static int s_curl_setup(routing_notify_t *self, err_t *err)
-{
-    self->curl = curl_easy_init();
-    self->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (!self->curl || !self->headers)
-        return err_set(err, ERR_NOMEM, "webhooks: cannot set up libcurl");
-    CURL *curl = self->curl;
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* a thread: no SIGALRM for DNS timeouts */
-#if LIBCURL_VERSION_NUM >= 0x075500               /* 7.85 */
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L); /* never carry a notice elsewhere */
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, self->headers);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "leadops-routing/" LEADOPS_VERSION);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)NOTIFY_TIMEOUT_MS);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)NOTIFY_TIMEOUT_MS);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_discard);
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, s_progress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, self);
-    return 0;
-}
-
-/* Posts NOTICE; *RETRY_AFTER_MS gets a 429's or 503's Retry-After. */
+/* Posts NOTICE; *RETRY_AFTER_MS gets a 429's or 503's Retry-After. Logs
+ * the outcome by queue, entry id and host (never the URL or the text). */
 static notify_outcome_t s_post(routing_notify_t *self, const notify_notice_t *notice,
                                int64_t *retry_after_ms)
 {
     const notify_hook_t *hook = &self->hooks[notice->hook];
-    CURL *curl = self->curl;
-    curl_easy_setopt(curl, CURLOPT_URL, hook->url);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, notice->body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(notice->body));
-    CURLcode rc = curl_easy_perform(curl);
-    *retry_after_ms = 0;
-    if (rc == CURLE_ABORTED_BY_CALLBACK)
-        return NOTIFY_ABORTED;
-    if (rc != CURLE_OK) {
-        /* curl_easy_strerror names the failure, never the URL. */
-        log_info("webhooks: notice %s of queue %s to %s: %s (try %d of %d)", notice->id,
-                 hook->queue, hook->host, curl_easy_strerror(rc), notice->tries + 1, NOTIFY_TRIES);
-        return NOTIFY_RETRY;
-    }
     long status = 0;
-    curl_off_t retry_after_s = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after_s);
-    if (status >= 200 && status < 300)
-        return NOTIFY_DELIVERED;
-    if (status == 429 || status >= 500) {
-        *retry_after_ms = (int64_t)retry_after_s * 1000;
+    const char *failure = NULL;
+    notify_outcome_t outcome =
+        webhook_post(self->webhook, hook->url, notice->body, &status, &failure, retry_after_ms);
+    if (outcome == NOTIFY_RETRY && failure)
+        log_info("webhooks: notice %s of queue %s to %s: %s (try %d of %d)", notice->id,
+                 hook->queue, hook->host, failure, notice->tries + 1, NOTIFY_TRIES);
+    else if (outcome == NOTIFY_RETRY)
         log_info("webhooks: notice %s of queue %s to %s: HTTP %ld (try %d of %d)", notice->id,
                  hook->queue, hook->host, status, notice->tries + 1, NOTIFY_TRIES);
-        return NOTIFY_RETRY;
+    else if (outcome == NOTIFY_REFUSED) {
+        self->refused++;
+        log_warn("webhooks: notice %s of queue %s to %s: HTTP %ld: dropped without retry "
+                 "(%" PRIu64 " so far)",
+                 notice->id, hook->queue, hook->host, status, self->refused);
     }
-    /* 4xx but 429 (and 1xx, 3xx: redirects are not followed): sending it
-     * again will not help. */
-    self->refused++;
-    log_warn("webhooks: notice %s of queue %s to %s: HTTP %ld: dropped without retry "
-             "(%" PRIu64 " so far)",
-             notice->id, hook->queue, hook->host, status, self->refused);
-    return NOTIFY_REFUSED;
+    return outcome;
 }
 
 /* ---- the loop ---------------------------------------------------------- */
@@ -692,9 +589,7 @@ static void s_free(routing_notify_t *self)
     for (size_t i = 0; i < self->held_count; i++)
         free(self->held[i].body);
     s_hooks_free(self);
-    curl_slist_free_all(self->headers);
-    if (self->curl)
-        curl_easy_cleanup(self->curl);
+    webhook_destroy(&self->webhook);
     store_destroy(&self->store);
     pthread_cond_destroy(&self->wake);
     pthread_mutex_destroy(&self->lock);
@@ -741,7 +636,7 @@ routing_notify_t *routing_notify_start(const config_t *cfg, err_t *err)
     if (self->block_ms < 1)
         self->block_ms = 1;
     /* The store is made here, used by the thread alone once it runs. */
-    if (s_hooks_copy(self, cfg, err) < 0 || s_curl_setup(self, err) < 0 ||
+    if (s_hooks_copy(self, cfg, err) < 0 || !(self->webhook = webhook_new(&self->stop, err)) ||
         !(self->store = service_store_new(cfg, false, err))) {
         s_free(self);
         return NULL;
