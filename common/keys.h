@@ -26,8 +26,9 @@
  *                                  deals), first_queue (the queue it was first placed in);
  *                                  score_bucket (its <p>:score_hist bucket)
  * <p>:leads                zset    lead ids by first ingest time (ms)
- * <p>:lead:<id>:history    stream  changes to the lead: event_id, at, changes (JSON: merged
- *                                  fields, or "stage": [from, to]), cause (stage changes)
+ * <p>:lead:<id>:history    list    the last 100 changes to the lead, oldest first, JSON:
+ *                                  event_id, at, changes (merged fields, or "stage": [from,
+ *                                  to]), cause (stage changes), merged_from (merges)
  * <p>:lead:<id>:acts       list    the last 100 activities, newest first, JSON: id, type, at,
  *                                  points (counted), base (before the cap), outcome
  * <p>:stage_due            zset    lead ids by when their decaying score crosses a stage
@@ -86,9 +87,10 @@
  * <p>:sla                  zset    assigned, not accepted lead ids by SLA deadline (ms)
  * <p>:overflow             zset    waiting lead ids by when they overflow (ms)
  * <p>:lead:<id>:tried      set     reps that had the lead and lost it (SLA, reject)
- * <p>:lead:<id>:audit      stream  routing decisions: d = JSON {at, op, rule, queue,
- *                                  strategy, candidates [{rep, excluded}], chosen, why, ...};
- *                                  expires routing.audit_ttl_s after the last one
+ * <p>:lead:<id>:audit      list    the last 50 routing decisions, oldest first, JSON {at,
+ *                                  op, rule, queue, strategy, candidates [{rep, excluded}],
+ *                                  chosen, why, ...}; expires routing.audit_ttl_s after the
+ *                                  last one
  * <p>:notify               stream  webhook notifications: queue, kind, lead, rep, text, at
  * <p>:account:<domain>     hash    an account: name, owner (rep id)
  * <p>:accounts             set     every account domain

@@ -1,5 +1,5 @@
 /* leadopsctl explain: why a lead went where it went. Prints the routing
- * decisions routing.lua recorded in the lead's audit stream (the reporting
+ * decisions routing.lua recorded in the lead's audit list (the reporting
  * view views_lead_audit, also GET /v1/leads/{id}/audit): each decision's
  * time, operation and queue, every candidate rep with the reason it was
  * passed over, and the rep chosen and why, or why the lead waited. */

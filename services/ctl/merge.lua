@@ -211,8 +211,12 @@ elseif action == 'qualify' then
 end
 
 -- ---- history, aliases, identity ---------------------------------------------
-redis.call('XADD', keep_key .. ':history', 'MAXLEN', '~', 100, '*', 'event_id', 'merge:' .. other,
-           'at', now, 'changes', ARGV[11], 'merged_from', other)
+-- A list of JSON entries (apply.lua's layout); ARGV[11] is our own JSON object.
+if redis.call('RPUSH', keep_key .. ':history', '{"event_id":' .. cjson.encode('merge:' .. other) ..
+              ',"at":' .. string.format('%d', now) .. ',"changes":' .. ARGV[11] ..
+              ',"merged_from":' .. cjson.encode(other) .. '}') > 100 then
+  redis.call('LTRIM', keep_key .. ':history', -100, -1)
+end
 -- Events still in flight for OTHER, and OTHER's id sent again, land on KEEP
 -- (fetch.lua and accept.lua follow one alias hop). Aliases that named OTHER
 -- are not found without a scan: they resolve to OTHER, which is gone; see

@@ -52,7 +52,7 @@ json_t *views_lead(store_t *store, const char *prefix, const char *lead_id,
  * each the record routing.lua wrote (at, op: route|drain|pull|sla|rejected|
  * overflow|reassign|accept|close, rule, queue, strategy, candidates: [{rep,
  * excluded: reason or false}], chosen, why, outcome, reason, from_rep,
- * escalated_to, ...) plus "entry" (its stream id) and "at_iso"; a record
+ * escalated_to, ...) plus "entry" (its place in the kept list, from 1) and "at_iso"; a record
  * that is not a JSON object is {"entry", "unreadable": its text}.
  * "decisions" is empty for a lead never routed, or whose decisions expired
  * (routing.audit_ttl_s after the last one). Aliases resolve as in

@@ -1,6 +1,6 @@
 /* views_lead.c — one lead as the reporting API and leadopsctl show it: its
  * fields, state and score explained (explain.h), aliases resolved, and its
- * routing decisions (the audit stream). See views.h. */
+ * routing decisions (the audit list). See views.h. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,7 +254,7 @@ done:
 /* ---- lead audit ------------------------------------------------------- */
 
 /* Queues the reads of lead ID's routing decisions: whether the lead
- * exists, then its audit stream (routing.lua trims it to about 50). */
+ * exists, then its audit list (routing.lua keeps the last 50). */
 static int s_audit_reads(store_batch_t *batch, const char *prefix, const char *lead_id)
 {
     char key[KEY_MAX], audit_key[KEY_MAX];
@@ -262,22 +262,17 @@ static int s_audit_reads(store_batch_t *batch, const char *prefix, const char *l
         views_keyf(audit_key, prefix, "lead:%s:audit", lead_id) < 0)
         return -1;
     store_batch_command(batch, 2, (const char *[]){"EXISTS", key}, NULL);
-    store_batch_command(batch, 6, (const char *[]){"XRANGE", audit_key, "-", "+", "COUNT", "1000"},
-                        NULL);
+    store_batch_command(batch, 4, (const char *[]){"LRANGE", audit_key, "0", "-1"}, NULL);
     return 0;
 }
 
-/* One audit stream entry ([id, [field, value, ...]]) as a decision: the
- * record in field "d" with "entry" and "at_iso" added, or {"entry",
+/* One audit record (a JSON object) as a decision, with "entry" (its
+ * place in the kept list, from 1) and "at_iso" added, or {"entry",
  * "unreadable"} when it is not a JSON object. */
-static json_t *s_audit_decision(const store_value_t *entry)
+static json_t *s_audit_decision(const store_value_t *text, size_t index)
 {
-    const char *id = store_value_str(store_value_at(entry, 0), "");
-    const store_value_t *fields = store_value_at(entry, 1);
-    const store_value_t *text = NULL;
-    for (size_t i = 0; fields && fields->type == STORE_ARRAY && i + 1 < fields->count; i += 2)
-        if (strcmp(store_value_str(fields->elements[i], ""), "d") == 0)
-            text = fields->elements[i + 1];
+    char id[24];
+    snprintf(id, sizeof id, "%zu", index + 1);
     json_t *decision = NULL;
     if (text && text->type == STORE_STR)
         decision = json_loadb(text->str, text->len, JSON_REJECT_DUPLICATES, NULL);
@@ -309,7 +304,7 @@ json_t *views_lead_audit(store_t *store, const char *prefix, const char *lead_id
     const store_value_t *exists = store_batch_reply(resolved.read, resolved.at);
     const store_value_t *entries = store_batch_reply(resolved.read, resolved.at + 1);
     if (store_reply_check(exists, "EXISTS lead", err) < 0 ||
-        store_reply_check(entries, "XRANGE audit", err) < 0)
+        store_reply_check(entries, "LRANGE audit", err) < 0)
         goto done;
     if (store_value_int(exists, 0) == 0 && (entries->type != STORE_ARRAY || !entries->count)) {
         err_set(err, ERR_NOTFOUND, "lead %s not found", resolved.shown);
@@ -321,7 +316,7 @@ json_t *views_lead_audit(store_t *store, const char *prefix, const char *lead_id
         views_set_str(view, "merged_from", lead_id);
     json_t *decisions = json_array();
     for (size_t i = 0; entries->type == STORE_ARRAY && i < entries->count; i++)
-        json_array_append_new(decisions, s_audit_decision(entries->elements[i]));
+        json_array_append_new(decisions, s_audit_decision(entries->elements[i], i));
     json_object_set_new(view, "decisions", decisions);
 done:
     s_resolved_clear(&resolved);

@@ -55,6 +55,15 @@ local ACTS_KEPT = 100
 
 local function num(x) return string.format('%.17g', x) end
 
+-- Appends ENTRY (a JSON object) to the lead's history: a list, not a stream
+-- (a stream costs about 4.7 KB a lead), the last HISTORY_KEPT kept.
+local HISTORY_KEPT = 100
+local function history(entry)
+  if redis.call('RPUSH', lead .. ':history', entry) > HISTORY_KEPT then
+    redis.call('LTRIM', lead .. ':history', -HISTORY_KEPT, -1)
+  end
+end
+
 -- KPIs (layout: common/keys.h) are counted here, past the in-flight gate
 -- below, so that each event counts exactly once however often it comes.
 -- A day is a UTC day number of the fact's own time (the activity's, the
@@ -221,8 +230,9 @@ if kind == 'lead' then
     end
   end
   if ARGV[17] ~= '' then
-    redis.call('XADD', lead .. ':history', 'MAXLEN', '~', 100, '*', 'event_id', ARGV[1],
-               'at', ARGV[16], 'changes', ARGV[17])
+    -- ARGV[17] is scoring's own JSON object: embedded as it is.
+    history('{"event_id":' .. cjson.encode(ARGV[1]) .. ',"at":' .. ARGV[16] .. ',"changes":' ..
+            ARGV[17] .. '}')
   end
   if redis.call('HSETNX', lead, 'ingested_at', ARGV[5]) == 1 then
     redis.call('ZADD', KEYS[6], ARGV[5], lead_id)
@@ -353,9 +363,8 @@ end
 if stage ~= current then
   previous = names[current]
   redis.call('HINCRBY', KEYS[5], stage > current and 'stage_up' or 'stage_down', 1)
-  redis.call('XADD', lead .. ':history', 'MAXLEN', '~', 100, '*', 'event_id', ARGV[1],
-             'at', now, 'changes',
-             cjson.encode({stage = {names[current], names[stage]}}), 'cause', cause)
+  history(cjson.encode({event_id = ARGV[1], at = now, cause = cause,
+                        changes = {stage = {names[current], names[stage]}}}))
 end
 redis.call('HSET', lead, 'score', num(score), 'scored_at', now)
 -- The score distribution, as last scored: the lead's bucket is kept on it

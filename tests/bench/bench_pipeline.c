@@ -60,6 +60,8 @@
 #define STOP_TIMEOUT_MS  3000  /* SIGTERM, then SIGKILL */
 #define SERVICE_COUNT    4
 #define MAX_RATES        3
+#define REFERENCE_CALLS  100000 /* redis-benchmark's calls: about ten seconds */
+#define TOP_COMMANDS     12 /* Redis commands printed, the costliest first */
 
 static const char *const s_services[SERVICE_COUNT] = {"leadops-ingest", "leadops-scoring",
                                                       "leadops-routing", "leadops-reporting"};
@@ -330,6 +332,8 @@ typedef struct {
     int paced_count;
     usage_t usage[SERVICE_COUNT + 1];
     double redis_bytes_per_lead;
+    bench_command_stat_t commands[BENCH_COMMAND_STATS]; /* Redis, over the full-speed run */
+    int command_count;
 } stack_result_t;
 
 static int s_bench_stack(children_t *children, const options_t *opts, store_t *store,
@@ -402,7 +406,7 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     for (int s = 0; s <= SERVICE_COUNT; s++)
         cpu_before[s] = bench_cpu_seconds(pids[s]);
     long long memory_before = bench_redis_used_memory(store, err);
-    if (memory_before < 0 ||
+    if (memory_before < 0 || bench_redis_reset_stats(store, err) < 0 ||
         s_drive(producer, &listener, children, sent_us, 0, opts->leads, 0, err) < 0 ||
         s_run_result(sent_us, assigned_us, 0, opts->leads, &out->full, err) < 0)
         goto done;
@@ -413,7 +417,8 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
         out->usage[s].rss_kb = bench_rss_kb(pids[s]);
     }
     long long memory_after = bench_redis_used_memory(store, err);
-    if (memory_after < 0)
+    if (memory_after < 0 ||
+        (out->command_count = bench_redis_command_stats(store, out->commands, err)) < 0)
         goto done;
     out->redis_bytes_per_lead = (double)(memory_after - memory_before) / (double)opts->leads;
     snprintf(out->full.what, sizeof out->full.what, "full speed");
@@ -491,6 +496,11 @@ static int s_write_json(const char *path, const options_t *opts, const stack_res
         fprintf(f, "    {\"name\": \"%s\", \"cpu_s_per_1000_leads\": %.4f, \"rss_kb\": %ld}%s\n",
                 stack->usage[s].name, stack->usage[s].cpu_s_per_1000, stack->usage[s].rss_kb,
                 s < SERVICE_COUNT ? "," : "");
+    fprintf(f, "  ],\n  \"redis_commands\": [\n");
+    for (int c = 0; c < stack->command_count; c++)
+        fprintf(f, "    {\"name\": \"%s\", \"calls\": %lld, \"usec\": %lld}%s\n",
+                stack->commands[c].name, stack->commands[c].calls, stack->commands[c].usec,
+                c + 1 < stack->command_count ? "," : "");
     fprintf(f,
             "  ],\n  \"redis_bytes_per_lead\": %.1f,\n"
             "  \"redis_benchmark_route_per_second\": %.1f,\n"
@@ -578,8 +588,7 @@ int main(int argc, char **argv)
                                              .prefix = prefix_benchmark,
                                              .sha = store_script_sha(store, in_flight_script),
                                              .score = SCORE,
-                                             .calls =
-                                                 opts.leads * 5 > 100000 ? opts.leads * 5 : 100000,
+                                             .calls = REFERENCE_CALLS,
                                              .reps = opts.reps};
     if (bench_redis_benchmark(&reference_run, store, script, &children.benchmark, &reference,
                               &err) < 0 ||
@@ -599,6 +608,11 @@ int main(int argc, char **argv)
         printf("  %-30s %14.3f %10.1f\n", stack.usage[s].name, stack.usage[s].cpu_s_per_1000,
                stack.usage[s].rss_kb / 1024.0);
     printf("  Redis used_memory per lead: %.0f bytes\n", stack.redis_bytes_per_lead);
+    printf("  %-30s %14s %10s\n", "Redis command (full speed)", "µs per lead", "per lead");
+    for (int c = 0; c < stack.command_count && c < TOP_COMMANDS; c++)
+        printf("  %-30s %14.1f %10.2f\n", stack.commands[c].name,
+               (double)stack.commands[c].usec / (double)opts.leads,
+               (double)stack.commands[c].calls / (double)opts.leads);
     printf("  redis-benchmark EVALSHA route -P 16 -c 4: %.0f calls/s (%ld calls, %ld assigned)\n",
            reference.per_second, reference.count, reference.assigned);
     printf("  end-to-end / redis-benchmark: %.3f\n", stack.full.per_second / reference.per_second);

@@ -147,8 +147,8 @@ if e2e_wait_lead "$FIRST" 'assigned|queued' 2000 &&
     e2e_expect "the city the first lacked was added" "$(e2e_json_str "$merged" city)" = Osaka
     e2e_expect "one activity on the one lead" "$(e2e_json_num "$merged" activities)" -eq 1
     # History: the stage change when the first lead qualified, then the merge's field changes.
-    e2e_expect "the field changes are in the lead's history" "$(e2e_redis XRANGE "$P:lead:$FIRST:history" - + | grep -c '"title"')" -eq 1
-    e2e_expect "so is its stage change" "$(e2e_redis XRANGE "$P:lead:$FIRST:history" - + | grep -c '"stage":\["lead","mql"\]')" -eq 1
+    e2e_expect "the field changes are in the lead's history" "$(e2e_redis LRANGE "$P:lead:$FIRST:history" 0 -1 | grep -c '"title"')" -eq 1
+    e2e_expect "so is its stage change" "$(e2e_redis LRANGE "$P:lead:$FIRST:history" 0 -1 | grep -c '"stage":\["lead","mql"\]')" -eq 1
     e2e_lead "$SECOND" >/dev/null
     e2e_expect "GET /v1/leads/$SECOND shows the first lead" "$(e2e_json_str "$HTTP_BODY" lead_id)/$(e2e_json_str "$HTTP_BODY" merged_from)" = "$FIRST/$SECOND"
     e2e_expect "no second lead hash" "$(e2e_redis EXISTS "$P:lead:$SECOND")" -eq 0

@@ -187,7 +187,7 @@ if wait_field q1-$RUN status nurture; then
 else
     e2e_fail "q1 did not leave the queue (status $(e2e_json_str "$E2E_LEAD" status), stage $(e2e_json_str "$E2E_LEAD" stage), score $(e2e_json_num "$E2E_LEAD" score))"
 fi
-history=$(e2e_redis XRANGE "$E2E_PREFIX:lead:q1-$RUN:history" - +)
+history=$(e2e_redis LRANGE "$E2E_PREFIX:lead:q1-$RUN:history" 0 -1)
 e2e_expect "q1's history has the stage change mql -> lead" "$history" =~ '"stage":\["mql","lead"\]'
 e2e_expect "stats count stages up and down" "$(e2e_stat stage_down)" -ge 1
 e2e_expect "the explanation adds up after negative signals" "$(adds_up "$E2E_LEAD")" = yes

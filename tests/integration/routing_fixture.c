@@ -189,12 +189,9 @@ void routing_fixture_route_batch(store_batch_t *batch, int script, int64_t now, 
 json_t *routing_fixture_last_audit(store_t *store, const char *lead_id)
 {
     err_t err = {0};
-    store_value_t *r = store_command(store, &err, "XREVRANGE t:lead:%s:audit + - COUNT 1", lead_id);
-    /* [[id, [field, value, ...]]]: the record is the value of field 'd'. */
-    const store_value_t *fields = store_value_at(store_value_at(r, 0), 1);
-    assert_string_equal(store_value_str(store_value_at(fields, 0), ""), "d");
+    store_value_t *r = store_command(store, &err, "LINDEX t:lead:%s:audit -1", lead_id);
     json_error_t why;
-    json_t *record = json_loads(store_value_str(store_value_at(fields, 1), ""), 0, &why);
+    json_t *record = json_loads(store_value_str(r, ""), 0, &why);
     if (!record)
         fail_msg("audit of %s: %s", lead_id, why.text);
     store_value_free(&r);

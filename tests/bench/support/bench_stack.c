@@ -521,3 +521,44 @@ long long bench_redis_used_memory(store_t *store, err_t *err)
         err_set(err, ERR_IO, "INFO memory without used_memory");
     return bytes;
 }
+
+int bench_redis_reset_stats(store_t *store, err_t *err)
+{
+    store_value_t *reply = store_command(store, err, "CONFIG RESETSTAT");
+    if (!reply)
+        return -1;
+    int rc = reply->type == STORE_ERROR ? err_set(err, ERR_IO, "CONFIG RESETSTAT: %s", reply->str)
+                                        : 0;
+    store_value_free(&reply);
+    return rc;
+}
+
+static int s_by_usec(const void *a, const void *b)
+{
+    const bench_command_stat_t *x = a, *y = b;
+    return (x->usec < y->usec) - (x->usec > y->usec);
+}
+
+int bench_redis_command_stats(store_t *store, bench_command_stat_t *out, err_t *err)
+{
+    store_value_t *reply = store_command(store, err, "INFO commandstats");
+    if (!reply)
+        return -1;
+    int count = 0;
+    /* cmdstat_evalsha:calls=20001,usec=3052164,usec_per_call=152.60,... */
+    for (const char *at = strstr(store_value_str(reply, ""), "cmdstat_");
+         at && count < BENCH_COMMAND_STATS; at = strstr(at + 1, "cmdstat_")) {
+        const char *name = at + 8, *colon = strchr(name, ':');
+        const char *calls = colon ? strstr(colon, "calls=") : NULL;
+        const char *usec = colon ? strstr(colon, "usec=") : NULL;
+        if (!colon || !calls || !usec)
+            break;
+        bench_command_stat_t *stat = &out[count++];
+        snprintf(stat->name, sizeof stat->name, "%.*s", (int)(colon - name), name);
+        stat->calls = atoll(calls + 6);
+        stat->usec = atoll(usec + 5);
+    }
+    store_value_free(&reply);
+    qsort(out, (size_t)count, sizeof *out, s_by_usec);
+    return count;
+}

@@ -173,4 +173,21 @@ long bench_rss_kb(pid_t pid);
 /* INFO memory used_memory, or -1 with *err set. */
 long long bench_redis_used_memory(store_t *store, err_t *err);
 
+/* One line of INFO commandstats: a command, its calls and microseconds
+ * (a script's own commands are counted on their own lines too). */
+typedef struct {
+    char name[48];
+    long long calls;
+    long long usec;
+} bench_command_stat_t;
+
+#define BENCH_COMMAND_STATS 64
+
+/* CONFIG RESETSTAT: the command counters start again from zero. */
+int bench_redis_reset_stats(store_t *store, err_t *err);
+
+/* INFO commandstats into OUT (at most BENCH_COMMAND_STATS), the most
+ * microseconds first; the count, or -1 with *err set. */
+int bench_redis_command_stats(store_t *store, bench_command_stat_t *out, err_t *err);
+
 #endif
