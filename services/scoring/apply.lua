@@ -137,7 +137,11 @@ local function engagement_now(key)
   return (tonumber(e[1]) or 0) * decay(tonumber(e[2]) or now, now)
 end
 
-if kind == 'lead' and (redis.call('HGET', lead, 'rev') or '0') ~= ARGV[15] then
+-- A lead event reads what it needs of the lead once (a missing field is false).
+local before = kind == 'lead' and
+               redis.call('HMGET', lead, 'rev', 'has_lead', 'grade', 'lead_time', 'origin',
+                          'first_at', 'won_first', 'won_value', 'model_p') or nil
+if kind == 'lead' and (before[1] or '0') ~= ARGV[15] then
   return {3}
 end
 if kind == 'restage' then
@@ -154,40 +158,43 @@ end
 
 local cause = kind
 if kind == 'lead' then
-  local was_lead = redis.call('HGET', lead, 'has_lead') == '1'
+  local was_lead = before[2] == '1'
   -- The grade distribution counts leads as last scored: a lead leaves its
   -- old grade when a new event grades it otherwise.
   local function grade_name(g) return (g and g ~= '') and g or 'none' end
-  local old_grade = was_lead and grade_name(redis.call('HGET', lead, 'grade')) or nil
+  local old_grade = was_lead and grade_name(before[3]) or nil
   move_count(KEYS[13], old_grade, grade_name(ARGV[13]))
-  local newest = math.max(tonumber(redis.call('HGET', lead, 'lead_time') or '0'),
-                          tonumber(ARGV[16]))
-  redis.call('HSET', lead, 'lead', ARGV[11], 'fit', ARGV[12], 'grade', ARGV[13],
-             'reasons', ARGV[14], 'has_lead', '1', 'updated_at', now,
-             'lead_time', string.format('%d', newest), 'model_points', ARGV[19])
-  if ARGV[20] ~= '' then
-    redis.call('HSET', lead, 'model_p', ARGV[20], 'model_top', ARGV[21], 'model', ARGV[22])
-  else
-    redis.call('HDEL', lead, 'model_p', 'model_top', 'model')
-  end
-  redis.call('HINCRBY', lead, 'rev', 1)
+  local newest = math.max(tonumber(before[4] or '0'), tonumber(ARGV[16]))
   -- The lead's first time (its creation at the source, else its intake):
   -- deals and first touches are timed from it.
   local event_at = tonumber(ARGV[16]) or 0
   if event_at <= 0 then event_at = tonumber(ARGV[5]) end
-  keep_earliest(lead, 'first_at', event_at)
-  local origin = redis.call('HGET', lead, 'origin')
+  local fields = {'lead', ARGV[11], 'fit', ARGV[12], 'grade', ARGV[13], 'reasons', ARGV[14],
+                  'has_lead', '1', 'updated_at', ARGV[4], 'lead_time',
+                  string.format('%d', newest), 'model_points', ARGV[19],
+                  'rev', string.format('%d', (tonumber(before[1]) or 0) + 1)}
+  local function add(name, value) fields[#fields + 1] = name; fields[#fields + 1] = value end
+  if ARGV[20] ~= '' then
+    add('model_p', ARGV[20]); add('model_top', ARGV[21]); add('model', ARGV[22])
+  elseif before[9] then
+    redis.call('HDEL', lead, 'model_p', 'model_top', 'model')
+  end
+  local first_at = tonumber(before[6] or '')
+  if not first_at or event_at < first_at then add('first_at', string.format('%d', event_at)) end
+  local origin = before[5]
   if not was_lead then
-    -- A new lead counts under the source it came with. A deal won before
-    -- it came (its activity waited) counts under that origin now.
+    -- A new lead counts under the source it came with.
     origin = (ARGV[23] and ARGV[23] ~= '') and ARGV[23] or 'unknown'
-    redis.call('HSET', lead, 'origin', origin)
+    add('origin', origin)
+  end
+  redis.call('HSET', lead, unpack(fields))
+  if not was_lead then
     redis.call('HINCRBY', kpi_origin, 'leads:' .. origin, 1)
     kpi_add(event_at, 'src:' .. origin .. '|leads', 1)
-    local won = redis.call('HMGET', lead, 'won_first', 'won_value')
-    if won[1] == '1' then
+    -- A deal won before it came (its activity waited) counts under its origin now.
+    if before[7] == '1' then
       redis.call('HINCRBY', kpi_origin, 'won:' .. origin, 1)
-      redis.call('HINCRBYFLOAT', kpi_origin, 'won_value:' .. origin, won[2] or '0')
+      redis.call('HINCRBYFLOAT', kpi_origin, 'won_value:' .. origin, before[8] or '0')
     end
   end
   -- The lead came: activities that waited for it are kept for good.
@@ -337,14 +344,18 @@ for spec in string.gmatch(ARGV[10], '[^;]+') do
 end
 
 local state = redis.call('HMGET', lead, 'fit', 'model_points', 'has_lead', 'qualified', 'status',
-                         'lead', 'ingested_at', 'grade', 'stage', 'score')
+                         'lead', 'ingested_at', 'grade', 'stage', 'score', 'engagement', 'eng_at',
+                         'score_bucket')
 local static = (tonumber(state[1]) or 0) + (tonumber(state[2]) or 0)
-local engagement = engagement_now(lead)
+local engagement = (tonumber(state[11]) or 0) * decay(tonumber(state[12]) or now, now)
 local score = static + engagement
+-- What the rest changes on the lead, written by one HSET at the end.
+local writes = {'score', num(score), 'scored_at', ARGV[4]}
+local function write(name, value) writes[#writes + 1] = name; writes[#writes + 1] = value end
 local status = state[5]
 if not status then
   status = 'scored'
-  redis.call('HSET', lead, 'status', status)
+  write('status', status)
 end
 
 local current = 1
@@ -358,7 +369,7 @@ if stage == current then
 end
 local previous = ''
 if stage ~= current or not state[9] then
-  redis.call('HSET', lead, 'stage', names[stage], 'stage_at', now)
+  write('stage', names[stage]); write('stage_at', ARGV[4])
 end
 if stage ~= current then
   previous = names[current]
@@ -366,16 +377,15 @@ if stage ~= current then
   history(cjson.encode({event_id = ARGV[1], at = now, cause = cause,
                         changes = {stage = {names[current], names[stage]}}}))
 end
-redis.call('HSET', lead, 'score', num(score), 'scored_at', now)
 -- The score distribution, as last scored: the lead's bucket is kept on it
 -- so that a new score moves it out of the old one. Activities waiting for a
 -- lead that has not come are not a lead yet.
 if state[3] == '1' then
   local bucket = score_bucket(score)
-  local old_bucket = redis.call('HGET', lead, 'score_bucket')
+  local old_bucket = state[13] or nil
   if bucket ~= old_bucket then
     move_count(KEYS[14], old_bucket, bucket)
-    redis.call('HSET', lead, 'score_bucket', bucket)
+    write('score_bucket', bucket)
   end
 end
 if kind ~= 'restage' then redis.call('HINCRBY', KEYS[5], 'scored', 1) end
@@ -408,16 +418,17 @@ local route_stage = tonumber(ARGV[9]) + 1
 local to_routing = false
 if has_lead and status ~= 'assigned' and status ~= 'closed' then
   if stage >= route_stage and state[4] ~= '1' then
-    redis.call('HSET', lead, 'qualified', '1', 'qualified_at', now)
+    write('qualified', '1'); write('qualified_at', ARGV[4])
     redis.call('HINCRBY', KEYS[5], 'qualified', 1)
     to_routing = true
   end
   if stage >= route_stage and current < route_stage then
-    redis.call('HSET', lead, 'ready_at', now)
+    write('ready_at', ARGV[4])
   end
   if stage ~= current and (stage >= route_stage or status == 'queued') then to_routing = true end
   if status == 'queued' and kind ~= 'restage' and num(score) ~= state[10] then to_routing = true end
 end
+redis.call('HSET', lead, unpack(writes))
 if to_routing then
   redis.call('ZADD', KEYS[4], ARGV[6], lead_id)
 end

@@ -61,7 +61,7 @@
 #define SERVICE_COUNT    4
 #define MAX_RATES        3
 #define REFERENCE_CALLS  100000 /* redis-benchmark's calls: about ten seconds */
-#define TOP_COMMANDS     12 /* Redis commands printed, the costliest first */
+#define TOP_COMMANDS     12     /* Redis commands printed, the costliest first */
 
 static const char *const s_services[SERVICE_COUNT] = {"leadops-ingest", "leadops-scoring",
                                                       "leadops-routing", "leadops-reporting"};

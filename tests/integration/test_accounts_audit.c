@@ -382,8 +382,7 @@ static void test_audit_view_parses_entries(void **state)
     REDIS(world, "RPUSH", key,
           "{\"at\":1795000120000,\"op\":\"reassign\",\"from_rep\":false,\"chosen\":\"rep-d\","
           "\"why\":\"reassigned by ops\"}");
-    REDIS(world, "RPUSH", key,
-          "{\"at\":1795000180000,\"op\":\"accept\",\"rep\":\"rep-d\"}");
+    REDIS(world, "RPUSH", key, "{\"at\":1795000180000,\"op\":\"accept\",\"rep\":\"rep-d\"}");
     REDIS(world, "SET", PREFIX ":alias:L2-old", "L2");
 
     err_t err = {0};

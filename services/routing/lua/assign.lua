@@ -21,10 +21,14 @@ end
 -- Adds BY (a whole number) to FIELD of the KPI day hash of time AT (ms):
 -- <p>:kpi:d:<UTC day number>, and notes the day in <p>:kpi:days.
 local KPI_DAY_MS = 86400000
+local kpi_days_noted = {} -- days this call of the script noted already
 local function kpi_add(at, field, by)
   local day = string.format('%d', math.floor(at / KPI_DAY_MS))
   redis.call('HINCRBY', key('kpi', 'd', day), field, string.format('%d', by))
-  redis.call('ZADD', key('kpi', 'days'), day, day)
+  if not kpi_days_noted[day] then
+    redis.call('ZADD', key('kpi', 'days'), day, day)
+    kpi_days_noted[day] = true
+  end
 end
 
 -- Appends RECORD (a table) to the lead's audit list (a list of JSON
@@ -99,17 +103,18 @@ local function assign(lead_id, conf, rep, why)
   redis.call('HINCRBY', key('queue', q, 'count'), rep.id, 1)
   local lead = key('lead', lead_id)
   local attempt = redis.call('HINCRBY', lead, 'attempts', 1)
-  redis.call('HSET', lead, 'status', 'assigned', 'queue', q, 'rep', rep.id, 'assigned_at', now,
-             'updated_at', now, 'accepted', '0', 'why', why)
-  redis.call('HDEL', lead, 'waiting_reason', 'waiting_for')
   redis.call('ZREM', key('overflow'), lead_id)
   local due = sla_deadline(conf, rep)
   if due then
     redis.call('ZADD', key('sla'), due, lead_id)
-    redis.call('HSET', lead, 'sla_due', string.format('%d', due))
+    redis.call('HSET', lead, 'status', 'assigned', 'queue', q, 'rep', rep.id, 'assigned_at', now,
+               'updated_at', now, 'accepted', '0', 'why', why, 'sla_due', string.format('%d', due))
+    redis.call('HDEL', lead, 'waiting_reason', 'waiting_for')
   else
     redis.call('ZREM', key('sla'), lead_id)
-    redis.call('HDEL', lead, 'sla_due')
+    redis.call('HSET', lead, 'status', 'assigned', 'queue', q, 'rep', rep.id, 'assigned_at', now,
+               'updated_at', now, 'accepted', '0', 'why', why)
+    redis.call('HDEL', lead, 'waiting_reason', 'waiting_for', 'sla_due')
   end
   local state = redis.call('HMGET', lead, 'ingested_at', 'score', 'qualified_at', 'ready_at',
                            'queued_at')

@@ -55,12 +55,11 @@ local function counter(rep, period)
 end
 
 -- Counts one assignment against REP's caps; the counters outlive their
--- period by a few days (for reports), then expire.
+-- period by a few days (for reports), then expire (set when a counter starts).
 local function bump_counters(rep)
   for _, period in ipairs({'day', 'week'}) do
     local k, start = counter_key(rep, period)
-    if k then
-      redis.call('INCR', k)
+    if k and redis.call('INCR', k) == 1 then
       -- Relative to the script's now, not Redis' clock: a simulation replays
       -- past days (leadopsctl simulate) and its counters must not vanish.
       local keep = start + (period == 'day' and 3 or 15) * 86400000 - now

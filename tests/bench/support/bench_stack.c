@@ -527,8 +527,8 @@ int bench_redis_reset_stats(store_t *store, err_t *err)
     store_value_t *reply = store_command(store, err, "CONFIG RESETSTAT");
     if (!reply)
         return -1;
-    int rc = reply->type == STORE_ERROR ? err_set(err, ERR_IO, "CONFIG RESETSTAT: %s", reply->str)
-                                        : 0;
+    int rc =
+        reply->type == STORE_ERROR ? err_set(err, ERR_IO, "CONFIG RESETSTAT: %s", reply->str) : 0;
     store_value_free(&reply);
     return rc;
 }
