@@ -359,7 +359,9 @@ int routing_run(routing_t *self, volatile sig_atomic_t *stop)
         service_heartbeat(&beat, self->store, self->cfg, "routing", NULL);
         zmq_pollitem_t items[] = {{.socket = self->pull, .events = synced ? ZMQ_POLLIN : 0},
                                   {.socket = self->commands, .events = ZMQ_POLLIN}};
-        long timeout = !synced ? 200 : routing_timers_busy(self) ? 0 : 250;
+        long timeout = !synced                     ? 200
+                       : routing_timers_busy(self) ? ROUTING_REPRIORITIZE_EVERY_MS
+                                                   : 250;
         if (zmq_poll(items, 2, timeout) < 0) {
             if (errno == EINTR)
                 continue;

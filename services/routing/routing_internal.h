@@ -53,8 +53,9 @@ struct routing {
     /* Timers (monotonic ms). */
     int64_t next_avail_ms, next_sla_ms, next_drain_ms;
     /* Re-ordering waiting leads as their scores decay: a pass over every
-     * queue each routing.reprioritize_s, one slice per loop turn. */
+     * queue each routing.reprioritize_s, a slice at most each ROUTING_REPRIORITIZE_EVERY_MS. */
     int64_t next_reprioritize_ms;
+    int64_t next_slice_ms;     /* a pass takes one slice at most each REPRIORITIZE_EVERY_MS */
     size_t reprioritize_queue; /* the queue being re-ordered; queue_count: no pass running */
     long reprioritize_start;
 };
@@ -77,6 +78,9 @@ size_t routing_publish_assignments(routing_t *self, const store_value_t *reply, 
 /* Writes each rep's working windows, out-of-office periods and local day
  * and week starts into Redis (routing_sync.c). */
 int routing_sync_availability(routing_t *self, err_t *err);
+
+/* A re-ordering pass takes one slice of waiting leads at most this often. */
+#define ROUTING_REPRIORITIZE_EVERY_MS 15
 
 /* The timers of the main loop (routing_timers.c): each does what is due. */
 void routing_timers_run(routing_t *self, int64_t now_mono);

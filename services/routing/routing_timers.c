@@ -15,7 +15,11 @@
 #define SWEEP_MAX      200 /* leads one SLA or overflow call handles */
 #define DRAIN_MAX      50  /* waiting leads of a queue one drain call looks at */
 
-#define REPRIORITIZE_SLICE 500
+/* A pass costs Redis about 10 µs a waiting lead: paced at one slice of 100
+ * each 15 ms (about 6,700 leads a second, 1 ms of Redis at a time and some
+ * 7% of it while a pass runs), a million waiting leads take two and a half
+ * minutes and do not crowd out routing's own work. */
+#define REPRIORITIZE_SLICE 100
 
 /* One slice of the re-ordering pass: REPRIORITIZE_SLICE waiting leads of
  * the queue in hand get a priority from their score decayed to now. */
@@ -29,6 +33,9 @@ static void s_reprioritize_step(routing_t *self, int64_t now_mono)
         self->reprioritize_queue = 0;
         self->reprioritize_start = 0;
     }
+    if (now_mono < self->next_slice_ms)
+        return;
+    self->next_slice_ms = now_mono + ROUTING_REPRIORITIZE_EVERY_MS;
     char start[24], count[16], half_life[16];
     snprintf(start, sizeof start, "%ld", self->reprioritize_start);
     snprintf(count, sizeof count, "%d", REPRIORITIZE_SLICE);

@@ -21,8 +21,11 @@
  *    VmRSS after it, and Redis used_memory growth per lead;
  *  - paced: RATE_SECONDS of leads at 1,000/s, 5,000/s (or --rate R) and at
  *    half the full speed; latency send -> Assignment p50/p99/p99.9.
- * With --queued Q, Q synthetic ids are put in the queue's waiting zset
- * before the run, ranked behind any real lead.
+ * With --queued Q, Q leads wait in a second queue, "backlog", before the
+ * stack starts: leads of score 55 at stage mql whose only rep is away, as
+ * a team with a backlog has them. Routing keeps them (its re-ordering pass
+ * reads every one of them each routing.reprioritize_s) while the bench
+ * queue's leads are assigned: what a million waiting leads cost the rest.
  *
  * Children are stopped by pid on every way out and die with the bench.
  *
@@ -35,6 +38,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -60,8 +64,10 @@
 #define STOP_TIMEOUT_MS  3000  /* SIGTERM, then SIGKILL */
 #define SERVICE_COUNT    4
 #define MAX_RATES        3
-#define REFERENCE_CALLS  100000 /* redis-benchmark's calls: about ten seconds */
-#define TOP_COMMANDS     12     /* Redis commands printed, the costliest first */
+#define BACKLOG_QUEUE    "backlog" /* where --queued leads wait */
+#define PREQUEUE_CHUNK   5000      /* --queued leads written by one script call */
+#define REFERENCE_CALLS  100000    /* redis-benchmark's calls: about ten seconds */
+#define TOP_COMMANDS     12        /* Redis commands printed, the costliest first */
 
 static const char *const s_services[SERVICE_COUNT] = {"leadops-ingest", "leadops-scoring",
                                                       "leadops-routing", "leadops-reporting"};
@@ -113,7 +119,8 @@ static void s_stop_children(children_t *children)
 }
 
 /* The stack's config: the sample fit rules (every bench lead scores 55),
- * one queue and REPS reps with room for every lead. */
+ * one queue and REPS reps with room for every lead, and the backlog queue
+ * of --queued with its one rep away. */
 static int s_write_config(children_t *children, int reps, err_t *err)
 {
     FILE *f = bench_config_create("bench_pipeline", children->config_path,
@@ -132,7 +139,10 @@ static int s_write_config(children_t *children, int reps, err_t *err)
         "    - { name: company, field: company, op: exists, points: 5 }\n"
         "routing:\n  fallback_queue: " BENCH_QUEUE "\n"
         "  queues:\n    - { name: " BENCH_QUEUE ", strategy: round_robin, stage: mql }\n"
-        "  reps:\n",
+        "    - { name: " BACKLOG_QUEUE ", strategy: round_robin, stage: mql }\n"
+        "  reps:\n"
+        "    - { id: rep-backlog, name: rep-backlog, capacity: 1, queues: [" BACKLOG_QUEUE
+        "], status: away }\n",
         reps);
     bench_config_write_reps(f, reps);
     return bench_config_close(f, children->config_path, err);
@@ -189,6 +199,19 @@ static int s_stack_start(children_t *children, const options_t *opts, const char
     return rc;
 }
 
+/* What the bench is doing, on stderr when it is a terminal. */
+static void s_progress(const char *fmt, ...)
+{
+    if (!isatty(STDERR_FILENO))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bench_pipeline: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+}
+
 static int s_stack_check(children_t *children, err_t *err)
 {
     for (int s = 0; s < SERVICE_COUNT; s++)
@@ -197,26 +220,37 @@ static int s_stack_check(children_t *children, err_t *err)
     return 0;
 }
 
-/* --queued: Q synthetic ids in the queue's waiting zset, ranked behind
- * every real lead (a waiting score grows as the lead's score falls). */
+/* --queued: leads queued-FIRST..queued-LAST waiting in the backlog queue,
+ * as routing.lua leaves a lead it could not place: score 55, priority
+ * round((1000 - 55) * 100) * 1e10 + sequence (so that the re-ordering
+ * pass finds each where it belongs and moves none). */
+static const char s_prequeue_script[] =
+    "local p, now = ARGV[1], ARGV[4]\n"
+    "local waiting = p .. ':queue:" BACKLOG_QUEUE ":waiting'\n"
+    "for i = tonumber(ARGV[2]), tonumber(ARGV[3]) do\n"
+    "  local id = 'queued-' .. i\n"
+    "  redis.call('HSET', p .. ':lead:' .. id, 'status', 'queued', 'queue', '" BACKLOG_QUEUE "',\n"
+    "             'fit', '55', 'score', '55', 'stage', 'mql', 'has_lead', '1', 'qualified', '1',\n"
+    "             'ingested_at', now, 'queued_at', now, 'waiting_reason',\n"
+    "             'no eligible rep: 1 away')\n"
+    "  redis.call('ZADD', waiting, 94500 * 1e10 + i + 1, id)\n"
+    "end\n"
+    "return 1\n";
+
 static int s_prequeue(store_t *store, const char *prefix, long queued, err_t *err)
 {
-    char key[256];
-    snprintf(key, sizeof key, "%s:queue:" BENCH_QUEUE ":waiting", prefix);
-    static char ids[512][32], scores[512][32];
-    const char *argv[2 + 2 * 512] = {"ZADD", key};
-    for (long done = 0; done < queued;) {
-        int n = 0;
-        for (; n < 512 && done < queued; n++, done++) {
-            snprintf(ids[n], sizeof ids[n], "queued-%ld", done);
-            snprintf(scores[n], sizeof scores[n], "%.0f", 2e17 + (double)done);
-            argv[2 + 2 * n] = scores[n];
-            argv[3 + 2 * n] = ids[n];
-        }
-        store_value_t *reply = store_commandv(store, 2 + 2 * n, argv, NULL, err);
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
+    for (long first = 0; first < queued; first += PREQUEUE_CHUNK) {
+        long last = first + PREQUEUE_CHUNK < queued ? first + PREQUEUE_CHUNK - 1 : queued - 1;
+        char from[24], to[24];
+        snprintf(from, sizeof from, "%ld", first);
+        snprintf(to, sizeof to, "%ld", last);
+        const char *argv[] = {"EVAL", s_prequeue_script, "0", prefix, from, to, now};
+        store_value_t *reply = store_commandv(store, 7, argv, NULL, err);
         if (!reply)
             return -1;
-        int rc = reply->type == STORE_ERROR ? err_set(err, ERR_IO, "ZADD: %s", reply->str) : 0;
+        int rc = reply->type == STORE_ERROR ? err_set(err, ERR_IO, "--queued: %s", reply->str) : 0;
         store_value_free(&reply);
         if (rc < 0)
             return -1;
@@ -343,8 +377,12 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     bench_free_endpoint(ingest_ep, sizeof ingest_ep);
     bench_free_endpoint(bench_events_ep, sizeof bench_events_ep);
     bench_free_endpoint(reporting_events_ep, sizeof reporting_events_ep);
-    if (opts->queued > 0 && s_prequeue(store, prefix, opts->queued, err) < 0)
-        return -1;
+    if (opts->queued > 0) {
+        s_progress("putting %ld leads in the backlog queue", opts->queued);
+        if (s_prequeue(store, prefix, opts->queued, err) < 0)
+            return -1;
+    }
+    s_progress("starting the stack: ingest, scoring, routing, reporting");
     /* Started before this process has ZeroMQ's threads: each fork copies one thread. */
     if (s_stack_start(children, opts, prefix, ingest_ep, bench_events_ep, reporting_events_ep,
                       err) < 0)
@@ -398,6 +436,7 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     bench_sleep_us(500000); /* the warm-up's other leads settle */
 
     /* Full speed, with CPU and memory around it. */
+    s_progress("full speed: %ld leads", opts->leads);
     pid_t pids[SERVICE_COUNT + 1];
     double cpu_before[SERVICE_COUNT + 1];
     for (int s = 0; s < SERVICE_COUNT; s++)
@@ -439,6 +478,7 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
             snprintf(run->what, sizeof run->what, "paced %.0f/s", run->target_rate);
         else
             snprintf(run->what, sizeof run->what, "paced %.0f/s (half full)", run->target_rate);
+        s_progress("%s: %ld leads", run->what, count);
         if (s_drive(producer, &listener, children, sent_us, next_index, count, run->target_rate,
                     err) < 0 ||
             s_run_result(sent_us, assigned_us, next_index, count, run, err) < 0)
@@ -524,7 +564,7 @@ static int s_usage(FILE *out, int rc)
             "  --rate R     one paced run at R/s instead of 1,000/s and 5,000/s; a paced run\n"
             "               at half the full speed follows either way (%d s each)\n"
             "  --reps K     reps of the one round-robin queue (default 10)\n"
-            "  --queued Q   Q synthetic leads waiting in the queue before the run\n"
+            "  --queued Q   Q leads waiting in a second queue (its one rep away) all along\n"
             "  --json FILE  write the figures as JSON too\n"
             "  --bin DIR    where the leadops-* programs are (default: next to this one)\n",
             RATE_SECONDS);
@@ -582,6 +622,7 @@ int main(int argc, char **argv)
     if (bench_register_routing(store, &script, &in_flight_script, &err) < 0)
         goto done;
     /* redis-benchmark first: nothing forks once ZeroMQ's threads run. */
+    s_progress("redis-benchmark: %d calls of routing.lua's route", REFERENCE_CALLS);
     bench_redis_benchmark_t reference_run = {.program = "bench_pipeline",
                                              .host = opts.redis_host,
                                              .port = opts.redis_port,
@@ -595,8 +636,8 @@ int main(int argc, char **argv)
         s_bench_stack(&children, &opts, store, prefix_stack, &stack, &err) < 0)
         goto done;
 
-    printf("pipeline: %ld leads at full speed, %d reps of one round_robin queue, %ld queued, "
-           "private Redis %s:%d\n",
+    printf("pipeline: %ld leads at full speed, %d reps of one round_robin queue, %ld leads "
+           "waiting in another, private Redis %s:%d (no persistence)\n",
            opts.leads, opts.reps, opts.queued, opts.redis_host, opts.redis_port);
     printf("  %-30s %8s %8s %10s %8s %8s %8s\n", "run (send -> Assignment)", "leads", "seconds",
            "leads/s", "p50 ms", "p99 ms", "p99.9 ms");
