@@ -47,7 +47,14 @@
 -- attempt, why}.
 
 local op, prefix, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local function key(...) return prefix .. ':' .. table.concat({...}, ':') end
+-- <prefix>:a[:b[:c[:d]]] (no table: a route builds some 30 keys).
+local function key(a, b, c, d, ...)
+  if select('#', ...) > 0 then return prefix .. ':' .. table.concat({a, b, c, d, ...}, ':') end
+  if d then return prefix .. ':' .. a .. ':' .. b .. ':' .. c .. ':' .. d end
+  if c then return prefix .. ':' .. a .. ':' .. b .. ':' .. c end
+  if b then return prefix .. ':' .. a .. ':' .. b end
+  return prefix .. ':' .. a
+end
 
 --#include lua/eligible.lua
 --#include lua/choose.lua
@@ -69,13 +76,21 @@ local function held_by(lead_id, rep_id)
   return state
 end
 
+-- What 'route' reads of a lead (the first five in this order).
+local ROUTE_LEAD_FIELDS = {'status', 'queue', 'ingested_at', 'stage', 'score', 'attempts',
+                           'first_queue', 'first_at', 'qualified_at', 'ready_at', 'queued_at',
+                           'first_assigned_at'}
+
 if op == 'route' then
   local lead_id, queue, rule, score = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]) or 0
   local stage_ok = ARGV[8] ~= '0'
   -- Exactly once: the lead must still be in flight from scoring.
   if redis.call('ZREM', key('inflight', 'routing'), lead_id) == 0 then return {0} end
   local lead = key('lead', lead_id)
-  local state = redis.call('HMGET', lead, 'status', 'queue', 'ingested_at', 'stage', 'score')
+  -- The lead, read once: what this operation and place and assign need.
+  local state = redis.call('HMGET', lead, unpack(ROUTE_LEAD_FIELDS))
+  local known = {}
+  for i, field in ipairs(ROUTE_LEAD_FIELDS) do known[field] = state[i] end
   local status, ingested_at = state[1], state[3] or tostring(now)
   -- Decide on the lead as it is now, not as the message saw it: scoring may
   -- have sent two messages (a stage down, then up again) and only the first
@@ -105,7 +120,8 @@ if op == 'route' then
       return {4, ingested_at}
     end
   end
-  redis.call('HSET', lead, 'rule', rule, 'skills', ARGV[10] or '')
+  known.skills = ARGV[10] or ''
+  redis.call('HSET', lead, 'rule', rule, 'skills', known.skills)
   if not stage_ok then
     redis.call('HSET', lead, 'status', 'nurture', 'waiting_for', ARGV[9], 'updated_at', now)
     return {3, ingested_at}
@@ -117,10 +133,11 @@ if op == 'route' then
     local account = redis.call('HMGET', key('account', domain), 'name', 'owner')
     if account[2] then
       redis.call('HSET', lead, 'owner', account[2], 'account', account[1] or domain)
+      known.owner = account[2]
       break
     end
   end
-  local a, reason = place(lead_id, queue_conf(queue), score, {op = 'route', rule = rule})
+  local a, reason = place(lead_id, queue_conf(queue), score, {op = 'route', rule = rule}, known)
   if a then return {1, a[3], a[4], a[8]} end
   return {2, ingested_at, reason}
 

@@ -85,9 +85,10 @@ local function seq_of(old_priority)
 end
 
 -- Gives LEAD_ID to REP (eligible: the caller checked) from queue CONF.
+-- KNOWN: the lead as the caller read it in this call (route), or nil.
 -- Returns the assignment {lead, queue, rep, ingested_at, queued_at, score,
 -- attempt, why}.
-local function assign(lead_id, conf, rep, why)
+local function assign(lead_id, conf, rep, why, known)
   local q = conf.name
   local rk = key('rep', rep.id)
   redis.call('HINCRBY', rk, 'open', 1)
@@ -102,24 +103,40 @@ local function assign(lead_id, conf, rep, why)
   end
   redis.call('HINCRBY', key('queue', q, 'count'), rep.id, 1)
   local lead = key('lead', lead_id)
-  local attempt = redis.call('HINCRBY', lead, 'attempts', 1)
-  redis.call('ZREM', key('overflow'), lead_id)
+  local state, attempt, first
+  if known then
+    -- Read once by the caller: a lead that was not waiting is in no
+    -- overflow set, one that was not assigned has no SLA clock.
+    state = {known.ingested_at, known.score, known.qualified_at, known.ready_at, known.queued_at}
+    attempt = (tonumber(known.attempts) or 0) + 1
+    first = not known.first_assigned_at
+  else
+    attempt = redis.call('HINCRBY', lead, 'attempts', 1)
+    state = redis.call('HMGET', lead, 'ingested_at', 'score', 'qualified_at', 'ready_at',
+                       'queued_at')
+    first = redis.call('HSETNX', lead, 'first_assigned_at', now) == 1
+  end
+  if not known or known.status == 'queued' then redis.call('ZREM', key('overflow'), lead_id) end
+  local fields = {'status', 'assigned', 'queue', q, 'rep', rep.id, 'assigned_at', now,
+                  'updated_at', now, 'accepted', '0', 'why', why}
+  local function add(name, value) fields[#fields + 1] = name; fields[#fields + 1] = value end
+  if known then
+    add('attempts', string.format('%d', attempt))
+    if first then add('first_assigned_at', now) end
+  end
   local due = sla_deadline(conf, rep)
   if due then
     redis.call('ZADD', key('sla'), due, lead_id)
-    redis.call('HSET', lead, 'status', 'assigned', 'queue', q, 'rep', rep.id, 'assigned_at', now,
-               'updated_at', now, 'accepted', '0', 'why', why, 'sla_due', string.format('%d', due))
+    add('sla_due', string.format('%d', due))
+    redis.call('HSET', lead, unpack(fields))
     redis.call('HDEL', lead, 'waiting_reason', 'waiting_for')
   else
-    redis.call('ZREM', key('sla'), lead_id)
-    redis.call('HSET', lead, 'status', 'assigned', 'queue', q, 'rep', rep.id, 'assigned_at', now,
-               'updated_at', now, 'accepted', '0', 'why', why)
+    if not known or known.status == 'assigned' then redis.call('ZREM', key('sla'), lead_id) end
+    redis.call('HSET', lead, unpack(fields))
     redis.call('HDEL', lead, 'waiting_reason', 'waiting_for', 'sla_due')
   end
-  local state = redis.call('HMGET', lead, 'ingested_at', 'score', 'qualified_at', 'ready_at',
-                           'queued_at')
   local ingested_at = tonumber(state[1]) or now
-  if redis.call('HSETNX', lead, 'first_assigned_at', now) == 1 then
+  if first then
     -- Speed to lead runs from the moment the lead became ready for sales: its
     -- intake when it qualified at once, else the activity that qualified it
     -- (the last time it rose to a routed stage).
@@ -159,22 +176,30 @@ local function put_waiting(lead_id, conf, score, reason)
 end
 
 -- Places LEAD_ID in queue CONF: assigned to the chosen rep, or waiting.
--- RECORD is the audit record so far (op, rule, ...). Returns the
+-- RECORD is the audit record so far (op, rule, ...). KNOWN: the lead as the
+-- caller read it in this call (route, see assign), or nil. Returns the
 -- assignment, or nil and the reason it waits.
-local function place(lead_id, conf, score, record)
+local function place(lead_id, conf, score, record, known)
   -- Demand per queue: a lead counts once, in the first queue it is placed
   -- in, on the day of its own time (first_at), else of its intake.
   local lead = key('lead', lead_id)
-  if redis.call('HSETNX', lead, 'first_queue', conf.name) == 1 then
+  if known then
+    if not known.first_queue then
+      redis.call('HSET', lead, 'first_queue', conf.name)
+      known.first_queue = conf.name
+      kpi_add(tonumber(known.first_at) or tonumber(known.ingested_at) or now,
+              'queue:' .. conf.name .. '|leads', 1)
+    end
+  elseif redis.call('HSETNX', lead, 'first_queue', conf.name) == 1 then
     local times = redis.call('HMGET', lead, 'first_at', 'ingested_at')
     kpi_add(tonumber(times[1]) or tonumber(times[2]) or now, 'queue:' .. conf.name .. '|leads', 1)
   end
-  local rep, why, candidates, excluded = choose(conf, lead_ctx(lead_id))
+  local rep, why, candidates, excluded = choose(conf, lead_ctx(lead_id, known))
   record.queue, record.strategy, record.candidates = conf.name, conf.strategy, candidates
   if rep then
     record.chosen, record.why = rep.id, why
     audit(lead_id, record)
-    return assign(lead_id, conf, rep, why), nil
+    return assign(lead_id, conf, rep, why, known), nil
   end
   local reason = (why or '') .. no_rep_reason(excluded)
   record.outcome, record.why = 'waiting', reason

@@ -86,13 +86,18 @@ local function rep_unavailable(rep)
   return nil
 end
 
--- What a lead asks of a rep: skills, the reps already tried, its account owner.
-local function lead_ctx(lead_id)
-  local h = redis.call('HMGET', key('lead', lead_id), 'skills', 'owner')
+-- What a lead asks of a rep: skills, the reps already tried, its account
+-- owner. KNOWN, when the caller read the lead already (route): {skills,
+-- owner, attempts}; a lead never assigned has tried no rep.
+local function lead_ctx(lead_id, known)
+  local h = known and {known.skills, known.owner}
+            or redis.call('HMGET', key('lead', lead_id), 'skills', 'owner')
   local ctx = {id = lead_id, skills = {}, tried = {}, owner = h[2] or nil}
   for s in string.gmatch(h[1] or '', '[^,]+') do ctx.skills[#ctx.skills + 1] = s end
-  for _, r in ipairs(redis.call('SMEMBERS', key('lead', lead_id, 'tried'))) do
-    ctx.tried[r] = true
+  if not known or (tonumber(known.attempts) or 0) > 0 then
+    for _, r in ipairs(redis.call('SMEMBERS', key('lead', lead_id, 'tried'))) do
+      ctx.tried[r] = true
+    end
   end
   return ctx
 end
