@@ -39,6 +39,10 @@ void *zutil_socket(void *ctx, int type, const char *endpoint, bool bind, int hwm
 void *zutil_socket_secure(void *ctx, int type, const char *endpoint, bool bind, int hwm,
                           const zutil_security_t *security, err_t *err)
 {
+    if (endpoint[0] == '>') {
+        endpoint++;
+        bind = !bind;
+    }
     void *sock = zmq_socket(ctx, type);
     if (!sock) {
         err_set(err, ERR_IO, "zmq_socket: %s", zmq_strerror(errno));
@@ -56,12 +60,26 @@ void *zutil_socket_secure(void *ctx, int type, const char *endpoint, bool bind, 
         zmq_close(sock);
         return NULL;
     }
-    int rc = bind ? zmq_bind(sock, endpoint) : zmq_connect(sock, endpoint);
-    if (rc != 0) {
-        err_set(err, ERR_IO, "zmq %s %s: %s", bind ? "bind" : "connect", endpoint,
-                zmq_strerror(errno));
-        zmq_close(sock);
-        return NULL;
+    /* A list "tcp://a,tcp://b": each one bound, or connected to. */
+    for (const char *at = endpoint; *at;) {
+        size_t len = strcspn(at, ",");
+        char one[256];
+        if (len == 0 || len >= sizeof one) {
+            err_set(err, ERR_CONFIG, "zmq endpoint list %s: an empty or too long endpoint",
+                    endpoint);
+            zmq_close(sock);
+            return NULL;
+        }
+        memcpy(one, at, len);
+        one[len] = '\0';
+        int rc = bind ? zmq_bind(sock, one) : zmq_connect(sock, one);
+        if (rc != 0) {
+            err_set(err, ERR_IO, "zmq %s %s: %s", bind ? "bind" : "connect", one,
+                    zmq_strerror(errno));
+            zmq_close(sock);
+            return NULL;
+        }
+        at += len + (at[len] == ',');
     }
     return sock;
 }

@@ -43,8 +43,15 @@ typedef struct {
 } zutil_security_t;
 
 /* Creates a socket of TYPE (ZMQ_PUSH, ...), binds it to ENDPOINT when BIND,
- * else connects, with the CurveZMQ role SECURITY asks for (NULL: plain).
- * Returns the socket or NULL with *err set (never quoting a key). */
+ * else connects, with the CurveZMQ role SECURITY asks for (NULL: plain; the
+ * side that binds is the CURVE server). An ENDPOINT written ">tcp://..."
+ * turns the sides round: the side that would bind connects and the other
+ * binds. For a work hop that means the sender binds and each of several
+ * receivers connects, and ZeroMQ shares the messages between them (several
+ * scoring or routing instances). ENDPOINT may be a comma-separated list:
+ * each is bound or connected to (a routing instance connects to the PUSH of
+ * each scoring instance). Returns the socket or NULL with *err set (never
+ * quoting a key). */
 void *zutil_socket_secure(void *ctx, int type, const char *endpoint, bool bind, int hwm,
                           const zutil_security_t *security, err_t *err);
 

@@ -39,6 +39,8 @@
 #   STACK_READY_TIMEOUT   seconds to wait for a process to become ready (default 30)
 #   STACK_STOP_TIMEOUT    seconds between SIGTERM and SIGKILL (default 5)
 #   STACK_QUIET=1         no "starting ..." lines on stderr
+#   STACK_SHARED_WORK=1   the scoring and routing hops bound by their senders (">tcp://"):
+#                         several scoring and routing instances may connect and share them
 
 _STACK_SH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${STACK_REPO:=$(dirname "$_STACK_SH_DIR")}"
@@ -241,10 +243,14 @@ stack_url() {
 
 _stack_env_lines() {
     [[ -n ${STACK_PORT_REDIS:-} ]] && printf 'LEADOPS_REDIS_HOST=127.0.0.1\nLEADOPS_REDIS_PORT=%s\n' "$STACK_PORT_REDIS"
-    local key var
+    local key var shared
     for key in INGEST SCORING ROUTING COMMANDS EVENTS; do
         var=STACK_PORT_$key
-        [[ -n ${!var:-} ]] && printf 'LEADOPS_ENDPOINTS_%s=tcp://127.0.0.1:%s\n' "$key" "${!var}"
+        # STACK_SHARED_WORK=1: the work hops are bound by their senders (">tcp://"), so that
+        # several scoring and routing instances can each connect and share the work.
+        shared=
+        [[ ${STACK_SHARED_WORK:-0} == 1 && ($key == SCORING || $key == ROUTING) ]] && shared='>'
+        [[ -n ${!var:-} ]] && printf 'LEADOPS_ENDPOINTS_%s=%stcp://127.0.0.1:%s\n' "$key" "$shared" "${!var}"
     done
     [[ -n ${STACK_PORT_HTTP_INGEST:-} ]] && printf 'LEADOPS_HTTP_INGEST_LISTEN=127.0.0.1:%s\n' "$STACK_PORT_HTTP_INGEST"
     [[ -n ${STACK_PORT_HTTP_REPORTING:-} ]] && printf 'LEADOPS_HTTP_REPORTING_LISTEN=127.0.0.1:%s\n' "$STACK_PORT_HTTP_REPORTING"
