@@ -29,8 +29,11 @@
  *
  * Children are stopped by pid on every way out and die with the bench.
  *
+ * With --instances 2, a second scoring and a second routing instance share
+ * the work (the senders bind their PUSH, ">tcp://"; see zutil.h).
+ *
  * usage: bench_pipeline [--leads N] [--rate R] [--reps K] [--queued Q]
- *                       [--json FILE] [--bin DIR]
+ *                       [--instances 1|2] [--json FILE] [--bin DIR]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,20 +65,26 @@
 #define START_TIMEOUT_MS 20000 /* redis-server answering, the stack assigning */
 #define STALL_TIMEOUT_MS 15000 /* no Assignment for this long: the stack is stuck */
 #define STOP_TIMEOUT_MS  3000  /* SIGTERM, then SIGKILL */
-#define SERVICE_COUNT    4
+#define SERVICE_COUNT    4     /* one instance of each */
+#define PROCESS_MAX      6     /* with --instances 2: a second scoring and routing */
 #define MAX_RATES        3
 #define BACKLOG_QUEUE    "backlog" /* where --queued leads wait */
 #define PREQUEUE_CHUNK   5000      /* --queued leads written by one script call */
 #define REFERENCE_CALLS  100000    /* redis-benchmark's calls: about ten seconds */
 #define TOP_COMMANDS     12        /* Redis commands printed, the costliest first */
 
-static const char *const s_services[SERVICE_COUNT] = {"leadops-ingest", "leadops-scoring",
-                                                      "leadops-routing", "leadops-reporting"};
+static const char *const s_services[PROCESS_MAX] = {"leadops-ingest",  "leadops-scoring",
+                                                    "leadops-routing", "leadops-reporting",
+                                                    "leadops-scoring", "leadops-routing"};
+static const char *const s_labels[PROCESS_MAX] = {"leadops-ingest",     "leadops-scoring",
+                                                  "leadops-routing",    "leadops-reporting",
+                                                  "leadops-scoring #2", "leadops-routing #2"};
 
 typedef struct {
     long leads;
     long rate; /* 0: the fixed rates 1,000 and 5,000 */
     int reps;
+    int instances; /* of scoring and of routing: 1 or 2 */
     long queued;
     char json_path[PATH_MAX]; /* "" : no JSON */
     char redis_host[256];
@@ -85,7 +94,8 @@ typedef struct {
 
 typedef struct {
     pid_t redis;
-    pid_t services[SERVICE_COUNT];
+    pid_t services[PROCESS_MAX];
+    int count; /* services started: SERVICE_COUNT, or PROCESS_MAX with --instances 2 */
     pid_t benchmark;
     char config_path[PATH_MAX]; /* "" once removed */
 } children_t;
@@ -109,7 +119,7 @@ typedef struct {
 static void s_stop_children(children_t *children)
 {
     bench_stop_child(&children->benchmark, STOP_TIMEOUT_MS);
-    for (int i = 0; i < SERVICE_COUNT; i++)
+    for (int i = 0; i < PROCESS_MAX; i++)
         bench_stop_child(&children->services[i], STOP_TIMEOUT_MS);
     bench_stop_child(&children->redis, STOP_TIMEOUT_MS);
     if (children->config_path[0]) {
@@ -156,12 +166,20 @@ static int s_stack_start(children_t *children, const options_t *opts, const char
 {
     if (s_write_config(children, opts->reps, err) < 0)
         return -1;
-    char scoring_ep[64], routing_ep[64], commands_ep[64];
+    /* One instance of each: scoring and routing bind their PULL. Two: the
+     * senders bind (">tcp://"): ingest one PUSH both scoring instances
+     * connect to, each scoring instance its own PUSH both routing instances
+     * connect to; the second routing has its own commands endpoint. */
+    char scoring_ep[64], routing_ep[2][64], commands_ep[2][64];
     bench_free_endpoint(scoring_ep, sizeof scoring_ep);
-    bench_free_endpoint(routing_ep, sizeof routing_ep);
-    bench_free_endpoint(commands_ep, sizeof commands_ep);
+    for (int i = 0; i < 2; i++) {
+        bench_free_endpoint(routing_ep[i], sizeof routing_ep[i]);
+        bench_free_endpoint(commands_ep[i], sizeof commands_ep[i]);
+    }
+    bool shared = opts->instances > 1;
+    children->count = shared ? PROCESS_MAX : SERVICE_COUNT;
     int rc = 0;
-    for (int s = 0; rc == 0 && s < SERVICE_COUNT; s++) {
+    for (int s = 0; rc == 0 && s < children->count; s++) {
         char path[PATH_MAX + 32];
         snprintf(path, sizeof path, "%s/%s", opts->bin_dir, s_services[s]);
         if (access(path, X_OK) != 0) {
@@ -169,15 +187,23 @@ static int s_stack_start(children_t *children, const options_t *opts, const char
                          strerror(errno));
             break;
         }
-        bool reporting = s == SERVICE_COUNT - 1;
+        bool reporting = s == SERVICE_COUNT - 1, second = s >= SERVICE_COUNT;
+        bool scoring = strcmp(s_services[s], "leadops-scoring") == 0;
         char vars[11][PATH_MAX], *var_list[11];
         snprintf(vars[0], sizeof vars[0], "LEADOPS_REDIS_HOST=%s", opts->redis_host);
         snprintf(vars[1], sizeof vars[1], "LEADOPS_REDIS_PORT=%d", opts->redis_port);
         snprintf(vars[2], sizeof vars[2], "LEADOPS_REDIS_PREFIX=%s", prefix);
         snprintf(vars[3], sizeof vars[3], "LEADOPS_ENDPOINTS_INGEST=%s", ingest_ep);
-        snprintf(vars[4], sizeof vars[4], "LEADOPS_ENDPOINTS_SCORING=%s", scoring_ep);
-        snprintf(vars[5], sizeof vars[5], "LEADOPS_ENDPOINTS_ROUTING=%s", routing_ep);
-        snprintf(vars[6], sizeof vars[6], "LEADOPS_ENDPOINTS_COMMANDS=%s", commands_ep);
+        snprintf(vars[4], sizeof vars[4], "LEADOPS_ENDPOINTS_SCORING=%s%s", shared ? ">" : "",
+                 scoring_ep);
+        if (!shared)
+            snprintf(vars[5], sizeof vars[5], "LEADOPS_ENDPOINTS_ROUTING=%s", routing_ep[0]);
+        else if (scoring)
+            snprintf(vars[5], sizeof vars[5], "LEADOPS_ENDPOINTS_ROUTING=>%s", routing_ep[second]);
+        else
+            snprintf(vars[5], sizeof vars[5], "LEADOPS_ENDPOINTS_ROUTING=>%s,%s", routing_ep[0],
+                     routing_ep[1]);
+        snprintf(vars[6], sizeof vars[6], "LEADOPS_ENDPOINTS_COMMANDS=%s", commands_ep[second]);
         snprintf(vars[7], sizeof vars[7], "LEADOPS_ENDPOINTS_EVENTS=%s",
                  reporting ? reporting_events_ep : bench_events_ep);
         snprintf(vars[8], sizeof vars[8], "LEADOPS_LOG_LEVEL=warn");
@@ -214,9 +240,9 @@ static void s_progress(const char *fmt, ...)
 
 static int s_stack_check(children_t *children, err_t *err)
 {
-    for (int s = 0; s < SERVICE_COUNT; s++)
+    for (int s = 0; s < children->count; s++)
         if (!bench_child_is_running(&children->services[s]))
-            return err_set(err, ERR_IO, "%s exited (see its messages above)", s_services[s]);
+            return err_set(err, ERR_IO, "%s exited (see its messages above)", s_labels[s]);
     return 0;
 }
 
@@ -364,7 +390,8 @@ typedef struct {
     run_t full;
     run_t paced[MAX_RATES];
     int paced_count;
-    usage_t usage[SERVICE_COUNT + 1];
+    usage_t usage[PROCESS_MAX + 1];
+    int usage_count; /* the services, then Redis */
     double redis_bytes_per_lead;
     bench_command_stat_t commands[BENCH_COMMAND_STATS]; /* Redis, over the full-speed run */
     int command_count;
@@ -437,20 +464,22 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
 
     /* Full speed, with CPU and memory around it. */
     s_progress("full speed: %ld leads", opts->leads);
-    pid_t pids[SERVICE_COUNT + 1];
-    double cpu_before[SERVICE_COUNT + 1];
-    for (int s = 0; s < SERVICE_COUNT; s++)
+    int processes = children->count;
+    pid_t pids[PROCESS_MAX + 1];
+    double cpu_before[PROCESS_MAX + 1];
+    for (int s = 0; s < processes; s++)
         pids[s] = children->services[s];
-    pids[SERVICE_COUNT] = children->redis;
-    for (int s = 0; s <= SERVICE_COUNT; s++)
+    pids[processes] = children->redis;
+    out->usage_count = processes + 1;
+    for (int s = 0; s <= processes; s++)
         cpu_before[s] = bench_cpu_seconds(pids[s]);
     long long memory_before = bench_redis_used_memory(store, err);
     if (memory_before < 0 || bench_redis_reset_stats(store, err) < 0 ||
         s_drive(producer, &listener, children, sent_us, 0, opts->leads, 0, err) < 0 ||
         s_run_result(sent_us, assigned_us, 0, opts->leads, &out->full, err) < 0)
         goto done;
-    for (int s = 0; s <= SERVICE_COUNT; s++) {
-        out->usage[s].name = s < SERVICE_COUNT ? s_services[s] : "redis-server";
+    for (int s = 0; s <= processes; s++) {
+        out->usage[s].name = s < processes ? s_labels[s] : "redis-server";
         out->usage[s].cpu_s_per_1000 =
             (bench_cpu_seconds(pids[s]) - cpu_before[s]) * 1000.0 / (double)opts->leads;
         out->usage[s].rss_kb = bench_rss_kb(pids[s]);
@@ -488,7 +517,7 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     }
     rc = 0;
 done:
-    for (int s = 0; s < SERVICE_COUNT; s++)
+    for (int s = 0; s < PROCESS_MAX; s++)
         bench_stop_child(&children->services[s], STOP_TIMEOUT_MS);
     producer_destroy(&producer);
     if (listening) {
@@ -525,17 +554,17 @@ static int s_write_json(const char *path, const options_t *opts, const stack_res
     FILE *f = fopen(path, "w");
     if (!f)
         return err_set(err, ERR_IO, "%s: %s", path, strerror(errno));
-    fprintf(f, "{\n  \"leads\": %ld, \"reps\": %d, \"queued\": %ld,\n", opts->leads, opts->reps,
-            opts->queued);
+    fprintf(f, "{\n  \"leads\": %ld, \"reps\": %d, \"queued\": %ld, \"instances\": %d,\n",
+            opts->leads, opts->reps, opts->queued, opts->instances);
     fprintf(f, "  \"runs\": [\n");
     s_json_run(f, &stack->full, stack->paced_count ? "," : "");
     for (int r = 0; r < stack->paced_count; r++)
         s_json_run(f, &stack->paced[r], r + 1 < stack->paced_count ? "," : "");
     fprintf(f, "  ],\n  \"processes\": [\n");
-    for (int s = 0; s <= SERVICE_COUNT; s++)
+    for (int s = 0; s < stack->usage_count; s++)
         fprintf(f, "    {\"name\": \"%s\", \"cpu_s_per_1000_leads\": %.4f, \"rss_kb\": %ld}%s\n",
                 stack->usage[s].name, stack->usage[s].cpu_s_per_1000, stack->usage[s].rss_kb,
-                s < SERVICE_COUNT ? "," : "");
+                s + 1 < stack->usage_count ? "," : "");
     fprintf(f, "  ],\n  \"redis_commands\": [\n");
     for (int c = 0; c < stack->command_count; c++)
         fprintf(f, "    {\"name\": \"%s\", \"calls\": %lld, \"usec\": %lld}%s\n",
@@ -555,8 +584,8 @@ static int s_write_json(const char *path, const options_t *opts, const stack_res
 static int s_usage(FILE *out, int rc)
 {
     fprintf(out,
-            "usage: bench_pipeline [--leads N] [--rate R] [--reps K] [--queued Q] [--json FILE]\n"
-            "                      [--bin DIR]\n"
+            "usage: bench_pipeline [--leads N] [--rate R] [--reps K] [--queued Q]\n"
+            "                      [--instances 1|2] [--json FILE] [--bin DIR]\n"
             "Leads through ingest, scoring, routing and reporting (child processes on a private\n"
             "redis-server), measured from the Assignment events, next to redis-benchmark\n"
             "calling routing.lua's 'route' pipelined in the same run.\n"
@@ -565,6 +594,7 @@ static int s_usage(FILE *out, int rc)
             "               at half the full speed follows either way (%d s each)\n"
             "  --reps K     reps of the one round-robin queue (default 10)\n"
             "  --queued Q   Q leads waiting in a second queue (its one rep away) all along\n"
+            "  --instances 2  two scoring and two routing instances sharing the work\n"
             "  --json FILE  write the figures as JSON too\n"
             "  --bin DIR    where the leadops-* programs are (default: next to this one)\n",
             RATE_SECONDS);
@@ -573,12 +603,14 @@ static int s_usage(FILE *out, int rc)
 
 int main(int argc, char **argv)
 {
-    options_t opts = {.leads = 20000, .reps = 10};
+    options_t opts = {.leads = 20000, .reps = 10, .instances = 1};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--leads") == 0 && i + 1 < argc)
             opts.leads = atol(argv[++i]);
         else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc)
             opts.rate = atol(argv[++i]);
+        else if (strcmp(argv[i], "--instances") == 0 && i + 1 < argc)
+            opts.instances = atoi(argv[++i]);
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             opts.reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--queued") == 0 && i + 1 < argc)
@@ -591,6 +623,10 @@ int main(int argc, char **argv)
             bool help = strcmp(argv[i], "--help") == 0;
             return s_usage(help ? stdout : stderr, help ? 0 : 2);
         }
+    }
+    if (opts.instances < 1 || opts.instances > 2) {
+        fprintf(stderr, "bench_pipeline: --instances 1 or 2\n");
+        return 2;
     }
     if (opts.reps < 1 || opts.reps > 10000 || opts.leads < 1 || opts.leads > 10000000 ||
         opts.rate < 0 || opts.queued < 0) {
@@ -637,15 +673,17 @@ int main(int argc, char **argv)
         goto done;
 
     printf("pipeline: %ld leads at full speed, %d reps of one round_robin queue, %ld leads "
-           "waiting in another, private Redis %s:%d (no persistence)\n",
-           opts.leads, opts.reps, opts.queued, opts.redis_host, opts.redis_port);
+           "waiting in another, %d scoring and %d routing instance(s), private Redis %s:%d (no "
+           "persistence)\n",
+           opts.leads, opts.reps, opts.queued, opts.instances, opts.instances, opts.redis_host,
+           opts.redis_port);
     printf("  %-30s %8s %8s %10s %8s %8s %8s\n", "run (send -> Assignment)", "leads", "seconds",
            "leads/s", "p50 ms", "p99 ms", "p99.9 ms");
     s_print_run(&stack.full);
     for (int r = 0; r < stack.paced_count; r++)
         s_print_run(&stack.paced[r]);
     printf("  %-30s %14s %10s\n", "process", "CPU s/1k leads", "RSS MiB");
-    for (int s = 0; s <= SERVICE_COUNT; s++)
+    for (int s = 0; s < stack.usage_count; s++)
         printf("  %-30s %14.3f %10.1f\n", stack.usage[s].name, stack.usage[s].cpu_s_per_1000,
                stack.usage[s].rss_kb / 1024.0);
     printf("  Redis used_memory per lead: %.0f bytes\n", stack.redis_bytes_per_lead);
