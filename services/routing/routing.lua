@@ -47,6 +47,8 @@
 -- attempt, why}.
 
 local op, prefix, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+-- now as Redis gets it: a Lua number passed to redis.call is formatted each time.
+local now_s = string.format('%d', now)
 -- <prefix>:a[:b[:c[:d]]] (no table: a route builds some 30 keys).
 local function key(a, b, c, d, ...)
   if select('#', ...) > 0 then return prefix .. ':' .. table.concat({a, b, c, d, ...}, ':') end
@@ -111,7 +113,7 @@ if op == 'route' then
       -- back to nurture until it rises again.
       redis.call('ZREM', waiting, lead_id)
       redis.call('ZREM', key('overflow'), lead_id)
-      redis.call('HSET', lead, 'status', 'nurture', 'waiting_for', ARGV[9], 'updated_at', now)
+      redis.call('HSET', lead, 'status', 'nurture', 'waiting_for', ARGV[9], 'updated_at', now_s)
       redis.call('HINCRBY', key('stats'), 'unqueued', 1)
       return {5, ingested_at}
     end
@@ -123,7 +125,7 @@ if op == 'route' then
   known.skills = ARGV[10] or ''
   redis.call('HSET', lead, 'rule', rule, 'skills', known.skills)
   if not stage_ok then
-    redis.call('HSET', lead, 'status', 'nurture', 'waiting_for', ARGV[9], 'updated_at', now)
+    redis.call('HSET', lead, 'status', 'nurture', 'waiting_for', ARGV[9], 'updated_at', now_s)
     return {3, ingested_at}
   end
   -- At the queue's stage: no longer waiting for one. The account the email
@@ -165,7 +167,7 @@ elseif op == 'accept' then
   local lead = key('lead', lead_id)
   if redis.call('HGET', lead, 'accepted') == '1' then return {1, 'already accepted'} end
   redis.call('ZREM', key('sla'), lead_id)
-  redis.call('HSET', lead, 'accepted', '1', 'accepted_at', now, 'updated_at', now)
+  redis.call('HSET', lead, 'accepted', '1', 'accepted_at', now_s, 'updated_at', now_s)
   redis.call('HINCRBY', key('stats'), 'accepted', 1)
   -- From the assignment in hand (a reassigned lead's clock restarted).
   local assigned_at = tonumber(redis.call('HGET', lead, 'assigned_at') or '') or now

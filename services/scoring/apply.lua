@@ -100,7 +100,7 @@ local function record_speed(key, ms)
   end
   redis.call('HINCRBY', key, 'le_' .. bucket, 1)
   redis.call('HINCRBY', key, 'count', 1)
-  redis.call('HINCRBYFLOAT', key, 'sum_ms', ms)
+  redis.call('HINCRBY', key, 'sum_ms', string.format('%d', math.floor(ms + 0.5))) -- whole ms
 end
 
 -- Moves one lead from field OLD to field NEW of the distribution hash KEY

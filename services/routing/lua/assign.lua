@@ -15,7 +15,7 @@ local function record_speed_to_lead(stl, ms)
   end
   redis.call('HINCRBY', stl, 'le_' .. bucket, 1)
   redis.call('HINCRBY', stl, 'count', 1)
-  redis.call('HINCRBYFLOAT', stl, 'sum_ms', ms)
+  redis.call('HINCRBY', stl, 'sum_ms', string.format('%d', math.floor(ms + 0.5))) -- whole ms
 end
 
 -- Adds BY (a whole number) to FIELD of the KPI day hash of time AT (ms):
@@ -52,7 +52,7 @@ end
 local function notify(conf, kind, lead_id, rep_id, text)
   if conf.webhook == '' then return end
   redis.call('XADD', key('notify'), 'MAXLEN', '~', 10000, '*', 'queue', conf.name, 'kind', kind,
-             'lead', lead_id, 'rep', rep_id or '', 'text', text, 'at', now)
+             'lead', lead_id, 'rep', rep_id or '', 'text', text, 'at', now_s)
 end
 
 -- When an assignment to REP must be accepted: the queue's SLA from now, on
@@ -114,15 +114,15 @@ local function assign(lead_id, conf, rep, why, known)
     attempt = redis.call('HINCRBY', lead, 'attempts', 1)
     state = redis.call('HMGET', lead, 'ingested_at', 'score', 'qualified_at', 'ready_at',
                        'queued_at')
-    first = redis.call('HSETNX', lead, 'first_assigned_at', now) == 1
+    first = redis.call('HSETNX', lead, 'first_assigned_at', now_s) == 1
   end
   if not known or known.status == 'queued' then redis.call('ZREM', key('overflow'), lead_id) end
-  local fields = {'status', 'assigned', 'queue', q, 'rep', rep.id, 'assigned_at', now,
-                  'updated_at', now, 'accepted', '0', 'why', why}
+  local fields = {'status', 'assigned', 'queue', q, 'rep', rep.id, 'assigned_at', now_s,
+                  'updated_at', now_s, 'accepted', '0', 'why', why}
   local function add(name, value) fields[#fields + 1] = name; fields[#fields + 1] = value end
   if known then
     add('attempts', string.format('%d', attempt))
-    if first then add('first_assigned_at', now) end
+    if first then add('first_assigned_at', now_s) end
   end
   local due = sla_deadline(conf, rep)
   if due then
@@ -168,7 +168,7 @@ local function put_waiting(lead_id, conf, score, reason)
   local seq = redis.call('INCR', key('seq'))
   redis.call('ZADD', key('queue', conf.name, 'waiting'), priority(score, seq), lead_id)
   redis.call('HSET', key('lead', lead_id), 'status', 'queued', 'queue', conf.name,
-             'queued_at', now, 'updated_at', now, 'waiting_reason', reason)
+             'queued_at', now_s, 'updated_at', now_s, 'waiting_reason', reason)
   redis.call('HINCRBY', key('stats'), 'queued', 1)
   if conf.overflow_after_s > 0 then
     redis.call('ZADD', key('overflow'), 'NX', now + 1000 * conf.overflow_after_s, lead_id)
