@@ -13,7 +13,6 @@
  * imported. Importing a file again is harmless: a row replaces its account. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +22,8 @@
 #include "ctl.h"
 #include "keys.h"
 
-#define DOMAIN_MAX     253  /* DNS: a name's text form */
-#define BATCH_ROWS     1000 /* rows per pipeline round trip */
-#define PROBLEMS_SHOWN 20   /* then only counted */
+#define DOMAIN_MAX 253  /* DNS: a name's text form */
+#define BATCH_ROWS 1000 /* rows per pipeline round trip */
 
 /* ---- domains ----------------------------------------------------------- */
 
@@ -112,40 +110,20 @@ typedef struct {
     const ctl_account_import_t *opts; /* borrowed */
     const char *prefix;               /* borrowed */
     FILE *report;                     /* borrowed */
-    bool tty;                         /* a progress line may need clearing first */
+    ctl_problems_t problems;          /* on REPORT, of the file */
     json_t *reps;                     /* owned: rep id -> true; NULL: owners not checked */
     json_t *seen;                     /* owned: domain -> the line it was on */
     store_batch_t *batch;             /* owned */
     uint64_t *lines;                  /* owned: the row line of each batched command */
     size_t commands;                  /* commands in the batch */
-    uint64_t rows, imported, unknown_owners, duplicates, shown, hidden;
+    uint64_t rows, imported, unknown_owners, duplicates;
     uint64_t skipped[SKIP_KINDS];
 } s_import_t;
-
-static void s_problem(s_import_t *state, uint64_t line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Prints "FILE:LINE: text" (the first PROBLEMS_SHOWN, then only counts). */
-static void s_problem(s_import_t *state, uint64_t line, const char *fmt, ...)
-{
-    if (state->shown >= PROBLEMS_SHOWN) {
-        state->hidden++;
-        return;
-    }
-    state->shown++;
-    fprintf(state->report, "%s%s:%llu: ", state->tty ? "\r\033[K" : "", state->opts->path,
-            (unsigned long long)line);
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(state->report, fmt, ap);
-    va_end(ap);
-    fputc('\n', state->report);
-}
 
 static void s_skip(s_import_t *state, s_skip_t kind, uint64_t line, const char *reason)
 {
     state->skipped[kind]++;
-    s_problem(state, line, "skipped: %s", reason);
+    ctl_problem(&state->problems, line, "skipped: %s", reason);
 }
 
 /* The index of the column named NAME (case and blanks ignored), or -1. */
@@ -247,16 +225,17 @@ static void s_row(s_import_t *state, const char *const *cells, const int columns
     s_trimmed(columns[2] >= 0 ? cells[columns[2]] : "", owner, sizeof owner);
     if (*owner && state->reps && !json_object_get(state->reps, owner)) {
         state->unknown_owners++;
-        s_problem(state, line,
-                  "warning: owner \"%s\" of %s is not a known rep (not in %s:reps): "
-                  "imported; routing gives it leads once the rep exists",
-                  owner, domain, state->prefix);
+        ctl_problem(&state->problems, line,
+                    "warning: owner \"%s\" of %s is not a known rep (not in %s:reps): "
+                    "imported; routing gives it leads once the rep exists",
+                    owner, domain, state->prefix);
     }
     json_t *earlier = json_object_get(state->seen, domain);
     if (earlier) {
         state->duplicates++;
-        s_problem(state, line, "warning: %s is also on line %lld: this row replaces it", domain,
-                  (long long)json_integer_value(earlier));
+        ctl_problem(&state->problems, line,
+                    "warning: %s is also on line %lld: this row replaces it", domain,
+                    (long long)json_integer_value(earlier));
     }
     json_object_set_new(state->seen, domain, json_integer((json_int_t)line));
     state->imported++;
@@ -281,9 +260,7 @@ static void s_row(s_import_t *state, const char *const *cells, const int columns
 static void s_summary(const s_import_t *state, double seconds)
 {
     const ctl_account_import_t *opts = state->opts;
-    if (state->hidden)
-        fprintf(state->report, "%s: %llu more problems not shown\n", opts->path,
-                (unsigned long long)state->hidden);
+    ctl_problems_end(&state->problems);
     uint64_t skipped = 0;
     for (int k = 0; k < SKIP_KINDS; k++)
         skipped += state->skipped[k];
@@ -355,6 +332,7 @@ int ctl_account_import_run(store_t *store, const char *prefix, const ctl_account
     s_import_t state = {.opts = opts,
                         .prefix = prefix,
                         .report = report,
+                        .problems = {.out = report, .path = opts->path},
                         .seen = json_object(),
                         .batch = store_batch_new(),
                         .lines = calloc(3 * BATCH_ROWS, sizeof *state.lines)};
@@ -368,7 +346,7 @@ int ctl_account_import_run(store_t *store, const char *prefix, const ctl_account
         goto done;
     ctl_progress_t progress;
     ctl_progress_start(&progress);
-    state.tty = progress.tty && report == stderr;
+    state.problems.tty = progress.tty && report == stderr;
     int read;
     while ((read = csv_read(csv, err)) != 0) {
         uint64_t line = csv_record_line(csv);

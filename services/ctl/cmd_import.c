@@ -5,7 +5,6 @@
  * row ingest rejects (its ack is traced back to the line): bad rows never
  * stop an import. Re-importing a file is a no-op at ingest, since a row's
  * event id is derived from its source, kind and id. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,17 +20,13 @@
 #include "pace.h"
 #include "producer.h"
 
-#define PROBLEMS_SHOWN 20    /* then only counted: a broken file must not flood the terminal */
-#define FLUSH_MS       30000 /* for the last window's acks; longer means ingest is stuck */
+#define FLUSH_MS 30000 /* for the last window's acks; longer means ingest is stuck */
 
 typedef struct {
-    const char *path;      /* the CSV, for messages */
-    bool tty;              /* a progress line may need clearing first */
-    uint64_t shown;        /* problems printed */
-    uint64_t hidden;       /* problems past PROBLEMS_SHOWN */
-    uint64_t bad;          /* rows not sent: unreadable, unmapped or invalid */
-    uint64_t out_of_order; /* --speed: rows timed before the row before them */
-    json_t *lines;         /* owned; event id -> the row's line, until its ack */
+    ctl_problems_t problems; /* on stderr, of the CSV */
+    uint64_t bad;            /* rows not sent: unreadable, unmapped or invalid */
+    uint64_t out_of_order;   /* --speed: rows timed before the row before them */
+    json_t *lines;           /* owned; event id -> the row's line, until its ack */
 } s_import_t;
 
 typedef struct {
@@ -41,35 +36,13 @@ typedef struct {
     bool dry_run;
 } s_options_t;
 
-static void s_problem(s_import_t *state, uint64_t line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Prints "FILE:LINE: reason" (LINE 0: unknown), the first PROBLEMS_SHOWN. */
-static void s_problem(s_import_t *state, uint64_t line, const char *fmt, ...)
-{
-    if (state->shown >= PROBLEMS_SHOWN) {
-        state->hidden++;
-        return;
-    }
-    state->shown++;
-    fprintf(stderr, "%s%s:", state->tty ? "\r\033[K" : "", state->path);
-    if (line)
-        fprintf(stderr, "%llu:", (unsigned long long)line);
-    fputc(' ', stderr);
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 /* A CSV error reads "line N: reason" (csv.h): report it as FILE:N: reason. */
 static void s_csv_problem(s_import_t *state, uint64_t line, const char *msg)
 {
     const char *reason = strncmp(msg, "line ", 5) == 0 ? strstr(msg, ": ") : NULL;
     if (reason)
         line = strtoull(msg + 5, NULL, 10), reason += 2;
-    s_problem(state, line, "%s", reason ? reason : msg);
+    ctl_problem(&state->problems, line, "%s", reason ? reason : msg);
 }
 
 static void s_on_ack(void *arg, const Leadops__Ack *ack)
@@ -78,9 +51,9 @@ static void s_on_ack(void *arg, const Leadops__Ack *ack)
     const char *event_id = ack->event_id ? ack->event_id : "";
     json_t *line = json_object_get(state->lines, event_id);
     if (ack->status == LEADOPS__ACK__STATUS__REJECTED)
-        s_problem(state, line ? (uint64_t)json_integer_value(line) : 0,
-                  "rejected by ingest: %s%s%s", ack->reason ? ack->reason : "",
-                  line ? "" : " (event ", line ? "" : event_id);
+        ctl_problem(&state->problems, line ? (uint64_t)json_integer_value(line) : 0,
+                    "rejected by ingest: %s%s%s", ack->reason ? ack->reason : "",
+                    line ? "" : " (event ", line ? "" : event_id);
     json_object_del(state->lines, event_id);
 }
 
@@ -138,8 +111,8 @@ static void s_pace_speed(s_import_t *state, s_clock_t *clock, producer_t *produc
         json_format_time(time_ms, at, sizeof at);
         json_format_time(clock->latest_ms, latest, sizeof latest);
         state->out_of_order++;
-        s_problem(state, line, "out of time order (%s is before %s): sent without waiting", at,
-                  latest);
+        ctl_problem(&state->problems, line,
+                    "out of time order (%s is before %s): sent without waiting", at, latest);
         return;
     }
     clock->latest_ms = time_ms;
@@ -168,7 +141,7 @@ static int s_usage(FILE *out)
         "  --endpoint E   ingest's ZeroMQ endpoint (default: endpoints.ingest)\n"
         "Exit status: 0 when every row was sent and accepted (or a duplicate), 1 when\n"
         "some were bad or rejected, 2 for a usage or mapping error.\n",
-        PROBLEMS_SHOWN);
+        CTL_PROBLEMS_SHOWN);
     return out == stdout ? 0 : 2;
 }
 
@@ -243,10 +216,10 @@ static int s_rows(s_import_t *state, const s_options_t *opt, csv_reader_t *csv,
         if (read < 0) {
             s_csv_problem(state, line, err.msg);
         } else if (count != columns) {
-            s_problem(state, line, "%zu fields, the header has %zu", count, columns);
+            ctl_problem(&state->problems, line, "%zu fields, the header has %zu", count, columns);
         } else if (!(obj = import_map_row(map, cells, count, &time_ms, &err)) ||
                    s_validate(obj, import_map_kind(map), cfg, &err) < 0) {
-            s_problem(state, line, "%s", err.msg);
+            ctl_problem(&state->problems, line, "%s", err.msg);
             json_decref(obj);
             obj = NULL;
         }
@@ -266,7 +239,7 @@ static int s_rows(s_import_t *state, const s_options_t *opt, csv_reader_t *csv,
             ctl_envelope_from_json(obj, ENVELOPE_PRODUCER_IMPORT, event_id, &size, &err);
         json_decref(obj);
         if (!bytes) {
-            s_problem(state, line, "%s", err.msg);
+            ctl_problem(&state->problems, line, "%s", err.msg);
             state->bad++;
             continue;
         }
@@ -278,7 +251,8 @@ static int s_rows(s_import_t *state, const s_options_t *opt, csv_reader_t *csv,
         int rc = producer_send(producer, event_id, bytes, size, &err);
         free(bytes);
         if (rc < 0) {
-            fprintf(stderr, "%sleadopsctl import: %s\n", state->tty ? "\r\033[K" : "", err.msg);
+            fprintf(stderr, "%sleadopsctl import: %s\n", state->problems.tty ? "\r\033[K" : "",
+                    err.msg);
             return -1;
         }
         const producer_stats_t *s = producer_stats(producer);
@@ -293,9 +267,7 @@ static int s_rows(s_import_t *state, const s_options_t *opt, csv_reader_t *csv,
 static void s_summary(const s_import_t *state, const s_options_t *opt, producer_t *producer,
                       uint64_t rows, double seconds)
 {
-    if (state->hidden)
-        fprintf(stderr, "%s: %llu more problems not shown\n", opt->csv_path,
-                (unsigned long long)state->hidden);
+    ctl_problems_end(&state->problems);
     double per_s = seconds > 0 ? (double)rows / seconds : 0;
     if (!producer) {
         fprintf(
@@ -350,7 +322,7 @@ int ctl_import(int argc, char **argv, const config_t *cfg)
         import_map_destroy(&map);
         return header == 1 ? 2 : 1;
     }
-    s_import_t state = {.path = opt.csv_path, .lines = json_object()};
+    s_import_t state = {.problems = {.out = stderr, .path = opt.csv_path}, .lines = json_object()};
     void *ctx = NULL;
     producer_t *producer = NULL;
     if (!opt.dry_run) {
@@ -363,7 +335,7 @@ int ctl_import(int argc, char **argv, const config_t *cfg)
     if (opt.dry_run || producer) {
         ctl_progress_t progress;
         ctl_progress_start(&progress);
-        state.tty = progress.tty;
+        state.problems.tty = progress.tty;
         uint64_t rows = 0;
         pace_catch_signals();
         bool sent_all =
@@ -371,7 +343,7 @@ int ctl_import(int argc, char **argv, const config_t *cfg)
         bool ingest_gone = producer && !sent_all; /* waiting for acks would be in vain */
         if (pace_interrupted()) {
             fprintf(stderr, "%sleadopsctl import: interrupted after %llu rows\n",
-                    state.tty ? "\r\033[K" : "", (unsigned long long)rows);
+                    state.problems.tty ? "\r\033[K" : "", (unsigned long long)rows);
             sent_all = false;
         }
         if (producer && !ingest_gone && producer_flush(producer, FLUSH_MS, &err) < 0) {

@@ -75,6 +75,23 @@ void ctl_progress_draw(ctl_progress_t *progress, const char *fmt, ...)
 /* Clears the line; returns seconds since start. */
 double ctl_progress_end(ctl_progress_t *progress);
 
+/* Problems found in a file being read, printed on OUT as "FILE:LINE: reason"
+ * (LINE 0: "FILE: reason"): the first CTL_PROBLEMS_SHOWN, then only counted,
+ * so that a broken file does not flood the terminal. TTY: a progress line
+ * may need clearing first. */
+#define CTL_PROBLEMS_SHOWN 20
+typedef struct {
+    FILE *out;
+    const char *path;
+    bool tty;
+    uint64_t shown, hidden;
+} ctl_problems_t;
+
+void ctl_problem(ctl_problems_t *problems, uint64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "FILE: N more problems not shown", when some were not. */
+void ctl_problems_end(const ctl_problems_t *problems);
+
 /* Prints a lead view (views_lead) for a terminal on OUT: its state, then its
  * score taken apart (fit rules, each kept activity decayed to now, what
  * earlier ones add, the model), rounded so the printed parts add up to the

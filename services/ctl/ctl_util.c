@@ -97,3 +97,28 @@ void ctl_print_json(json_t *value)
     }
     json_decref(value);
 }
+
+void ctl_problem(ctl_problems_t *problems, uint64_t line, const char *fmt, ...)
+{
+    if (problems->shown >= CTL_PROBLEMS_SHOWN) {
+        problems->hidden++;
+        return;
+    }
+    problems->shown++;
+    fprintf(problems->out, "%s%s:", problems->tty ? "\r\033[K" : "", problems->path);
+    if (line)
+        fprintf(problems->out, "%llu:", (unsigned long long)line);
+    fputc(' ', problems->out);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(problems->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', problems->out);
+}
+
+void ctl_problems_end(const ctl_problems_t *problems)
+{
+    if (problems->hidden)
+        fprintf(problems->out, "%s: %llu more problems not shown\n", problems->path,
+                (unsigned long long)problems->hidden);
+}
