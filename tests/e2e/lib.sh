@@ -267,6 +267,20 @@ e2e_stat() {
     printf '%s\n' "${v:-0}"
 }
 
+# e2e_wait_drained SECONDS — waits until nothing is in flight between the services (both
+# in-flight sets empty), at most SECONDS. Sets E2E_IN_SCORING and E2E_IN_ROUTING (what is
+# left); returns 1 on timeout.
+e2e_wait_drained() {
+    local deadline=$((SECONDS + $1))
+    while true; do
+        E2E_IN_SCORING=$(e2e_redis ZCARD "$E2E_PREFIX:inflight:scoring")
+        E2E_IN_ROUTING=$(e2e_redis ZCARD "$E2E_PREFIX:inflight:routing")
+        ((E2E_IN_SCORING == 0 && E2E_IN_ROUTING == 0)) && return 0
+        ((SECONDS < deadline)) || return 1
+        sleep 0.1
+    done
+}
+
 # e2e_check_capacity — one check per rep: open <= capacity, and the rep's lead set has
 # exactly `open` members. Prints the table; sets E2E_OPEN_SUM.
 e2e_check_capacity() {

@@ -48,16 +48,9 @@ rc=0
 "$E2E_CTL" send "$STREAM" --rate "$RATE" >"$E2E_WORK/send.out" 2>&1 || rc=$?
 e2e_expect "leadopsctl send exits 0 (every event acknowledged)" "$rc" -eq 0
 
-deadline=$((SECONDS + 30))
-while true; do
-    in_scoring=$(e2e_redis ZCARD "$P:inflight:scoring")
-    in_routing=$(e2e_redis ZCARD "$P:inflight:routing")
-    ((in_scoring == 0 && in_routing == 0)) && break
-    ((SECONDS < deadline)) || break
-    sleep 0.1
-done
-e2e_expect "inflight:scoring drained" "$in_scoring" -eq 0
-e2e_expect "inflight:routing drained" "$in_routing" -eq 0
+e2e_wait_drained 30
+e2e_expect "inflight:scoring drained" "$E2E_IN_SCORING" -eq 0
+e2e_expect "inflight:routing drained" "$E2E_IN_ROUTING" -eq 0
 e2e_expect "the journal holds each event once" "$(e2e_redis XLEN "$P:journal")" -eq "$COUNT"
 e2e_expect "scoring applied each event once (stats scored)" "$(e2e_stat scored)" -eq "$COUNT"
 

@@ -140,17 +140,10 @@ e2e_expect "accepted + duplicates = events" "$((${accepted:-0} + ${duplicates:-0
 e2e_expect "nothing rejected" "${rejected:-x}" -eq 0
 
 # In flight between the services: drains by redelivery (3 s timers) after the restarts.
-deadline=$((SECONDS + 30))
-while true; do
-    in_scoring=$(e2e_redis ZCARD "$P:inflight:scoring")
-    in_routing=$(e2e_redis ZCARD "$P:inflight:routing")
-    ((in_scoring == 0 && in_routing == 0)) && break
-    ((SECONDS < deadline)) || break
-    sleep 0.1
-done
-e2e_log "in flight after $(($(e2e_now_ms) - t_sent)) ms: scoring $in_scoring, routing $in_routing"
-e2e_expect "inflight:scoring drained within 30 s" "$in_scoring" -eq 0
-e2e_expect "inflight:routing drained within 30 s" "$in_routing" -eq 0
+e2e_wait_drained 30
+e2e_log "in flight after $(($(e2e_now_ms) - t_sent)) ms: scoring $E2E_IN_SCORING, routing $E2E_IN_ROUTING"
+e2e_expect "inflight:scoring drained within 30 s" "$E2E_IN_SCORING" -eq 0
+e2e_expect "inflight:routing drained within 30 s" "$E2E_IN_ROUTING" -eq 0
 e2e_expect "no message left for re-sending (inflight:scoring:msg)" "$(e2e_redis HLEN "$P:inflight:scoring:msg")" -eq 0
 
 e2e_log "exactly once: counters and journal"
