@@ -124,27 +124,10 @@ static int s_send_lead(producer_t *producer, const char *kind, long index, err_t
     return rc;
 }
 
-static int s_wait_assigned(bench_listener_t *listener, long target, children_t *children,
-                           err_t *err)
+/* bench_wait_assigned's check: every service still runs. */
+static int s_check(void *children, err_t *err)
 {
-    long last = -1;
-    int64_t last_change_us = clock_mono_us();
-    for (;;) {
-        long received = atomic_load(&listener->received);
-        if (received >= target)
-            return 0;
-        int64_t now = clock_mono_us();
-        if (received != last) {
-            last = received;
-            last_change_us = now;
-        } else if (now - last_change_us > STALL_TIMEOUT_MS * 1000LL) {
-            return err_set(err, ERR_IO, "stalled: %ld of %ld Assignment events in %d s", received,
-                           target, STALL_TIMEOUT_MS / 1000);
-        }
-        if (pipeline_check(children, err) < 0)
-            return -1;
-        bench_sleep_us(1000);
-    }
+    return pipeline_check(children, err);
 }
 
 /* Fills OUT from the leads FIRST..FIRST+COUNT-1, timed from send to Assignment. */
@@ -180,7 +163,7 @@ static int s_drive(producer_t *producer, bench_listener_t *listener, children_t 
     }
     if (producer_flush(producer, STALL_TIMEOUT_MS, err) < 0)
         return -1;
-    return s_wait_assigned(listener, first + count, children, err);
+    return bench_wait_assigned(listener, first + count, STALL_TIMEOUT_MS, s_check, children, err);
 }
 
 /* Sends a warm-up lead every 200 ms until one is assigned: the whole

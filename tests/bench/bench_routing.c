@@ -260,30 +260,25 @@ static int s_service_start(children_t *children, const options_t *opts, const ch
     return children->routing < 0 ? -1 : 0;
 }
 
-/* Waits until the Assignments of leads 0..TARGET-1 have all arrived. */
+/* bench_wait_assigned's check: leadops-routing still runs. */
+static int s_check(void *arg, err_t *err)
+{
+    children_t *children = arg;
+    if (!bench_child_is_running(&children->routing))
+        return err_set(err, ERR_IO, "leadops-routing exited (see its messages above)");
+    return 0;
+}
+
+/* Waits until the Assignments of leads 0..TARGET-1 have all arrived; a
+ * stall says what Redis counted. */
 static int s_wait_assigned(bench_listener_t *listener, long target, children_t *children,
                            store_t *store, const char *prefix, err_t *err)
 {
-    long last = -1;
-    int64_t last_change_us = clock_mono_us();
-    for (;;) {
-        long received = atomic_load(&listener->received);
-        if (received >= target)
-            return 0;
-        int64_t now = clock_mono_us();
-        if (received != last) {
-            last = received;
-            last_change_us = now;
-        } else if (now - last_change_us > STALL_TIMEOUT_MS * 1000LL) {
-            long assigned = bench_stats_assigned(store, prefix, NULL);
-            return err_set(err, ERR_IO,
-                           "stalled: %ld of %ld Assignment events in %d s (%s:stats assigned: %ld)",
-                           received, target, STALL_TIMEOUT_MS / 1000, prefix, assigned);
-        }
-        if (!bench_child_is_running(&children->routing))
-            return err_set(err, ERR_IO, "leadops-routing exited (see its messages above)");
-        bench_sleep_us(1000);
-    }
+    if (bench_wait_assigned(listener, target, STALL_TIMEOUT_MS, s_check, children, err) == 0)
+        return 0;
+    if (bench_child_is_running(&children->routing))
+        err_wrap(err, "%s:stats assigned: %ld", prefix, bench_stats_assigned(store, prefix, NULL));
+    return -1;
 }
 
 /* Fills OUT from the leads FIRST..FIRST+COUNT-1: the rate from the first

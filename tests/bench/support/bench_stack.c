@@ -562,3 +562,26 @@ int bench_redis_command_stats(store_t *store, bench_command_stat_t *out, err_t *
     qsort(out, (size_t)count, sizeof *out, s_by_usec);
     return count;
 }
+
+int bench_wait_assigned(bench_listener_t *listener, long target, int stall_ms, bench_check_fn check,
+                        void *arg, err_t *err)
+{
+    long last = -1;
+    int64_t last_change_us = clock_mono_us();
+    for (;;) {
+        long received = atomic_load(&listener->received);
+        if (received >= target)
+            return 0;
+        int64_t now = clock_mono_us();
+        if (received != last) {
+            last = received;
+            last_change_us = now;
+        } else if (now - last_change_us > stall_ms * 1000LL) {
+            return err_set(err, ERR_IO, "stalled: %ld of %ld Assignment events in %d s", received,
+                           target, stall_ms / 1000);
+        }
+        if (check(arg, err) < 0)
+            return -1;
+        bench_sleep_us(1000);
+    }
+}

@@ -159,6 +159,15 @@ void bench_listener_init(bench_listener_t *self, long lead_count, int64_t *assig
  * closes the sockets once stop is set. */
 void *bench_listen(void *arg);
 
+/* What bench_wait_assigned runs between its looks: 0 while the bench's
+ * children run, else -1 with *err set. */
+typedef int (*bench_check_fn)(void *arg, err_t *err);
+
+/* Waits until LISTENER has the Assignments of the timed leads 0..TARGET-1.
+ * -1 with *err set when CHECK fails or no Assignment came for STALL_MS. */
+int bench_wait_assigned(bench_listener_t *listener, long target, int stall_ms, bench_check_fn check,
+                        void *arg, err_t *err);
+
 /* The rate (from the first send to the last Assignment) and latency
  * percentiles of leads FIRST..FIRST+COUNT-1. 0, or -1 with *err set. */
 int bench_latency(const int64_t *sent_us, const int64_t *assigned_us, long first, long count,
