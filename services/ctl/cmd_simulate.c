@@ -4,8 +4,8 @@
  * the command, and prints what each config would have done. It never opens
  * the Redis the configs name: live state is never read nor written.
  *
- * The pieces: simulate_history (the CSV files), simulate_server (the private
- * Redis), simulate_engine and simulate_sync (the replay), simulate_stats (the
+ * The pieces: simulate_history (the CSV files), redis_child (common/: the
+ * private Redis), simulate_engine and simulate_sync (the replay), simulate_stats (the
  * figures) and simulate_report (the tables). */
 #include <errno.h>
 #include <stdio.h>
@@ -15,10 +15,10 @@
 
 #include "ctl.h"
 #include "pace.h"
+#include "redis_child.h"
 #include "simulate_engine.h"
 #include "simulate_history.h"
 #include "simulate_report.h"
-#include "simulate_server.h"
 
 #define OPEN_DAYS_DEFAULT 60
 
@@ -207,7 +207,7 @@ int ctl_simulate(int argc, char **argv, const config_t *base)
                                           .seed = opt.seed,
                                           .open_days = opt.open_days};
     sim_history_t *history = sim_history_load(&history_opts, &err);
-    sim_server_t *server = NULL;
+    redis_child_t server = {0};
     store_t *store = NULL;
     json_t *a = NULL, *b = NULL;
     rc = 1;
@@ -216,11 +216,12 @@ int ctl_simulate(int argc, char **argv, const config_t *base)
         goto done;
     }
     pace_catch_signals();
-    if (!(server = sim_server_start(&err))) {
-        fprintf(stderr, "leadopsctl simulate: %s\n", err.msg);
+    /* A private redis-server: a what-if never touches live state. */
+    if (redis_child_start(&server, &err) < 0) {
+        fprintf(stderr, "leadopsctl simulate: a private redis-server of its own: %s\n", err.msg);
         goto done;
     }
-    store_options_t store_opts = sim_server_options(server);
+    store_options_t store_opts = redis_child_options(&server, 10000);
     if (!(store = store_new(&store_opts, true, &err))) {
         fprintf(stderr, "leadopsctl simulate: private Redis: %s\n", err.msg);
         goto done;
@@ -232,7 +233,7 @@ int ctl_simulate(int argc, char **argv, const config_t *base)
 done:
     /* The private Redis goes first: nothing below needs it. */
     store_destroy(&store);
-    sim_server_stop(&server);
+    redis_child_stop(&server);
     if (rc == 0) {
         if (opt.json) {
             json_t *out = json_pack("{s:O, s:I, s:s}", "a", a, "seed", (json_int_t)opt.seed,

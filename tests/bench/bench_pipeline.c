@@ -266,7 +266,7 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     double cpu_before[PROCESS_MAX + 1];
     for (int s = 0; s < processes; s++)
         pids[s] = children->services[s];
-    pids[processes] = children->redis;
+    pids[processes] = children->redis.pid;
     out->usage_count = processes + 1;
     for (int s = 0; s <= processes; s++)
         cpu_before[s] = bench_cpu_seconds(pids[s]);
@@ -443,9 +443,9 @@ int main(int argc, char **argv)
              (int)getpid());
     bench_result_t reference = {0};
     stack_result_t stack = {0};
-    if (bench_redis_start("bench_pipeline", START_TIMEOUT_MS, STOP_TIMEOUT_MS, &children.redis,
-                          &opts.redis_port, &err) < 0)
+    if (redis_child_start(&children.redis, &err) < 0)
         goto done;
+    opts.redis_port = children.redis.port;
     snprintf(opts.redis_host, sizeof opts.redis_host, "127.0.0.1");
     store_options_t store_opts = {
         .host = opts.redis_host, .port = opts.redis_port, .timeout_ms = 30000};

@@ -71,7 +71,7 @@ typedef struct {
 
 /* What the bench started and must stop on every way out. */
 typedef struct {
-    pid_t redis;                /* the private redis-server, or 0 */
+    redis_child_t redis;        /* the private redis-server, if any */
     pid_t routing;              /* leadops-routing, or 0 */
     pid_t benchmark;            /* redis-benchmark, or 0 */
     char config_path[PATH_MAX]; /* the service's config file, "" once removed */
@@ -81,7 +81,7 @@ static void s_stop_children(children_t *children)
 {
     bench_stop_child(&children->benchmark, STOP_TIMEOUT_MS);
     bench_stop_child(&children->routing, STOP_TIMEOUT_MS);
-    bench_stop_child(&children->redis, STOP_TIMEOUT_MS);
+    redis_child_stop(&children->redis);
     if (children->config_path[0]) {
         unlink(children->config_path);
         children->config_path[0] = '\0';
@@ -510,9 +510,9 @@ int main(int argc, char **argv)
              (int)getpid());
     bench_result_t script_result, benchmark_result, burst, paced;
     if (private_redis) {
-        if (bench_redis_start("bench_routing", START_TIMEOUT_MS, STOP_TIMEOUT_MS, &children.redis,
-                              &opts.redis_port, &err) < 0)
+        if (redis_child_start(&children.redis, &err) < 0)
             goto done;
+        opts.redis_port = children.redis.port;
         snprintf(opts.redis_host, sizeof opts.redis_host, "127.0.0.1");
     }
     store_options_t store_opts = {

@@ -1,22 +1,15 @@
-/* redis_fixture.h — a real, throw-away redis-server for integration tests.
- *
- * Starts `redis-server` (or $LEADOPS_REDIS_SERVER) as a child process on a
- * free 127.0.0.1 port, without persistence, and waits until it answers PING.
- * The child is killed when the test process dies (PR_SET_PDEATHSIG), so a
- * crashed test never leaves a server behind. The fixture owns the process:
- * stop it with redis_fixture_stop (idempotent). Test helpers may print to
- * stderr; libraries may not. */
+/* redis_fixture.h — a real, throw-away redis-server for integration tests:
+ * common/redis_child.h's private server (a free 127.0.0.1 port, no
+ * persistence, dies with the test process), with the reason on stderr when
+ * it fails, and the tests' command helper. Stop it with redis_fixture_stop
+ * (idempotent). Test helpers may print to stderr; libraries may not. */
 #ifndef LEADOPS_REDIS_FIXTURE_H
 #define LEADOPS_REDIS_FIXTURE_H
 
-#include <sys/types.h>
-
+#include "redis_child.h"
 #include "store.h"
 
-typedef struct {
-    pid_t pid; /* the redis-server child; 0 when not running */
-    int port;  /* its port on 127.0.0.1; kept across redis_fixture_restart */
-} redis_fixture_t;
+typedef redis_child_t redis_fixture_t; /* .port: kept across redis_fixture_restart */
 
 /* Starts a server on a free port and fills *F. Returns 0 when it answers
  * PING, -1 (with the reason on stderr) when it could not be started. */

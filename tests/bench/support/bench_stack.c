@@ -41,24 +41,9 @@ void bench_sleep_until(struct timespec *next, int64_t interval_ns)
     next->tv_nsec %= 1000000000;
 }
 
-int bench_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
-        port = ntohs(addr.sin_port);
-    close(fd);
-    return port;
-}
-
 void bench_free_endpoint(char *endpoint, size_t size)
 {
-    snprintf(endpoint, size, "tcp://127.0.0.1:%d", bench_free_port());
+    snprintf(endpoint, size, "tcp://127.0.0.1:%d", redis_child_free_port());
 }
 
 void bench_program_dir(char *dir, size_t size)
@@ -115,43 +100,6 @@ bool bench_child_is_running(pid_t *pid_p)
     if (*pid_p > 0 && waitpid(*pid_p, NULL, WNOHANG) == *pid_p)
         *pid_p = 0;
     return *pid_p > 0;
-}
-
-int bench_redis_start(const char *program, int start_timeout_ms, int stop_timeout_ms, pid_t *pid_p,
-                      int *port, err_t *err)
-{
-    const char *server = getenv("LEADOPS_REDIS_SERVER");
-    if (!server || !*server)
-        server = "redis-server";
-    for (int attempt = 0; attempt < 5; attempt++) {
-        char port_arg[16];
-        snprintf(port_arg, sizeof port_arg, "%d", bench_free_port());
-        const char *argv[] = {server,   "--port",     port_arg,  "--bind", "127.0.0.1",
-                              "--save", "",           "--dir",   "/tmp",   "--appendonly",
-                              "no",     "--loglevel", "warning", NULL};
-        *pid_p = bench_spawn(program, server, argv, NULL, -1, err);
-        if (*pid_p < 0) {
-            *pid_p = 0;
-            return -1;
-        }
-        store_options_t store_opts = {
-            .host = "127.0.0.1", .port = atoi(port_arg), .timeout_ms = 500};
-        for (int waited = 0; waited < start_timeout_ms; waited += 20) {
-            store_t *probe = store_new(&store_opts, true, NULL);
-            if (probe) {
-                store_destroy(&probe);
-                *port = store_opts.port;
-                return 0;
-            }
-            if (!bench_child_is_running(pid_p))
-                break; /* most likely the port was taken meanwhile: another one */
-            bench_sleep_us(20000);
-        }
-        bench_stop_child(pid_p, stop_timeout_ms);
-    }
-    return err_set(err, ERR_IO,
-                   "could not start %s (is it installed? LEADOPS_REDIS_SERVER names another)",
-                   server);
 }
 
 int bench_register_routing(store_t *store, int *script, int *in_flight_script, err_t *err)

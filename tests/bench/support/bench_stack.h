@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "redis_child.h"
 #include "store.h"
 
 #define BENCH_QUEUE        "bench"    /* the one round-robin queue, from stage mql on */
@@ -74,10 +75,6 @@ void bench_sleep_us(int64_t us);
 /* Sleeps until *NEXT (CLOCK_MONOTONIC), then moves *NEXT INTERVAL_NS on. */
 void bench_sleep_until(struct timespec *next, int64_t interval_ns);
 
-/* A free loopback port, or -1. Another process may take it before it is
- * bound; bench_redis_start retries with another one then. */
-int bench_free_port(void);
-
 /* Writes "tcp://127.0.0.1:<a free port>" into ENDPOINT. */
 void bench_free_endpoint(char *endpoint, size_t size);
 
@@ -98,13 +95,6 @@ void bench_stop_child(pid_t *pid_p, int timeout_ms);
 
 /* Whether *PID_P is still running; reaps it (and clears *PID_P) if not. */
 bool bench_child_is_running(pid_t *pid_p);
-
-/* Starts redis-server ($LEADOPS_REDIS_SERVER, else from PATH) on a free
- * loopback port without persistence, waiting up to START_TIMEOUT_MS for it
- * to answer. Sets *PID_P and *PORT and returns 0, or -1 with *err set and
- * *PID_P 0. */
-int bench_redis_start(const char *program, int start_timeout_ms, int stop_timeout_ms, pid_t *pid_p,
-                      int *port, err_t *err);
 
 /* Registers routing.lua in STORE as *SCRIPT, and as *IN_FLIGHT_SCRIPT the
  * same script with a line in front that ZADDs the lead into the in-flight

@@ -22,7 +22,7 @@ void pipeline_stop(children_t *children)
     bench_stop_child(&children->benchmark, STOP_TIMEOUT_MS);
     for (int i = 0; i < PROCESS_MAX; i++)
         bench_stop_child(&children->services[i], STOP_TIMEOUT_MS);
-    bench_stop_child(&children->redis, STOP_TIMEOUT_MS);
+    redis_child_stop(&children->redis);
     if (children->config_path[0]) {
         unlink(children->config_path);
         children->config_path[0] = '\0';

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "redis_child.h"
 #include "store.h"
 
 #define SERVICE_COUNT   4         /* one instance of each */
@@ -35,7 +36,7 @@ typedef struct {
 } options_t;
 
 typedef struct {
-    pid_t redis;
+    redis_child_t redis;
     pid_t services[PROCESS_MAX];
     int count; /* services started: SERVICE_COUNT, or PROCESS_MAX with --instances 2 */
     pid_t benchmark;

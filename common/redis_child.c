@@ -1,5 +1,5 @@
-/* simulate_server.c — see simulate_server.h. */
-#include "simulate_server.h"
+/* redis_child.c — see redis_child.h. */
+#include "redis_child.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -21,12 +21,6 @@
 #define START_ATTEMPTS   5
 #define READY_TIMEOUT_MS 5000
 #define STOP_TIMEOUT_MS  2000
-
-struct sim_server {
-    pid_t pid; /* the redis-server child; 0 when stopped */
-    int port;
-    char dir[PATH_MAX]; /* its temp dir; "" when removed */
-};
 
 static void s_sleep_ms(long ms)
 {
@@ -55,9 +49,7 @@ static bool s_find_program(const char *program, char *out, size_t size)
     return false;
 }
 
-/* A loopback port the kernel says is free now (another process may take it
- * before redis-server binds it: the caller retries), or -1. */
-static int s_free_port(void)
+int redis_child_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -109,7 +101,7 @@ static bool s_answers_ping(int port)
 
 /* Starts the server on PORT: 0 once it answers, -1 when it exited (most
  * likely the port was taken meanwhile) or hung. */
-static int s_start_on(sim_server_t *self, const char *program, int port)
+static int s_start_on(redis_child_t *self, const char *program, int port)
 {
     pid_t pid = s_spawn(program, self->dir, port);
     if (pid < 0)
@@ -164,70 +156,99 @@ static void s_last_log_line(const char *dir, char *out, size_t size)
         fclose(log);
 }
 
-sim_server_t *sim_server_start(err_t *err)
+/* A fresh temp dir for the server's files, unless it has one. */
+static int s_make_dir(redis_child_t *self, err_t *err)
+{
+    if (self->dir[0])
+        return 0;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(self->dir, sizeof self->dir, "%s/leadops-redis.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(self->dir)) {
+        err_set(err, ERR_IO, "temp dir %s: %s", self->dir, strerror(errno));
+        self->dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+/* The program to run: $LEADOPS_REDIS_SERVER or redis-server, found on PATH. */
+static int s_program(char *path, size_t size, err_t *err)
 {
     const char *program = getenv("LEADOPS_REDIS_SERVER");
     if (!program || !*program)
         program = "redis-server";
+    if (!s_find_program(program, path, size))
+        return err_set(err, ERR_CONFIG,
+                       "%s not found on PATH (install redis, or set LEADOPS_REDIS_SERVER to its "
+                       "path)",
+                       program);
+    return 0;
+}
+
+int redis_child_start(redis_child_t *self, err_t *err)
+{
+    memset(self, 0, sizeof *self);
     char path[PATH_MAX];
-    if (!s_find_program(program, path, sizeof path)) {
-        err_set(err, ERR_CONFIG,
-                "%s not found on PATH: simulate runs the routing engine on a private "
-                "redis-server of its own (install redis, or set LEADOPS_REDIS_SERVER to its path)",
-                program);
-        return NULL;
-    }
-    sim_server_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        err_set(err, ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    const char *tmp = getenv("TMPDIR");
-    snprintf(self->dir, sizeof self->dir, "%s/leadops-simulate.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(self->dir)) {
-        err_set(err, ERR_IO, "temp dir %s: %s", self->dir, strerror(errno));
-        self->dir[0] = '\0';
-        sim_server_stop(&self);
-        return NULL;
-    }
+    if (s_program(path, sizeof path, err) < 0)
+        return -1;
+    if (s_make_dir(self, err) < 0)
+        return -1;
     for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-        int port = s_free_port();
+        int port = redis_child_free_port();
         if (port > 0 && s_start_on(self, path, port) == 0)
-            return self;
+            return 0;
     }
     char last[256];
     s_last_log_line(self->dir, last, sizeof last);
     err_set(err, ERR_IO, "%s would not start on a free 127.0.0.1 port (%d tries)%s%s", path,
             START_ATTEMPTS, *last ? ": " : "", last);
-    sim_server_stop(&self);
-    return NULL;
+    redis_child_stop(self);
+    return -1;
 }
 
-void sim_server_stop(sim_server_t **self_p)
+/* SIGTERM (or SIGKILL when HARD) to the server, SIGKILL after STOP_TIMEOUT_MS. */
+static void s_kill(redis_child_t *self, bool hard)
 {
-    if (!self_p || !*self_p)
+    if (self->pid <= 0)
         return;
-    sim_server_t *self = *self_p;
-    if (self->pid > 0) {
-        kill(self->pid, SIGTERM);
-        int waited = 0;
-        while (waitpid(self->pid, NULL, WNOHANG) != self->pid) {
-            if (waited >= STOP_TIMEOUT_MS) {
-                kill(self->pid, SIGKILL);
-                waitpid(self->pid, NULL, 0);
-                break;
-            }
-            s_sleep_ms(10);
-            waited += 10;
+    kill(self->pid, hard ? SIGKILL : SIGTERM);
+    for (int waited = 0; waitpid(self->pid, NULL, WNOHANG) != self->pid; waited += 10) {
+        if (waited >= STOP_TIMEOUT_MS) {
+            kill(self->pid, SIGKILL);
+            waitpid(self->pid, NULL, 0);
+            break;
         }
-        self->pid = 0;
+        s_sleep_ms(10);
     }
-    s_remove_dir(self->dir);
-    free(self);
-    *self_p = NULL;
+    self->pid = 0;
 }
 
-store_options_t sim_server_options(const sim_server_t *self)
+int redis_child_restart(redis_child_t *self, err_t *err)
 {
-    return (store_options_t){.host = "127.0.0.1", .port = self->port, .timeout_ms = 10000};
+    char path[PATH_MAX];
+    if (s_program(path, sizeof path, err) < 0)
+        return -1;
+    s_kill(self, true);
+    if (s_make_dir(self, err) < 0) /* stopped before: its dir is gone */
+        return -1;
+    /* The old socket may linger briefly: the same port, again for a while. */
+    for (int attempt = 0; attempt < START_ATTEMPTS * 4; attempt++) {
+        if (s_start_on(self, path, self->port) == 0)
+            return 0;
+        s_sleep_ms(100);
+    }
+    return err_set(err, ERR_IO, "%s would not start again on port %d", path, self->port);
+}
+
+void redis_child_stop(redis_child_t *self)
+{
+    if (!self)
+        return;
+    s_kill(self, false);
+    s_remove_dir(self->dir);
+}
+
+store_options_t redis_child_options(const redis_child_t *self, int timeout_ms)
+{
+    return (store_options_t){.host = "127.0.0.1", .port = self->port, .timeout_ms = timeout_ms};
 }
