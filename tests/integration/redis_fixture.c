@@ -41,6 +41,34 @@ store_options_t redis_fixture_options(const redis_fixture_t *f)
     return redis_child_options(f, 2000);
 }
 
+int redis_fixture_start_store(redis_fixture_t *f, store_t **store)
+{
+    if (redis_fixture_start(f) < 0)
+        return -1;
+    store_options_t opts = redis_fixture_options(f);
+    err_t err = {0};
+    if (!(*store = store_new(&opts, true, &err))) {
+        fprintf(stderr, "redis_fixture: store_new: %s\n", err.msg);
+        redis_fixture_stop(f);
+        return -1;
+    }
+    return 0;
+}
+
+void redis_fixture_stop_store(redis_fixture_t *f, store_t **store)
+{
+    store_destroy(store);
+    redis_fixture_stop(f);
+}
+
+int redis_fixture_flushall(store_t *store)
+{
+    store_value_t *reply = store_command(store, NULL, "FLUSHALL");
+    int rc = reply && reply->type == STORE_STR ? 0 : -1;
+    store_value_free(&reply);
+    return rc;
+}
+
 store_value_t *redis_fixture_cmd(store_t *store, const char *first, ...)
 {
     const char *argv[16];

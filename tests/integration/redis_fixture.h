@@ -33,4 +33,14 @@ store_value_t *redis_fixture_cmd(store_t *store, const char *first, ...);
 /* Options for store_new that point at the fixture's server. */
 store_options_t redis_fixture_options(const redis_fixture_t *f);
 
+/* Starts a server into *F and connects *STORE to it: what most test groups
+ * set up. 0, or -1 with the reason on stderr and nothing left running. */
+int redis_fixture_start_store(redis_fixture_t *f, store_t **store);
+
+/* Closes *STORE and stops the server. */
+void redis_fixture_stop_store(redis_fixture_t *f, store_t **store);
+
+/* FLUSHALL on STORE (a test's setup: each test starts empty): 0 or -1. */
+int redis_fixture_flushall(store_t *store);
+
 #endif

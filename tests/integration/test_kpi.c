@@ -491,10 +491,8 @@ int main(void)
     s_cfg->redis_prefix = strdup("t");
     s_call = apply_call_new(s_cfg, "t:inflight:scoring", "t:inflight:scoring:msg",
                             "t:inflight:routing", &err);
-    if (!s_call || redis_fixture_start(&s_redis) < 0)
+    if (!s_call || redis_fixture_start_store(&s_redis, &s_store) < 0)
         return 1;
-    store_options_t opts = redis_fixture_options(&s_redis);
-    s_store = store_new(&opts, true, &err);
     s_apply = store_script_register(s_store, "apply", scoring_script_apply, &err);
     s_accept = store_script_register(s_store, "accept", ingest_script_accept, &err);
     s_routing = store_script_register(s_store, "routing", routing_script_routing, &err);
@@ -513,8 +511,7 @@ int main(void)
         cmocka_unit_test_setup(test_period_parse, s_flush),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    store_destroy(&s_store);
-    redis_fixture_stop(&s_redis);
+    redis_fixture_stop_store(&s_redis, &s_store);
     apply_call_destroy(&s_call);
     config_destroy(&s_cfg);
     return failed;

@@ -267,11 +267,7 @@ static int s_group_setup(void **state)
                             "t:inflight:routing", &err);
     if (!s_call)
         return -1;
-    if (redis_fixture_start(&s_redis) < 0)
-        return -1;
-    store_options_t opts = redis_fixture_options(&s_redis);
-    s_store = store_new(&opts, true, &err);
-    if (!s_store)
+    if (redis_fixture_start_store(&s_redis, &s_store) < 0)
         return -1;
     s_accept = store_script_register(s_store, "accept", ingest_script_accept, &err);
     s_apply_script = store_script_register(s_store, "apply", scoring_script_apply, &err);
@@ -283,8 +279,7 @@ static int s_group_setup(void **state)
 static int s_group_teardown(void **state)
 {
     (void)state;
-    store_destroy(&s_store);
-    redis_fixture_stop(&s_redis);
+    redis_fixture_stop_store(&s_redis, &s_store);
     apply_call_destroy(&s_call);
     config_destroy(&s_cfg);
     return 0;

@@ -33,16 +33,8 @@ typedef struct {
 static int s_group_setup(void **state)
 {
     static s_world_t world;
-    if (redis_fixture_start(&world.redis) < 0)
+    if (redis_fixture_start_store(&world.redis, &world.store) < 0)
         return -1;
-    store_options_t opts = redis_fixture_options(&world.redis);
-    err_t err = {0};
-    world.store = store_new(&opts, true, &err);
-    if (!world.store) {
-        fprintf(stderr, "store_new: %s\n", err.msg);
-        redis_fixture_stop(&world.redis);
-        return -1;
-    }
     *state = &world;
     return 0;
 }
@@ -50,18 +42,14 @@ static int s_group_setup(void **state)
 static int s_group_teardown(void **state)
 {
     s_world_t *world = *state;
-    store_destroy(&world->store);
-    redis_fixture_stop(&world->redis);
+    redis_fixture_stop_store(&world->redis, &world->store);
     return 0;
 }
 
 static int s_flushall(void **state)
 {
     s_world_t *world = *state;
-    store_value_t *reply = store_command(world->store, NULL, "FLUSHALL");
-    int rc = reply && reply->type == STORE_STR ? 0 : -1;
-    store_value_free(&reply);
-    return rc;
+    return redis_fixture_flushall(world->store);
 }
 
 /* Runs one command that must succeed; its reply is dropped. */

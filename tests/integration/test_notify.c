@@ -292,11 +292,7 @@ static int s_group_setup(void **state)
                              (uint16_t)s_http_port, NULL, NULL, s_on_request, NULL,
                              MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, NULL, MHD_OPTION_END);
     }
-    if (!s_httpd || redis_fixture_start(&s_redis) < 0)
-        return -1;
-    store_options_t opts = redis_fixture_options(&s_redis);
-    err_t err = {0};
-    if (!(s_store = store_new(&opts, true, &err)))
+    if (!s_httpd || redis_fixture_start_store(&s_redis, &s_store) < 0)
         return -1;
     return (s_cfg = s_config(true)) ? 0 : -1;
 }
@@ -319,8 +315,7 @@ static int s_group_teardown(void **state)
     if (s_httpd)
         MHD_stop_daemon(s_httpd);
     config_destroy(&s_cfg);
-    store_destroy(&s_store);
-    redis_fixture_stop(&s_redis);
+    redis_fixture_stop_store(&s_redis, &s_store);
     unlink(s_log_path);
     return 0;
 }

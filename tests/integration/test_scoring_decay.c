@@ -246,10 +246,7 @@ static int s_group_setup(void **state)
     err_t err = {0};
     s_call = apply_call_new(s_cfg, "t:inflight:scoring", "t:inflight:scoring:msg",
                             "t:inflight:routing", &err);
-    if (!s_call || redis_fixture_start(&s_redis) < 0)
-        return -1;
-    store_options_t opts = redis_fixture_options(&s_redis);
-    if (!(s_store = store_new(&opts, true, &err)))
+    if (!s_call || redis_fixture_start_store(&s_redis, &s_store) < 0)
         return -1;
     s_apply = store_script_register(s_store, "apply", scoring_script_apply, &err);
     s_accept = store_script_register(s_store, "accept", ingest_script_accept, &err);
@@ -259,8 +256,7 @@ static int s_group_setup(void **state)
 static int s_group_teardown(void **state)
 {
     (void)state;
-    store_destroy(&s_store);
-    redis_fixture_stop(&s_redis);
+    redis_fixture_stop_store(&s_redis, &s_store);
     apply_call_destroy(&s_call);
     config_destroy(&s_cfg);
     return 0;
