@@ -74,17 +74,9 @@ void sim_sync_destroy(sim_sync_t **self_p)
 static int s_call(sim_sync_t *self, store_t *store, int64_t t, const char *op, int argc,
                   const char **args, err_t *err)
 {
-    char now[24];
-    snprintf(now, sizeof now, "%lld", (long long)(t + self->shift_ms));
-    const char *argv[20] = {op, SIM_PREFIX, now};
-    for (int i = 0; i < argc && i < 17; i++)
-        argv[3 + i] = args[i];
-    store_value_t *reply = store_script(store, self->script, 0, 3 + argc, argv, NULL, err);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == STORE_ERROR)
-        rc = err_set(err, ERR_IO, "routing.lua %s: %s", op, reply->str);
+    store_value_t *reply = routing_script_call(store, self->script, op, SIM_PREFIX,
+                                               t + self->shift_ms, argc, args, err);
+    int rc = reply ? 0 : -1;
     store_value_free(&reply);
     return rc;
 }

@@ -16,13 +16,11 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "routing_args.h" /* routing_script_routing */
 #include "store.h"
 
 /* The key prefix of a simulation's private Redis. */
 #define SIM_PREFIX "sim"
-
-/* routing.lua, embedded in the leadops_routing library. */
-extern const char routing_script_routing[];
 
 typedef struct sim_sync sim_sync_t;
 

@@ -127,17 +127,8 @@ void routing_assignment_from(const store_value_t *v, Leadops__Assignment *a, int
 store_value_t *routing_call(routing_t *self, const char *op, int argc, const char **args,
                             err_t *err)
 {
-    char now[24];
-    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
-    const char *argv[20] = {op, self->cfg->redis_prefix, now};
-    for (int i = 0; i < argc && i < 17; i++)
-        argv[3 + i] = args[i];
-    store_value_t *reply = store_script(self->store, self->script, 0, 3 + argc, argv, NULL, err);
-    if (reply && reply->type == STORE_ERROR) {
-        err_set(err, ERR_IO, "routing.lua %s: %s", op, reply->str);
-        store_value_free(&reply);
-    }
-    return reply;
+    return routing_script_call(self->store, self->script, op, self->cfg->redis_prefix,
+                               clock_now_ms(), argc, args, err);
 }
 
 size_t routing_publish_assignments(routing_t *self, const store_value_t *reply, size_t first)

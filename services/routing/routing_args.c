@@ -4,6 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+store_value_t *routing_script_call(store_t *store, int script, const char *op, const char *prefix,
+                                   int64_t now_ms, int argc, const char **args, err_t *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    const char *argv[20] = {op, prefix, now};
+    for (int i = 0; i < argc && i < 17; i++)
+        argv[3 + i] = args[i];
+    store_value_t *reply = store_script(store, script, 0, 3 + argc, argv, NULL, err);
+    if (reply && reply->type == STORE_ERROR) {
+        err_set(err, ERR_IO, "routing.lua %s: %s", op, reply->str);
+        store_value_free(&reply);
+    }
+    return reply;
+}
+
 static const char *const s_strategy_names[] = {"round_robin", "weighted", "least_loaded"};
 
 void routing_queue_args(const queue_config_t *q, bool with_webhook, routing_queue_args_t *out)

@@ -1,8 +1,8 @@
-/* routing_args.h — the arguments of routing.lua's config operations
- * (queue_sync, sync, avail), built from the config in one place: for the
- * routing service (routing_sync.c) and for `leadopsctl simulate`, which runs
- * the same script on a simulated clock. Each struct holds the texts its
- * argv points into; argv is valid while the struct lives. */
+/* routing_args.h — calling routing.lua, and the arguments of its config
+ * operations (queue_sync, sync, avail) built from the config in one place:
+ * for the routing service, for `leadopsctl simulate`, which runs the same
+ * script on a simulated clock, and for the benchmarks. Each struct holds
+ * the texts its argv points into; argv is valid while the struct lives. */
 #ifndef LEADOPS_ROUTING_ARGS_H
 #define LEADOPS_ROUTING_ARGS_H
 
@@ -13,6 +13,16 @@
 #include "calendar.h"
 #include "config.h"
 #include "err.h"
+#include "store.h"
+
+/* routing.lua with its parts (lua/), as embedded at build time. */
+extern const char routing_script_routing[];
+
+/* Runs routing.lua's operation OP (the script registered as SCRIPT on
+ * STORE) on key prefix PREFIX at NOW_MS, with ARGS (at most 17). Returns the
+ * reply, or NULL with *err set; an error reply is "routing.lua OP: ...". */
+store_value_t *routing_script_call(store_t *store, int script, const char *op, const char *prefix,
+                                   int64_t now_ms, int argc, const char **args, err_t *err);
 
 /* Days of working windows an avail call writes. */
 #define ROUTING_AVAIL_DAYS 8

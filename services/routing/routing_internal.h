@@ -20,9 +20,8 @@
 #include "config.h"
 #include "leadops.pb-c.h"
 #include "routing.h"
+#include "routing_args.h"
 #include "store.h"
-
-extern const char routing_script_routing[];
 
 /* One scored lead of the batch in hand. */
 typedef struct {

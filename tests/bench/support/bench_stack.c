@@ -16,8 +16,8 @@
 
 #include "envelope.h"
 #include "leadops.pb-c.h"
+#include "routing_args.h"
 
-extern const char routing_script_routing[];
 extern char **environ;
 
 /* The line put in front of routing.lua for redis-benchmark: the lead is put
@@ -120,17 +120,9 @@ int bench_register_routing(store_t *store, int *script, int *in_flight_script, e
 int bench_script_call(store_t *store, int script, const char *op, const char *prefix, int argc,
                       const char **args, err_t *err)
 {
-    char now[24];
-    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
-    const char *argv[16] = {op, prefix, now};
-    for (int i = 0; i < argc && i < 13; i++)
-        argv[3 + i] = args[i];
-    store_value_t *reply = store_script(store, script, 0, 3 + argc, argv, NULL, err);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == STORE_ERROR)
-        rc = err_set(err, ERR_IO, "routing.lua %s: %s", op, reply->str);
+    store_value_t *reply =
+        routing_script_call(store, script, op, prefix, clock_now_ms(), argc, args, err);
+    int rc = reply ? 0 : -1;
     store_value_free(&reply);
     return rc;
 }
