@@ -115,15 +115,6 @@ static bool s_rep_works(const rep_config_t *rep, const char *queue)
     return false;
 }
 
-static int s_check_reply(const store_value_t *value, const char *what, err_t *err)
-{
-    if (!value)
-        return err_set(err, ERR_IO, "%s: no reply", what);
-    if (value->type == STORE_ERROR)
-        return err_set(err, ERR_IO, "%s: %s", what, value->str ? value->str : "error reply");
-    return 0;
-}
-
 /* ---- the history ------------------------------------------------------- */
 
 /* Reads the day numbers of <p>:kpi:days, sorted, into a new array. */
@@ -133,7 +124,7 @@ static int64_t *s_read_days(store_t *store, const char *prefix, size_t *count, e
     keys_format(key, sizeof key, prefix, "kpi:days");
     store_value_t *reply = store_command(store, err, "ZRANGE %s 0 -1", key);
     *count = 0;
-    if (!reply || s_check_reply(reply, "ZRANGE kpi:days", err) != 0) {
+    if (!reply || store_reply_check(reply, "ZRANGE kpi:days", err) != 0) {
         store_value_free(&reply);
         return NULL;
     }
@@ -311,7 +302,7 @@ static int s_read(s_history_t *h, store_t *store, const config_t *cfg, int64_t t
         }
         for (size_t i = 0; i < chunk && rc == 0; i++) {
             const store_value_t *hash = store_batch_reply(batch, i);
-            rc = s_check_reply(hash, "HGETALL kpi:d", err);
+            rc = store_reply_check(hash, "HGETALL kpi:d", err);
             if (rc == 0 && s_add_day(h, kpi_days[done + i], hash, &total_room) != 0)
                 rc = err_set(err, ERR_NOMEM, "out of memory");
         }
