@@ -13,8 +13,8 @@
 #include "commission.h"
 #include "forecast.h"
 #include "keys.h"
+#include "plan_internal.h"
 
-#define DAY_MS 86400000LL
 /* Day hashes read per round trip. */
 #define PLAN_BATCH_DAYS 200
 /* Local days cal_windows looks at per rep week: the 7 that start in it,
@@ -22,31 +22,7 @@
  * the end of the last. */
 #define WEEK_SPAN_DAYS 9
 
-/* Opportunities created on one day, by every rep. */
-typedef struct {
-    int64_t day;
-    double created;
-} s_day_total_t;
-
-/* What the plan reads, arranged for the arithmetic. */
-typedef struct {
-    const config_t *cfg; /* borrowed */
-    int64_t first, end;  /* the history: days [first, end) */
-    size_t days;
-    double *queue_leads;   /* owned: [queue * days + day - first], queue:<q>|leads */
-    double *rep_opps;      /* owned: [rep * days + day - first], the opportunity series */
-    s_day_total_t *totals; /* owned: every day with opportunities, in or out of the history */
-    size_t total_count;
-    double created;           /* opportunity_created activities, all time */
-    double unattributed;      /* opportunities in the history of reps the config does not list */
-    commission_deal_t *deals; /* owned */
-    size_t deal_count;
-    size_t deals_with_open; /* closed deals that carry their open date */
-    bool snapshot;          /* those count as opportunities too (see plan.h) */
-    json_t *left_out;       /* owned: stretches of days apart from the history */
-} s_history_t;
-
-static void s_history_clear(s_history_t *h)
+static void s_history_clear(plan_history_t *h)
 {
     free(h->queue_leads);
     free(h->rep_opps);
@@ -66,18 +42,6 @@ static json_t *s_day_json(int64_t day)
     gmtime_r(&seconds, &tm);
     strftime(text, sizeof text, "%Y-%m-%d", &tm);
     return json_string(text);
-}
-
-/* Figures rounded for people: two decimals say all a plan can. */
-static json_t *s_real(double value)
-{
-    return isfinite(value) ? json_real(round(value * 100) / 100) : json_null();
-}
-
-/* Fractions (rates, errors) keep two more digits: 0.1234 prints as 12.34%. */
-static json_t *s_ratio(double value)
-{
-    return isfinite(value) ? json_real(round(value * 10000) / 10000) : json_null();
 }
 
 static int64_t s_floor_day(int64_t ms)
@@ -148,7 +112,7 @@ static int64_t *s_read_days(store_t *store, const char *prefix, size_t *count, e
 /* Picks the history among the sorted, distinct DAYS (see plan.h): the
  * latest stretch without a gap longer than PLAN_GAP_DAYS that is long
  * enough to fit and back-test, else the longest; TODAY is not over. */
-static void s_choose_history(s_history_t *h, const int64_t *days, size_t count, int64_t today)
+static void s_choose_history(plan_history_t *h, const int64_t *days, size_t count, int64_t today)
 {
     size_t best_start = 0, best_stop = 0; /* [start, stop) in DAYS */
     int64_t best_span = -1;
@@ -197,7 +161,7 @@ static void s_choose_history(s_history_t *h, const int64_t *days, size_t count, 
 
 /* Adds one KPI day hash (an HGETALL reply) to the history. Returns -1
  * when out of memory. */
-static int s_add_day(s_history_t *h, int64_t day, const store_value_t *hash, size_t *total_room)
+static int s_add_day(plan_history_t *h, int64_t day, const store_value_t *hash, size_t *total_room)
 {
     bool inside = day >= h->first && day < h->end;
     size_t offset = inside ? (size_t)(day - h->first) : 0;
@@ -227,18 +191,18 @@ static int s_add_day(s_history_t *h, int64_t day, const store_value_t *hash, siz
     h->created += created;
     if (h->total_count == *total_room) {
         size_t bigger = *total_room ? *total_room * 2 : 256;
-        s_day_total_t *grown = realloc(h->totals, bigger * sizeof *grown);
+        plan_day_total_t *grown = realloc(h->totals, bigger * sizeof *grown);
         if (!grown)
             return -1;
         h->totals = grown;
         *total_room = bigger;
     }
-    h->totals[h->total_count++] = (s_day_total_t){.day = day, .created = created};
+    h->totals[h->total_count++] = (plan_day_total_t){.day = day, .created = created};
     return 0;
 }
 
 /* Reads the deals, the KPI days and their hashes into H. */
-static int s_read(s_history_t *h, store_t *store, const config_t *cfg, int64_t today, err_t *err)
+static int s_read(plan_history_t *h, store_t *store, const config_t *cfg, int64_t today, err_t *err)
 {
     h->cfg = cfg;
     if (commission_deals_read(store, cfg->redis_prefix, &h->deals, &h->deal_count, err) != 0)
@@ -407,18 +371,18 @@ static json_t *s_backtest_json(const forecast_backtest_t *test)
 {
     json_t *actual = json_array(), *predicted = json_array();
     for (int w = 0; w < test->weeks; w++) {
-        json_array_append_new(actual, s_real(test->actual[w]));
-        json_array_append_new(predicted, s_real(test->predicted[w]));
+        json_array_append_new(actual, plan_real(test->actual[w]));
+        json_array_append_new(predicted, plan_real(test->predicted[w]));
     }
     json_t *out = json_object();
     json_object_set_new(out, "weeks", json_integer(test->weeks));
     json_object_set_new(out, "first_week", s_day_json(test->first));
     json_object_set_new(out, "used", json_integer((json_int_t)test->used));
     json_object_set_new(out, "skipped", json_integer(test->weeks - (json_int_t)test->used));
-    json_object_set_new(out, "mape", s_ratio(test->mape));
+    json_object_set_new(out, "mape", plan_ratio(test->mape));
     json_object_set_new(out, "model", json_string(forecast_kind_name(test->kind)));
-    json_object_set_new(out, "mape_trend_and_seasons", s_ratio(test->mape_seasonal));
-    json_object_set_new(out, "mape_recent_level", s_ratio(test->mape_recent));
+    json_object_set_new(out, "mape_trend_and_seasons", plan_ratio(test->mape_seasonal));
+    json_object_set_new(out, "mape_recent_level", plan_ratio(test->mape_recent));
     json_object_set_new(out, "actual", actual);
     json_object_set_new(out, "predicted", predicted);
     return out;
@@ -426,7 +390,7 @@ static json_t *s_backtest_json(const forecast_backtest_t *test)
 
 /* What closes the gap of queue Q (see plan.h): FORECAST and SUPPLY per
  * week, REP_WEEK the full weekly supply of every rep ([rep * weeks + w]). */
-static json_t *s_advice(const s_history_t *h, size_t q, const double *forecast,
+static json_t *s_advice(const plan_history_t *h, size_t q, const double *forecast,
                         const double *supply, const double *rep_week, int weeks, int64_t first_week)
 {
     const config_t *cfg = h->cfg;
@@ -457,7 +421,7 @@ static json_t *s_advice(const s_history_t *h, size_t q, const double *forecast,
         if (supply[w] > 0)
             factor = fmax(factor, forecast[w] / supply[w]);
     json_object_set_new(advice, "peak_week", s_day_json(first_week + 7 * peak));
-    json_object_set_new(advice, "peak_gap", s_real(gap));
+    json_object_set_new(advice, "peak_gap", plan_real(gap));
     if (gap <= 0) {
         snprintf(text, sizeof text,
                  "capacity covers the forecast every week; the least spare is %.0f leads (week "
@@ -477,7 +441,7 @@ static json_t *s_advice(const s_history_t *h, size_t q, const double *forecast,
     }
     json_int_t needed = per_rep > 0 ? (json_int_t)ceil(gap / per_rep - 1e-9) : -1;
     json_object_set_new(advice, "reps_needed", needed >= 0 ? json_integer(needed) : json_null());
-    json_object_set_new(advice, "rep_week_supply", s_real(per_rep));
+    json_object_set_new(advice, "rep_week_supply", plan_real(per_rep));
     int length = snprintf(text, sizeof text, "short by %.0f leads in the week of %s: ", gap,
                           json_string_value(json_object_get(advice, "peak_week")));
     if (needed >= 0)
@@ -499,7 +463,7 @@ static json_t *s_advice(const s_history_t *h, size_t q, const double *forecast,
                 same = false;
         }
         json_t *caps = json_object();
-        json_object_set_new(caps, "factor", s_real(factor));
+        json_object_set_new(caps, "factor", plan_real(factor));
         length += snprintf(text + length, sizeof text - (size_t)length,
                            "%sraise the caps of its %zu reps by %.0f%%", needed >= 0 ? ", or " : "",
                            reps, (factor - 1) * 100);
@@ -530,8 +494,8 @@ static json_t *s_advice(const s_history_t *h, size_t q, const double *forecast,
 }
 
 /* The plan of queue Q. SERIES is scratch room for DAYS values. */
-static json_t *s_queue(const s_history_t *h, size_t q, const plan_opts_t *opts, int64_t first_week,
-                       const double *rep_week, double *series)
+static json_t *s_queue(const plan_history_t *h, size_t q, const plan_opts_t *opts,
+                       int64_t first_week, const double *rep_week, double *series)
 {
     const config_t *cfg = h->cfg;
     const char *queue = cfg->queues[q].name;
@@ -570,7 +534,7 @@ static json_t *s_queue(const s_history_t *h, size_t q, const plan_opts_t *opts, 
     json_object_set_new(out, "series_note", json_string(note));
     json_object_set_new(out, "reps", json_integer((json_int_t)reps));
     json_object_set_new(out, "shared_reps", json_integer((json_int_t)shared));
-    json_object_set_new(out, "history_total", s_real(total));
+    json_object_set_new(out, "history_total", plan_real(total));
 
     int weeks = opts->weeks;
     double forecast[PLAN_WEEKS_MAX] = {0}, supply[PLAN_WEEKS_MAX] = {0};
@@ -605,214 +569,15 @@ static json_t *s_queue(const s_history_t *h, size_t q, const plan_opts_t *opts, 
                     rep_week[r * (size_t)weeks + (size_t)w] / (double)cfg->reps[r].queue_count;
         json_t *week = json_object();
         json_object_set_new(week, "week", s_day_json(first_week + 7 * w));
-        json_object_set_new(week, "forecast", fitted ? s_real(forecast[w]) : json_null());
-        json_object_set_new(week, "capacity", s_real(supply[w]));
-        json_object_set_new(week, "gap", fitted ? s_real(forecast[w] - supply[w]) : json_null());
+        json_object_set_new(week, "forecast", fitted ? plan_real(forecast[w]) : json_null());
+        json_object_set_new(week, "capacity", plan_real(supply[w]));
+        json_object_set_new(week, "gap", fitted ? plan_real(forecast[w] - supply[w]) : json_null());
         json_array_append_new(weekly, week);
     }
     json_object_set_new(out, "weekly", weekly);
     json_object_set_new(out, "advice",
                         fitted ? s_advice(h, q, forecast, supply, rep_week, weeks, first_week)
                                : json_pack("{s:s}", "text", "no forecast: too little history"));
-    return out;
-}
-
-/* ---- revenue ----------------------------------------------------------- */
-
-/* Opportunities created before day DAY (H's totals are in day order). */
-static double s_created_before(const s_history_t *h, int64_t day)
-{
-    double sum = 0;
-    for (size_t i = 0; i < h->total_count && h->totals[i].day < day; i++)
-        sum += h->totals[i].created;
-    return sum;
-}
-
-/* Open opportunities at the start of day DAY. */
-static double s_open_at(const s_history_t *h, int64_t day)
-{
-    double created = s_created_before(h, day), open = 0, closed = 0;
-    int64_t at = day * DAY_MS;
-    for (size_t i = 0; i < h->deal_count; i++) {
-        const commission_deal_t *deal = &h->deals[i];
-        if (deal->at_ms < at)
-            closed++;
-        else if (deal->opened_at_ms > 0 && deal->opened_at_ms < at)
-            open++;
-    }
-    return h->snapshot ? created + open : fmax(0, created - closed);
-}
-
-typedef struct {
-    double won, lost, won_value;
-} s_tally_t;
-
-static int s_product_cmp(const void *a, const void *b)
-{
-    double x = json_number_value(json_object_get(*(json_t *const *)a, "won_value"));
-    double y = json_number_value(json_object_get(*(json_t *const *)b, "won_value"));
-    return x > y ? -1 : x < y;
-}
-
-/* Win rate and average won deal per product, from every closed deal. */
-static json_t *s_products(const s_history_t *h)
-{
-    json_t *seen = json_object();
-    for (size_t i = 0; i < h->deal_count; i++) {
-        const commission_deal_t *deal = &h->deals[i];
-        const char *name = *deal->product ? deal->product : "(none)";
-        json_t *tally = json_object_get(seen, name);
-        if (!tally) {
-            tally = json_pack("{s:s, s:f, s:f, s:f}", "product", name, "won", 0.0, "lost", 0.0,
-                              "won_value", 0.0);
-            json_object_set_new(seen, name, tally);
-        }
-        const char *field = deal->won ? "won" : "lost";
-        json_object_set_new(tally, field,
-                            json_real(json_number_value(json_object_get(tally, field)) + 1));
-        if (deal->won)
-            json_object_set_new(
-                tally, "won_value",
-                json_real(json_number_value(json_object_get(tally, "won_value")) + deal->value));
-    }
-    size_t count = json_object_size(seen), n = 0;
-    json_t **items = calloc(count ? count : 1, sizeof *items);
-    const char *name;
-    json_t *tally;
-    json_object_foreach(seen, name, tally)
-    {
-        double won = json_number_value(json_object_get(tally, "won"));
-        double lost = json_number_value(json_object_get(tally, "lost"));
-        double value = json_number_value(json_object_get(tally, "won_value"));
-        json_object_set_new(tally, "win_rate", s_ratio(won + lost > 0 ? won / (won + lost) : NAN));
-        json_object_set_new(tally, "avg_won_value", s_real(won > 0 ? value / won : NAN));
-        json_object_set_new(tally, "won", json_integer((json_int_t)won));
-        json_object_set_new(tally, "lost", json_integer((json_int_t)lost));
-        json_object_set_new(tally, "won_value", s_real(value));
-        if (items)
-            items[n++] = json_incref(tally);
-    }
-    qsort(items, n, sizeof *items, s_product_cmp);
-    json_t *products = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(products, items[i]);
-    free(items);
-    json_decref(seen);
-    return products;
-}
-
-static json_t *s_month_label(int64_t start_ms)
-{
-    char label[16];
-    commission_period_label("month", start_ms, label);
-    return json_string(label);
-}
-
-static json_t *s_revenue(const s_history_t *h)
-{
-    json_t *out = json_object();
-    int64_t first_ms = INT64_MAX, end_ms = h->end * DAY_MS;
-    for (size_t i = 0; i < h->deal_count; i++)
-        if (h->deals[i].at_ms < first_ms)
-            first_ms = h->deals[i].at_ms;
-    s_tally_t all = {0};
-    for (size_t i = 0; i < h->deal_count; i++) {
-        if (h->deals[i].won) {
-            all.won++;
-            all.won_value += h->deals[i].value;
-        } else {
-            all.lost++;
-        }
-    }
-    json_object_set_new(out, "won", json_integer((json_int_t)all.won));
-    json_object_set_new(out, "lost", json_integer((json_int_t)all.lost));
-    json_object_set_new(out, "win_rate",
-                        s_ratio(all.won + all.lost > 0 ? all.won / (all.won + all.lost) : NAN));
-    json_object_set_new(out, "avg_won_value", s_real(all.won > 0 ? all.won_value / all.won : NAN));
-    json_object_set_new(out, "products", s_products(h));
-    json_object_set_new(out, "weighting",
-                        json_string("open opportunities carry no product or stage in the KPIs: "
-                                    "the pipeline is weighted by the overall win rate and "
-                                    "average won deal"));
-
-    /* Month by month: what the months before each predicted for it. */
-    json_t *months = json_array();
-    double actual[512], predicted[512];
-    size_t scored = 0;
-    s_tally_t before = {0};
-    double closed_before = 0, open_before = 0;
-    size_t months_before = 0;
-    for (int64_t start = first_ms == INT64_MAX ? end_ms
-                                               : commission_period_start("month", first_ms);
-         start < end_ms; start = commission_period_next("month", start)) {
-        int64_t stop = commission_period_next("month", start);
-        double open = s_open_at(h, start / DAY_MS);
-        s_tally_t month = {0};
-        for (size_t i = 0; i < h->deal_count; i++) {
-            const commission_deal_t *deal = &h->deals[i];
-            if (deal->at_ms < start || deal->at_ms >= stop)
-                continue;
-            if (deal->won) {
-                month.won++;
-                month.won_value += deal->value;
-            } else {
-                month.lost++;
-            }
-        }
-        bool partial = stop > end_ms;
-        double close_rate = open_before > 0 ? closed_before / open_before : NAN;
-        double win_rate =
-            before.won + before.lost > 0 ? before.won / (before.won + before.lost) : NAN;
-        double avg_won = before.won > 0 ? before.won_value / before.won : NAN;
-        double forecast = months_before >= 2 ? open * close_rate * win_rate * avg_won : NAN;
-        json_t *item = json_object();
-        json_object_set_new(item, "month", s_month_label(start));
-        json_object_set_new(item, "open_at_start", s_real(open));
-        json_object_set_new(item, "weighted_pipeline", s_real(open * win_rate * avg_won));
-        json_object_set_new(item, "forecast", s_real(forecast));
-        json_object_set_new(item, "actual", s_real(month.won_value));
-        json_object_set_new(item, "won", json_integer((json_int_t)month.won));
-        json_object_set_new(item, "lost", json_integer((json_int_t)month.lost));
-        json_object_set_new(item, "error",
-                            s_ratio(isfinite(forecast) && month.won_value > 0
-                                        ? (forecast - month.won_value) / month.won_value
-                                        : NAN));
-        if (partial)
-            json_object_set_new(item, "partial", json_true());
-        json_array_append_new(months, item);
-        if (isfinite(forecast) && !partial && scored < sizeof actual / sizeof actual[0]) {
-            actual[scored] = month.won_value;
-            predicted[scored++] = forecast;
-        }
-        closed_before += month.won + month.lost;
-        open_before += open;
-        before.won += month.won;
-        before.lost += month.lost;
-        before.won_value += month.won_value;
-        months_before++;
-    }
-    size_t used = 0;
-    double mape = forecast_mape(actual, predicted, scored, &used);
-    json_object_set_new(out, "months", months);
-    json_object_set_new(out, "mape", s_ratio(mape));
-    json_object_set_new(out, "mape_months", json_integer((json_int_t)used));
-    json_object_set_new(out, "mape_skipped", json_integer((json_int_t)(scored - used)));
-
-    /* The month after the history, from the pipeline open now. */
-    double open_now = h->snapshot ? h->created : fmax(0, h->created - (all.won + all.lost));
-    double close_rate = open_before > 0 ? closed_before / open_before : NAN;
-    double win_rate = all.won + all.lost > 0 ? all.won / (all.won + all.lost) : NAN;
-    double avg_won = all.won > 0 ? all.won_value / all.won : NAN;
-    int64_t next = commission_period_start("month", end_ms) == end_ms
-                       ? end_ms
-                       : commission_period_next("month", commission_period_start("month", end_ms));
-    json_t *ahead = json_object();
-    json_object_set_new(ahead, "month", s_month_label(next));
-    json_object_set_new(ahead, "open_pipeline", s_real(open_now));
-    json_object_set_new(ahead, "close_rate", s_ratio(close_rate));
-    json_object_set_new(ahead, "weighted_pipeline", s_real(open_now * win_rate * avg_won));
-    json_object_set_new(ahead, "forecast", s_real(open_now * close_rate * win_rate * avg_won));
-    json_object_set_new(out, "next_month", ahead);
     return out;
 }
 
@@ -829,7 +594,7 @@ json_t *plan_view(store_t *store, const config_t *cfg, const plan_opts_t *opts, 
                 opts->backtest_weeks);
         return NULL;
     }
-    s_history_t h = {0};
+    plan_history_t h = {0};
     int64_t today = s_floor_day(opts->now_ms);
     if (s_read(&h, store, cfg, today, err) != 0) {
         s_history_clear(&h);
@@ -870,7 +635,7 @@ json_t *plan_view(store_t *store, const config_t *cfg, const plan_opts_t *opts, 
     json_object_set_new(view, "history", history);
 
     json_t *opportunities = json_object();
-    json_object_set_new(opportunities, "created", s_real(h.created));
+    json_object_set_new(opportunities, "created", plan_real(h.created));
     json_object_set_new(opportunities, "closed_with_open_date",
                         json_integer((json_int_t)h.deals_with_open));
     json_object_set_new(opportunities, "source",
@@ -911,7 +676,7 @@ json_t *plan_view(store_t *store, const config_t *cfg, const plan_opts_t *opts, 
     for (size_t q = 0; q < cfg->queue_count; q++)
         json_array_append_new(queues, s_queue(&h, q, opts, first_week, rep_week, series));
     json_object_set_new(view, "queues", queues);
-    json_object_set_new(view, "revenue", s_revenue(&h));
+    json_object_set_new(view, "revenue", plan_revenue(&h));
     free(rep_week);
     free(series);
     s_history_clear(&h);
