@@ -9,6 +9,7 @@
 
 #include "json_codec.h"
 #include "keys.h"
+#include "kpi_internal.h"
 #include "views.h"
 
 /* ---- metrics ---------------------------------------------------------- */
@@ -152,7 +153,7 @@ static s_rep_t *s_table_get(s_rep_table_t *table, const char *id, size_t len)
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static json_t *s_ratio(double part, double whole)
+json_t *kpi_ratio(double part, double whole)
 {
     return whole > 0 ? json_real(part / whole) : json_null();
 }
@@ -267,7 +268,7 @@ typedef struct {
     json_t *by_queue;  /* owned: {queue: n} */
 } s_leads_t;
 
-static void s_count_add(json_t *object, const char *name, size_t len, double n)
+void kpi_count_add(json_t *object, const char *name, size_t len, double n)
 {
     char *key = strndup(name, len);
     if (!key)
@@ -297,8 +298,8 @@ static int s_add_day(s_rep_table_t *table, s_leads_t *leads, const store_value_t
             if (!before && strcmp(bar + 1, "leads") == 0) {
                 bool source = field->str[0] == 's';
                 size_t skip = source ? 4 : 6;
-                s_count_add(source ? leads->by_source : leads->by_queue, field->str + skip,
-                            who_len - skip, n);
+                kpi_count_add(source ? leads->by_source : leads->by_queue, field->str + skip,
+                              who_len - skip, n);
             }
             continue;
         }
@@ -397,12 +398,12 @@ static void s_figures(json_t *object, const s_sums_t *sums)
         json_object_set_new(object, s_metric_names[i], s_number(m[i], s_metric_is_real(i)));
     }
     json_object_set_new(object, "inputs", s_number(s_inputs(m), false));
-    json_object_set_new(object, "win_rate", s_ratio(m[M_WON], m[M_WON] + m[M_LOST]));
-    json_object_set_new(object, "avg_deal_size", s_ratio(m[M_WON_VALUE], m[M_WON]));
+    json_object_set_new(object, "win_rate", kpi_ratio(m[M_WON], m[M_WON] + m[M_LOST]));
+    json_object_set_new(object, "avg_deal_size", kpi_ratio(m[M_WON_VALUE], m[M_WON]));
     json_object_set_new(object, "avg_days_to_close",
-                        s_ratio(m[M_CLOSE_DAYS_SUM], m[M_CLOSE_DAYS_N]));
-    json_object_set_new(object, "speed_to_lead_ms", s_ratio(m[M_STL_MS_SUM], m[M_STL_N]));
-    json_object_set_new(object, "first_touch_ms", s_ratio(m[M_TOUCH_MS_SUM], m[M_TOUCH_N]));
+                        kpi_ratio(m[M_CLOSE_DAYS_SUM], m[M_CLOSE_DAYS_N]));
+    json_object_set_new(object, "speed_to_lead_ms", kpi_ratio(m[M_STL_MS_SUM], m[M_STL_N]));
+    json_object_set_new(object, "first_touch_ms", kpi_ratio(m[M_TOUCH_MS_SUM], m[M_TOUCH_N]));
     json_object_set_new(object, "previous",
                         json_pack("{s:o, s:f, s:o}", "won", s_number(b[M_WON], false), "won_value",
                                   b[M_WON_VALUE], "inputs", s_number(s_inputs(b), false)));
@@ -457,17 +458,17 @@ static json_t *s_quartile(s_rep_t *const *ranked, size_t count)
     double inputs = s_inputs(m);
     json_t *mix = json_object();
     for (int i = 0; i < INPUT_COUNT; i++)
-        json_object_set_new(mix, s_metric_names[i], s_ratio(m[i], inputs));
+        json_object_set_new(mix, s_metric_names[i], kpi_ratio(m[i], inputs));
     return json_pack("{s:o, s:I, s:f, s:f, s:I, s:o, s:o, s:o, s:f, s:o, s:o, s:o}", "reps", ids,
                      "count", (json_int_t)count, "won_value", m[M_WON_VALUE], "won_value_per_rep",
                      count ? m[M_WON_VALUE] / (double)count : 0.0, "won",
                      (json_int_t)llround(m[M_WON]), "win_rate",
-                     s_ratio(m[M_WON], m[M_WON] + m[M_LOST]), "avg_deal_size",
-                     s_ratio(m[M_WON_VALUE], m[M_WON]), "avg_days_to_close",
-                     s_ratio(m[M_CLOSE_DAYS_SUM], m[M_CLOSE_DAYS_N]), "inputs_per_rep",
+                     kpi_ratio(m[M_WON], m[M_WON] + m[M_LOST]), "avg_deal_size",
+                     kpi_ratio(m[M_WON_VALUE], m[M_WON]), "avg_days_to_close",
+                     kpi_ratio(m[M_CLOSE_DAYS_SUM], m[M_CLOSE_DAYS_N]), "inputs_per_rep",
                      count ? inputs / (double)count : 0.0, "mix", mix, "speed_to_lead_ms",
-                     s_ratio(m[M_STL_MS_SUM], m[M_STL_N]), "first_touch_ms",
-                     s_ratio(m[M_TOUCH_MS_SUM], m[M_TOUCH_N]));
+                     kpi_ratio(m[M_STL_MS_SUM], m[M_STL_N]), "first_touch_ms",
+                     kpi_ratio(m[M_TOUCH_MS_SUM], m[M_TOUCH_N]));
 }
 
 static json_t *s_period_json(int64_t from, int64_t to)
@@ -538,8 +539,8 @@ static json_t *s_reps_view(s_rep_table_t *table, const config_t *cfg, s_leads_t 
                           ranked[i]->id, "name", ranked[i]->name, "team", ranked[i]->team,
                           "won_value", ranked[i]->sums.now[M_WON_VALUE], "won",
                           (json_int_t)llround(ranked[i]->sums.now[M_WON]), "win_rate",
-                          s_ratio(ranked[i]->sums.now[M_WON],
-                                  ranked[i]->sums.now[M_WON] + ranked[i]->sums.now[M_LOST])));
+                          kpi_ratio(ranked[i]->sums.now[M_WON],
+                                    ranked[i]->sums.now[M_WON] + ranked[i]->sums.now[M_LOST])));
         if (active >= 2) {
             size_t quarter = (active + 3) / 4;
             json_decref(quartiles);
@@ -591,198 +592,5 @@ done:
     json_decref(leads.by_source);
     json_decref(leads.by_queue);
     s_table_destroy(&table);
-    return view;
-}
-
-/* ---- conversion ------------------------------------------------------- */
-
-typedef struct {
-    char *origin; /* owned */
-    double leads, won, won_value;
-} s_origin_t;
-
-static int s_by_leads(const void *a, const void *b)
-{
-    const s_origin_t *x = a, *y = b;
-    if (x->leads != y->leads)
-        return x->leads > y->leads ? -1 : 1;
-    return strcmp(x->origin, y->origin);
-}
-
-static json_t *s_origin_json(const char *name, double leads, double won, double won_value)
-{
-    json_t *row =
-        json_pack("{s:I, s:I, s:o, s:f}", "leads", (json_int_t)llround(leads), "won",
-                  (json_int_t)llround(won), "rate", s_ratio(won, leads), "won_value", won_value);
-    if (name)
-        json_object_set_new(row, "origin", json_string(name));
-    return row;
-}
-
-json_t *kpi_conversion(store_t *store, const char *prefix, err_t *err)
-{
-    char key[KEY_MAX];
-    keys_format(key, KEY_MAX, prefix, "kpi:origin");
-    store_value_t *hash = store_command(store, err, "HGETALL %s", key);
-    if (!hash)
-        return NULL;
-    if (store_reply_check(hash, "HGETALL kpi:origin", err) < 0) {
-        store_value_free(&hash);
-        return NULL;
-    }
-    size_t count = 0;
-    s_origin_t *origins = calloc(hash->count / 2 + 1, sizeof *origins);
-    if (!origins) {
-        store_value_free(&hash);
-        err_set(err, ERR_NOMEM, "out of memory reading conversion");
-        return NULL;
-    }
-    for (size_t i = 0; i + 1 < hash->count; i += 2) {
-        const char *field = store_value_str(hash->elements[i], "");
-        const char *colon = strchr(field, ':');
-        if (!colon)
-            continue;
-        size_t kind_len = (size_t)(colon - field);
-        const char *name = colon + 1;
-        s_origin_t *o = NULL;
-        for (size_t k = 0; k < count && !o; k++)
-            if (strcmp(origins[k].origin, name) == 0)
-                o = &origins[k];
-        if (!o) {
-            o = &origins[count];
-            o->origin = strdup(name);
-            if (!o->origin)
-                continue;
-            count++;
-        }
-        double n = store_value_double(hash->elements[i + 1], 0);
-        if (kind_len == 5 && strncmp(field, "leads", 5) == 0)
-            o->leads += n;
-        else if (kind_len == 3 && strncmp(field, "won", 3) == 0)
-            o->won += n;
-        else if (kind_len == 9 && strncmp(field, "won_value", 9) == 0)
-            o->won_value += n;
-    }
-    store_value_free(&hash);
-    qsort(origins, count, sizeof *origins, s_by_leads);
-    json_t *list = json_array();
-    double leads = 0, won = 0, won_value = 0;
-    for (size_t k = 0; k < count; k++) {
-        json_array_append_new(list, s_origin_json(origins[k].origin, origins[k].leads,
-                                                  origins[k].won, origins[k].won_value));
-        leads += origins[k].leads;
-        won += origins[k].won;
-        won_value += origins[k].won_value;
-        free(origins[k].origin);
-    }
-    free(origins);
-    return json_pack("{s:o, s:o}", "origins", list, "overall",
-                     s_origin_json(NULL, leads, won, won_value));
-}
-
-/* ---- live operations -------------------------------------------------- */
-
-/* How many waiting leads per queue the reasons are counted over, as
- * views_queues samples them: the waiting set is ordered by priority. */
-#define REASON_SAMPLE "99"
-
-static const char *const s_sla_stats[] = {"sla_breaches", "escalations",     "overflowed",
-                                          "reassigned",   "rejected_by_rep", "accepted"};
-#define SLA_STAT_COUNT (sizeof s_sla_stats / sizeof s_sla_stats[0])
-
-/* Adds waiting_reasons to every queue of QUEUES (a views_queues view). */
-static int s_waiting_reasons(store_t *store, const char *prefix, json_t *queues, err_t *err)
-{
-    json_t *list = json_object_get(queues, "queues");
-    size_t count = json_array_size(list);
-    store_batch_t *samples = store_batch_new(), *reasons = store_batch_new();
-    int rc = -1;
-    for (size_t q = 0; q < count; q++) {
-        char key[KEY_MAX], suffix[KEY_MAX];
-        snprintf(suffix, sizeof suffix, "queue:%s:waiting",
-                 json_string_value(json_object_get(json_array_get(list, q), "name")));
-        keys_format(key, KEY_MAX, prefix, suffix);
-        store_batch_command(samples, 4, (const char *[]){"ZRANGE", key, "0", REASON_SAMPLE}, NULL);
-    }
-    if (count && store_batch_exec(store, samples, err) < 0)
-        goto done;
-    for (size_t q = 0; q < count; q++) {
-        const store_value_t *sample = store_batch_reply(samples, q);
-        if (store_reply_check(sample, "ZRANGE waiting", err) < 0)
-            goto done;
-        for (size_t i = 0; i < sample->count; i++) {
-            char key[KEY_MAX], suffix[KEY_MAX];
-            snprintf(suffix, sizeof suffix, "lead:%s", store_value_str(sample->elements[i], ""));
-            keys_format(key, KEY_MAX, prefix, suffix);
-            store_batch_command(reasons, 3, (const char *[]){"HGET", key, "waiting_reason"}, NULL);
-        }
-    }
-    if (store_batch_count(reasons) && store_batch_exec(store, reasons, err) < 0)
-        goto done;
-    size_t next = 0;
-    for (size_t q = 0; q < count; q++) {
-        json_t *by_reason = json_object();
-        const store_value_t *sample = store_batch_reply(samples, q);
-        for (size_t i = 0; i < sample->count; i++) {
-            const char *reason = store_value_str(store_batch_reply(reasons, next++), "");
-            s_count_add(by_reason, *reason ? reason : "unknown",
-                        strlen(*reason ? reason : "unknown"), 1);
-        }
-        json_object_set_new(json_array_get(list, q), "waiting_reasons", by_reason);
-    }
-    rc = 0;
-done:
-    store_batch_destroy(&samples);
-    store_batch_destroy(&reasons);
-    return rc;
-}
-
-/* The SLA figures: clocks running and the stats counters of s_sla_stats. */
-static json_t *s_sla(store_t *store, const char *prefix, err_t *err)
-{
-    char key_stats[KEY_MAX], key_sla[KEY_MAX];
-    keys_format(key_stats, KEY_MAX, prefix, "stats");
-    keys_format(key_sla, KEY_MAX, prefix, "sla");
-    const char *argv[2 + SLA_STAT_COUNT] = {"HMGET", key_stats};
-    size_t lens[2 + SLA_STAT_COUNT];
-    for (size_t i = 0; i < SLA_STAT_COUNT; i++)
-        argv[2 + i] = s_sla_stats[i];
-    for (size_t i = 0; i < 2 + SLA_STAT_COUNT; i++)
-        lens[i] = strlen(argv[i]);
-    store_batch_t *batch = store_batch_new();
-    store_batch_command(batch, (int)(2 + SLA_STAT_COUNT), argv, lens);
-    store_batch_command(batch, 2, (const char *[]){"ZCARD", key_sla}, NULL);
-    json_t *sla = NULL;
-    if (store_batch_exec(store, batch, err) == 0 &&
-        store_reply_check(store_batch_reply(batch, 0), "HMGET stats", err) == 0 &&
-        store_reply_check(store_batch_reply(batch, 1), "ZCARD sla", err) == 0) {
-        sla = json_object();
-        json_object_set_new(sla, "pending",
-                            json_integer(store_value_int(store_batch_reply(batch, 1), 0)));
-        const store_value_t *stats = store_batch_reply(batch, 0);
-        for (size_t i = 0; i < SLA_STAT_COUNT; i++)
-            json_object_set_new(sla, s_sla_stats[i],
-                                json_integer(store_value_int(store_value_at(stats, i), 0)));
-    }
-    store_batch_destroy(&batch);
-    return sla;
-}
-
-json_t *kpi_ops(store_t *store, const char *prefix, err_t *err)
-{
-    json_t *summary = views_summary(store, prefix, err);
-    json_t *queues = summary ? views_queues(store, prefix, err) : NULL;
-    json_t *reps = queues ? views_reps(store, prefix, err) : NULL;
-    json_t *sla = reps && s_waiting_reasons(store, prefix, queues, err) == 0
-                      ? s_sla(store, prefix, err)
-                      : NULL;
-    json_t *view = NULL;
-    if (sla)
-        view = json_pack("{s:O, s:O, s:O, s:o}", "summary", summary, "queues",
-                         json_object_get(queues, "queues"), "reps", json_object_get(reps, "reps"),
-                         "sla", sla);
-    json_decref(summary);
-    json_decref(queues);
-    json_decref(reps);
     return view;
 }
