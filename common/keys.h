@@ -24,7 +24,8 @@
  *                                  origin (the source it was counted under), won_first (1
  *                                  once a deal_won applied), won_value (sum of its won
  *                                  deals), first_queue (the queue it was first placed in);
- *                                  score_bucket (its <p>:score_hist bucket)
+ *                                  score_bucket (its <p>:score_hist bucket), restage_at
+ *                                  (its time in <p>:stage_due, '' or none when not there)
  * <p>:leads                zset    lead ids by first ingest time (ms)
  * <p>:lead:<id>:history    list    the last 100 changes to the lead, oldest first, JSON:
  *                                  event_id, at, changes (merged fields, or "stage": [from,

@@ -148,7 +148,7 @@ local newest = math.max(tonumber(k.lead_time) or 0, tonumber(o.lead_time) or 0)
 redis.call('HSET', keep_key, 'lead', ARGV[7], 'fit', ARGV[8], 'grade', ARGV[9],
            'reasons', ARGV[10], 'lead_time', string.format('%d', newest),
            'score', string.format('%.17g', score), 'scored_at', now, 'updated_at', now,
-           'engagement', string.format('%.17g', engagement), 'eng_at', now)
+           'engagement', string.format('%.17g', engagement), 'eng_at', now, 'restage_at', now)
 redis.call('HINCRBY', keep_key, 'rev', 1)
 -- OTHER's activities explain KEEP's engagement now; scoring's restage sweep
 -- sets KEEP's stage and its next decay deadline from the merged score.

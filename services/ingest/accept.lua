@@ -37,10 +37,10 @@ end
 
 local prefix, lead_id = ARGV[9], ARGV[2]
 local alias_key = prefix .. ':alias:' .. lead_id
-local lead = redis.call('GET', alias_key) or lead_id
+local lead = redis.call('GET', alias_key)
 -- A lead merged by hand into another may itself have had aliases: follow
 -- one more hop (leadopsctl lead merge points the merged id, not its aliases).
-lead = redis.call('GET', prefix .. ':alias:' .. lead) or lead
+lead = lead and (redis.call('GET', prefix .. ':alias:' .. lead) or lead) or lead_id
 local outcome = 'attached'
 if ARGV[3] == 'lead' then
   local identities = {}
@@ -62,7 +62,7 @@ if ARGV[3] == 'lead' then
     redis.call('HINCRBY', KEYS[5], 'merged', 1)
   end
 end
-redis.call('SET', KEYS[1], lead, 'KEEPTTL')
+if lead ~= lead_id then redis.call('SET', KEYS[1], lead, 'KEEPTTL') end
 
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*',
                       'type', ARGV[3], 'event_id', ARGV[1], 'lead_id', lead,
@@ -71,12 +71,14 @@ redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
 redis.call('HINCRBY', KEYS[5], ARGV[3] == 'lead' and 'ingested_leads' or 'ingested_activities', 1)
 -- Intake rate: new leads per hour of intake by source and by channel, kept
--- 8 days (reporting sums the last 24 hours and 7 days).
+-- 8 days (reporting sums the last 24 hours and 7 days): the expiry is set
+-- when a field starts, and the hour's first field starts the hash.
 if outcome == 'new' and ARGV[14] then
   local hour = prefix .. ':intake:h:' .. string.format('%d', math.floor(tonumber(ARGV[14]) / 3600000))
   local source = ARGV[13] ~= '' and ARGV[13] or 'unknown'
-  redis.call('HINCRBY', hour, 'src:' .. source, 1)
-  redis.call('HINCRBY', hour, 'chan:' .. ARGV[12], 1)
-  redis.call('PEXPIRE', hour, 8 * 86400000)
+  local by_source = redis.call('HINCRBY', hour, 'src:' .. source, 1)
+  if redis.call('HINCRBY', hour, 'chan:' .. ARGV[12], 1) == 1 or by_source == 1 then
+    redis.call('PEXPIRE', hour, 8 * 86400000)
+  end
 end
 return {1, id, lead, outcome}

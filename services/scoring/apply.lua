@@ -76,13 +76,16 @@ local KPI_INPUTS = {call = 'calls', email_sent = 'emails', meeting = 'meetings',
 local kpi_origin = KEYS[11]
 
 -- Adds BY to FIELD of the KPI day hash of the time AT (ms); FLOAT: by
--- HINCRBYFLOAT (money, days), else BY is a whole number.
+-- HINCRBYFLOAT (money, days), else BY is a whole number. The day is noted
+-- in <p>:kpi:days when a field of it starts (a whole count: its first
+-- increment returns BY), so a day with any field is noted.
 local function kpi_add(at, field, by, float)
   local day = string.format('%d', math.floor(at / DAY_MS))
+  if not float then by = math.floor(by) end
   if float then
     redis.call('HINCRBYFLOAT', KEYS[9] .. day, field, num(by))
-  else
-    redis.call('HINCRBY', KEYS[9] .. day, field, string.format('%d', by))
+  elseif redis.call('HINCRBY', KEYS[9] .. day, field, string.format('%d', by)) ~= by then
+    return
   end
   redis.call('ZADD', KEYS[10], day, day)
 end
@@ -137,10 +140,18 @@ local function engagement_now(key)
   return (tonumber(e[1]) or 0) * decay(tonumber(e[2]) or now, now)
 end
 
--- A lead event reads what it needs of the lead once (a missing field is false).
-local before = kind == 'lead' and
-               redis.call('HMGET', lead, 'rev', 'has_lead', 'grade', 'lead_time', 'origin',
-                          'first_at', 'won_first', 'won_value', 'model_p') or nil
+-- What scoring reads of the lead after the event (see below), in this order.
+local STATE_FIELDS = {'fit', 'model_points', 'has_lead', 'qualified', 'status', 'lead',
+                      'ingested_at', 'grade', 'stage', 'score', 'engagement', 'eng_at',
+                      'score_bucket', 'restage_at'}
+-- A lead event reads the lead once (a missing field is false): what it
+-- needs itself (the first eleven), then STATE_FIELDS as they were.
+local before = nil
+if kind == 'lead' then
+  before = redis.call('HMGET', lead, 'rev', 'has_lead', 'grade', 'lead_time', 'origin',
+                      'first_at', 'won_first', 'won_value', 'model_p', 'activities',
+                      'ingested_at', unpack(STATE_FIELDS))
+end
 if kind == 'lead' and (before[1] or '0') ~= ARGV[15] then
   return {3}
 end
@@ -157,6 +168,11 @@ else
 end
 
 local cause = kind
+-- The lead's fields a lead event writes, with the rest in one HSET at the
+-- end; nil when they are written already.
+local lead_writes = nil
+-- STATE_FIELDS of the lead now, when known without reading it again.
+local known_state = nil
 if kind == 'lead' then
   local was_lead = before[2] == '1'
   -- The grade distribution counts leads as last scored: a lead leaves its
@@ -187,7 +203,8 @@ if kind == 'lead' then
     origin = (ARGV[23] and ARGV[23] ~= '') and ARGV[23] or 'unknown'
     add('origin', origin)
   end
-  redis.call('HSET', lead, unpack(fields))
+  if not before[11] then add('ingested_at', ARGV[5]) end
+  lead_writes = fields
   if not was_lead then
     redis.call('HINCRBY', kpi_origin, 'leads:' .. origin, 1)
     kpi_add(event_at, 'src:' .. origin .. '|leads', 1)
@@ -197,14 +214,17 @@ if kind == 'lead' then
       redis.call('HINCRBYFLOAT', kpi_origin, 'won_value:' .. origin, before[8] or '0')
     end
   end
-  -- The lead came: activities that waited for it are kept for good.
-  redis.call('ZREM', KEYS[7], lead_id)
+  -- The lead came: activities that waited for it are kept for good (only
+  -- a lead whose activities came first can be waiting).
+  if not was_lead and before[10] then redis.call('ZREM', KEYS[7], lead_id) end
   -- It came under another id and merged into this lead: activities that
   -- were scored under that id before it merged move here too.
   local came_as = ARGV[18] or lead_id
   if came_as ~= lead_id then
     local orphan = string.sub(lead, 1, #lead - #lead_id) .. came_as
     if redis.call('EXISTS', orphan) == 1 and redis.call('HGET', orphan, 'has_lead') ~= '1' then
+      redis.call('HSET', lead, unpack(fields))
+      lead_writes = nil
       local engagement = engagement_now(lead) + engagement_now(orphan)
       redis.call('HSET', lead, 'engagement', num(engagement), 'eng_at', now)
       local fields = redis.call('HGETALL', orphan)
@@ -241,8 +261,13 @@ if kind == 'lead' then
     history('{"event_id":' .. cjson.encode(ARGV[1]) .. ',"at":' .. ARGV[16] .. ',"changes":' ..
             ARGV[17] .. '}')
   end
-  if redis.call('HSETNX', lead, 'ingested_at', ARGV[5]) == 1 then
-    redis.call('ZADD', KEYS[6], ARGV[5], lead_id)
+  if not before[11] then redis.call('ZADD', KEYS[6], ARGV[5], lead_id) end
+  if lead_writes then
+    -- Nothing else wrote the lead: it is what it was with FIELDS.
+    known_state = {ARGV[12], ARGV[19], '1'}
+    for i = 4, #STATE_FIELDS do known_state[i] = before[11 + i] end
+    known_state[6], known_state[8] = ARGV[11], ARGV[13]
+    known_state[7] = before[11] or ARGV[5]
   end
 elseif kind == 'activity' then
   local activity_type, points = ARGV[11], tonumber(ARGV[12])
@@ -343,15 +368,15 @@ for spec in string.gmatch(ARGV[10], '[^;]+') do
   enter[i], exit[i] = tonumber(enter[i]), tonumber(exit[i])
 end
 
-local state = redis.call('HMGET', lead, 'fit', 'model_points', 'has_lead', 'qualified', 'status',
-                         'lead', 'ingested_at', 'grade', 'stage', 'score', 'engagement', 'eng_at',
-                         'score_bucket')
+local state = known_state or redis.call('HMGET', lead, unpack(STATE_FIELDS))
 local static = (tonumber(state[1]) or 0) + (tonumber(state[2]) or 0)
 local engagement = (tonumber(state[11]) or 0) * decay(tonumber(state[12]) or now, now)
 local score = static + engagement
--- What the rest changes on the lead, written by one HSET at the end.
-local writes = {'score', num(score), 'scored_at', ARGV[4]}
+-- What the rest changes on the lead, written by one HSET at the end (with
+-- a lead event's own fields).
+local writes = lead_writes or {}
 local function write(name, value) writes[#writes + 1] = name; writes[#writes + 1] = value end
+write('score', num(score)); write('scored_at', ARGV[4])
 local status = state[5]
 if not status then
   status = 'scored'
@@ -404,10 +429,15 @@ if has_lead and half_life_ms > 0 then
     if gap < 0 and gap > engagement then due = now + half_life_ms * log2(engagement / gap) end
   end
 end
+-- The lead keeps the time too (restage_at), so that a lead not in
+-- <p>:stage_due is not looked for there.
 if due then
-  redis.call('ZADD', KEYS[8], math.floor(due) + 1, lead_id)
-else
+  local at = string.format('%d', math.floor(due) + 1)
+  redis.call('ZADD', KEYS[8], at, lead_id)
+  write('restage_at', at)
+elseif state[14] and state[14] ~= '' then
   redis.call('ZREM', KEYS[8], lead_id)
+  write('restage_at', '')
 end
 
 -- Routing's part: a lead it holds (assigned) or is done with (closed) is not

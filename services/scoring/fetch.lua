@@ -4,8 +4,8 @@
 -- revision (apply.lua refuses a merge computed from an older revision).
 -- ARGV[1] key prefix  ARGV[2] lead id
 -- Returns {lead id, Lead protobuf or '', revision, time of the newest merged lead event}.
-local lead = redis.call('GET', ARGV[1] .. ':alias:' .. ARGV[2]) or ARGV[2]
+local lead = redis.call('GET', ARGV[1] .. ':alias:' .. ARGV[2])
 -- One more hop, for ids merged by hand after they had aliases of their own.
-lead = redis.call('GET', ARGV[1] .. ':alias:' .. lead) or lead
+lead = lead and (redis.call('GET', ARGV[1] .. ':alias:' .. lead) or lead) or ARGV[2]
 local state = redis.call('HMGET', ARGV[1] .. ':lead:' .. lead, 'lead', 'rev', 'lead_time')
 return {lead, state[1] or '', state[2] or '0', state[3] or '0'}

@@ -19,15 +19,14 @@ local function record_speed_to_lead(stl, ms)
 end
 
 -- Adds BY (a whole number) to FIELD of the KPI day hash of time AT (ms):
--- <p>:kpi:d:<UTC day number>, and notes the day in <p>:kpi:days.
+-- <p>:kpi:d:<UTC day number>, and notes the day in <p>:kpi:days when the
+-- field starts (its first increment returns BY): a day with any field is noted.
 local KPI_DAY_MS = 86400000
-local kpi_days_noted = {} -- days this call of the script noted already
 local function kpi_add(at, field, by)
   local day = string.format('%d', math.floor(at / KPI_DAY_MS))
-  redis.call('HINCRBY', key('kpi', 'd', day), field, string.format('%d', by))
-  if not kpi_days_noted[day] then
+  by = math.floor(by)
+  if redis.call('HINCRBY', key('kpi', 'd', day), field, string.format('%d', by)) == by then
     redis.call('ZADD', key('kpi', 'days'), day, day)
-    kpi_days_noted[day] = true
   end
 end
 
