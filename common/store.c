@@ -1,8 +1,11 @@
 #include "store.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,10 +13,22 @@
 
 #define STORE_MAX_SCRIPTS 32
 
+/* A script's source is loaded as a Redis function library (FUNCTION LOAD)
+ * and called by FCALL: the library's top level runs once, when it loads, so
+ * the constants and local functions a script defines cost nothing per call
+ * (as an EVAL script's body they were built again on every call). A source
+ * may mark with a line "--#run" where its definitions end and what runs on
+ * each call starts: the definitions go to the library's top level, the rest
+ * in a function called with the call's KEYS and ARGV. Without the mark the
+ * whole source runs on each call. Either way the source is also a valid EVAL
+ * script (the mark is a comment). */
+#define STORE_RUN_MARK "\n--#run\n"
+
 typedef struct {
-    char *name;   /* owned */
-    char *source; /* owned */
-    char sha[41];
+    char *name;        /* owned */
+    char *source;      /* owned */
+    char *library;     /* owned: the source as a function library */
+    char function[96]; /* leadops_<name>_<hash of the source>: one per version */
 } store_script_t;
 
 struct store {
@@ -156,23 +171,57 @@ static int s_load_scripts(store_t *self, err_t *err)
 {
     for (int i = 0; i < self->script_count; i++) {
         store_script_t *script = &self->scripts[i];
-        const char *argv[] = {"SCRIPT", "LOAD", script->source};
-        size_t lens[] = {6, 4, strlen(script->source)};
-        redisReply *reply = s_raw(self, 3, argv, lens);
+        const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", script->library};
+        size_t lens[] = {8, 4, 7, strlen(script->library)};
+        redisReply *reply = s_raw(self, 4, argv, lens);
         if (!reply)
             return err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port,
                            self->ctx->errstr);
-        if (reply->type != REDIS_REPLY_STRING || reply->len != 40) {
-            err_set(err, ERR_IO, "redis: SCRIPT LOAD %s failed: %s", script->name,
-                    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        if (reply->type != REDIS_REPLY_STRING) {
+            bool old = reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "unknown command");
+            err_set(err, ERR_IO, "redis: FUNCTION LOAD %s failed: %s%s", script->name,
+                    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply",
+                    old ? " (LeadOps needs Redis 7.0 or later)" : "");
             freeReplyObject(reply);
             return -1;
         }
-        memcpy(script->sha, reply->str, 40);
-        script->sha[40] = '\0';
         freeReplyObject(reply);
     }
     return 0;
+}
+
+/* 64-bit FNV-1a: names a library by its source, so that two versions of a
+ * script (services of different builds on one Redis) never replace each other. */
+static uint64_t s_hash(const char *text)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+/* SOURCE as a function library registering FUNCTION (see STORE_RUN_MARK). */
+static char *s_library(const char *function, const char *source)
+{
+    const char *mark = strstr(source, STORE_RUN_MARK);
+    int defs_len = mark ? (int)(mark - source) : 0;
+    const char *run = mark ? mark + strlen(STORE_RUN_MARK) : source;
+    const char *fmt = "#!lua name=%s\n"
+                      "local KEYS, ARGV\n"
+                      "%.*s\n"
+                      "local function leadops_run()\n"
+                      "%s\n"
+                      "end\n"
+                      "redis.register_function('%s', function(keys, args)\n"
+                      "  KEYS, ARGV = keys, args\n"
+                      "  return leadops_run()\n"
+                      "end)\n";
+    int len = snprintf(NULL, 0, fmt, function, defs_len, source, run, function);
+    char *library = malloc((size_t)len + 1);
+    if (!library)
+        abort();
+    snprintf(library, (size_t)len + 1, fmt, function, defs_len, source, run, function);
+    return library;
 }
 
 /* Connects (or reconnects), authenticates, selects the db and loads the
@@ -261,6 +310,7 @@ void store_destroy(store_t **self_p)
     for (int i = 0; i < self->script_count; i++) {
         free(self->scripts[i].name);
         free(self->scripts[i].source);
+        free(self->scripts[i].library);
     }
     free(self->host);
     free(self->user);
@@ -285,7 +335,13 @@ int store_script_register(store_t *self, const char *name, const char *source, e
     store_script_t *script = &self->scripts[self->script_count];
     script->name = strdup(name);
     script->source = strdup(source);
-    script->sha[0] = '\0';
+    /* Function names are letters, digits and underscores. */
+    int len = snprintf(script->function, sizeof script->function, "leadops_%.48s_%016llx", name,
+                       (unsigned long long)s_hash(source));
+    for (int i = 8; i < len; i++)
+        if (!(isalnum((unsigned char)script->function[i]) || script->function[i] == '_'))
+            script->function[i] = '_';
+    script->library = s_library(script->function, source);
     int handle = self->script_count++;
     if (self->ctx) {
         /* Already connected: load the new script now (and the others again,
@@ -298,10 +354,10 @@ int store_script_register(store_t *self, const char *name, const char *source, e
     return handle;
 }
 
-const char *store_script_sha(const store_t *self, int script)
+const char *store_script_function(const store_t *self, int script)
 {
     assert(script >= 0 && script < self->script_count);
-    return self->scripts[script].sha;
+    return self->scripts[script].function;
 }
 
 store_value_t *store_commandv(store_t *self, int argc, const char **argv, const size_t *lens,
@@ -338,9 +394,12 @@ store_value_t *store_command(store_t *self, err_t *err, const char *fmt, ...)
     return value;
 }
 
-static bool s_is_noscript(const store_value_t *value)
+/* Redis no longer has the function (FUNCTION FLUSH, or a restart without
+ * persistence that we did not notice). */
+static bool s_is_function_lost(const store_value_t *value)
 {
-    return value && value->type == STORE_ERROR && strncmp(value->str, "NOSCRIPT", 8) == 0;
+    return value && value->type == STORE_ERROR &&
+           strncmp(value->str, "ERR Function not found", 22) == 0;
 }
 
 store_value_t *store_script(store_t *self, int script, int nkeys, int argc, const char **argv,
@@ -440,12 +499,12 @@ void store_batch_command(store_batch_t *self, int argc, const char **argv, const
 void store_batch_script(store_batch_t *self, int script, int nkeys, int argc, const char **argv,
                         const size_t *lens)
 {
-    /* EVALSHA <sha> <nkeys> args...: the sha is filled at exec time, because
-     * it is only known once the script has been loaded on a connection. */
+    /* FCALL <function> <nkeys> args...: the function's name is filled at exec
+     * time, from the store the batch runs on. */
     store_cmd_t *cmd = s_batch_push(self, 3, argc, argv, lens);
     cmd->script = script;
-    cmd->argv[0] = strdup("EVALSHA");
-    cmd->lens[0] = 7;
+    cmd->argv[0] = strdup("FCALL");
+    cmd->lens[0] = 5;
     cmd->argv[1] = NULL;
     char n[16];
     int len = snprintf(n, sizeof n, "%d", nkeys);
@@ -453,13 +512,13 @@ void store_batch_script(store_batch_t *self, int script, int nkeys, int argc, co
     cmd->lens[2] = (size_t)len;
 }
 
-static void s_fill_sha(store_t *self, store_cmd_t *cmd)
+static void s_fill_function(store_t *self, store_cmd_t *cmd)
 {
     if (cmd->script < 0)
         return;
     free(cmd->argv[1]);
-    cmd->argv[1] = strdup(self->scripts[cmd->script].sha);
-    cmd->lens[1] = 40;
+    cmd->argv[1] = strdup(self->scripts[cmd->script].function);
+    cmd->lens[1] = strlen(cmd->argv[1]);
 }
 
 /* Pipelines every command of BATCH whose reply slot is still empty. */
@@ -468,7 +527,7 @@ static int s_batch_round(store_t *self, store_batch_t *batch, err_t *err)
     for (size_t i = 0; i < batch->count; i++) {
         if (batch->replies[i])
             continue;
-        s_fill_sha(self, &batch->cmds[i]);
+        s_fill_function(self, &batch->cmds[i]);
         redisAppendCommandArgv(self->ctx, batch->cmds[i].argc, (const char **)batch->cmds[i].argv,
                                batch->cmds[i].lens);
     }
@@ -502,12 +561,13 @@ int store_batch_exec(store_t *self, store_batch_t *batch, err_t *err)
         s_batch_free_replies(batch);
         return -1;
     }
-    /* NOSCRIPT means Redis lost its script cache (SCRIPT FLUSH, or a restart
-     * we did not notice): reload and send exactly those commands again. A
-     * NOSCRIPT command did not run, so this cannot apply anything twice. */
+    /* "Function not found" means Redis lost its functions (FUNCTION FLUSH, or
+     * a restart without persistence we did not notice): reload and send
+     * exactly those commands again. Such a call did not run, so this cannot
+     * apply anything twice. */
     bool retry = false;
     for (size_t i = 0; i < batch->count; i++)
-        if (s_is_noscript(batch->replies[i])) {
+        if (s_is_function_lost(batch->replies[i])) {
             store_value_free(&batch->replies[i]);
             retry = true;
         }

@@ -2,8 +2,9 @@
  *
  * A store_t owns one hiredis connection and the Lua scripts registered on it.
  * It connects lazily, reconnects by itself after Redis restarts (at most once
- * per STORE_RECONNECT_MS), loads every registered script with SCRIPT LOAD on
- * each (re)connect and calls them by EVALSHA, reloading on NOSCRIPT.
+ * per STORE_RECONNECT_MS), loads every registered script as a Redis function
+ * library (FUNCTION LOAD; Redis 7.0 or later) on each (re)connect and calls
+ * them by FCALL, reloading when Redis lost them (see store.c).
  *
  * Replies are copied into store_value_t trees, so no redisReply leaves
  * store.c. Batches pipeline many commands in one round trip: that is how
@@ -57,8 +58,8 @@ void store_destroy(store_t **self_p);
  * store_script, or -1 with *err set. Loading happens on (re)connect. */
 int store_script_register(store_t *self, const char *name, const char *source, err_t *err);
 
-/* The SHA1 of a registered script (40 hex chars), for benchmarks. */
-const char *store_script_sha(const store_t *self, int script);
+/* The Redis function a registered script is called by (FCALL), for benchmarks. */
+const char *store_script_function(const store_t *self, int script);
 
 /* Runs one command, hiredis-style format ("HGET %s %s", ...; %b takes
  * pointer and size_t). Returns an owned value (which may be STORE_ERROR),
@@ -96,8 +97,8 @@ size_t store_batch_count(const store_batch_t *self);
 void store_batch_command(store_batch_t *self, int argc, const char **argv, const size_t *lens);
 void store_batch_script(store_batch_t *self, int script, int nkeys, int argc, const char **argv,
                         const size_t *lens);
-/* Sends every queued command in one write and reads every reply. NOSCRIPT
- * replies are retried after reloading. Returns 0, or -1 with *err set when the
+/* Sends every queued command in one write and reads every reply. Scripts
+ * Redis lost are reloaded and their calls sent again. Returns 0, or -1 with *err set when the
  * connection failed (then no reply is valid and the caller should treat the
  * whole batch as not done: every LeadOps script is idempotent). */
 int store_batch_exec(store_t *self, store_batch_t *self_batch, err_t *err);

@@ -46,9 +46,11 @@
 -- An assignment in a reply is {lead_id, queue, rep_id, ingested_at, queued_at, score,
 -- attempt, why}.
 
-local op, prefix, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
--- now as Redis gets it: a Lua number passed to redis.call is formatted each time.
-local now_s = string.format('%d', now)
+-- The call's operation, key prefix and time (now_s: now as Redis gets it; a
+-- Lua number passed to redis.call is formatted each time); set where the
+-- per-call part starts ("--#run": what is above it is defined once, when
+-- Redis loads the script as a function library, see common/store.c).
+local op, prefix, now, now_s
 -- <prefix>:a[:b[:c[:d]]] (no table: a route builds some 30 keys).
 local function key(a, b, c, d, ...)
   if select('#', ...) > 0 then return prefix .. ':' .. table.concat({a, b, c, d, ...}, ':') end
@@ -82,6 +84,11 @@ end
 local ROUTE_LEAD_FIELDS = {'status', 'queue', 'ingested_at', 'stage', 'score', 'attempts',
                            'first_queue', 'first_at', 'qualified_at', 'ready_at', 'queued_at',
                            'first_assigned_at'}
+
+--#run
+op, prefix, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+now_s = string.format('%d', now)
+audit_ttl_ms = nil
 
 if op == 'route' then
   local lead_id, queue, rule, score = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]) or 0

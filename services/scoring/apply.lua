@@ -46,11 +46,11 @@
 -- changed since scoring read it (merge again), else
 -- {1, score, stage, previous stage ('' when unchanged), to routing (0|1),
 --  lead protobuf, ingested at, fit, engagement, grade, model points}.
-local lead = KEYS[3]
-local kind, lead_id = ARGV[2], ARGV[3]
-local now = tonumber(ARGV[4])
-local half_life_ms = 1000 * tonumber(ARGV[8])
-local acts = lead .. ':acts'
+-- The call's lead key, kind, lead id, time, half-life, activity list and
+-- conversion hash: set where the per-call part starts ("--#run": what is
+-- above it is defined once, when Redis loads the script as a function
+-- library, see common/store.c).
+local lead, kind, lead_id, now, half_life_ms, acts, kpi_origin
 local ACTS_KEPT = 100
 
 local function num(x) return string.format('%.17g', x) end
@@ -73,7 +73,6 @@ local DAY_MS = 86400000
 local KPI_INPUTS = {call = 'calls', email_sent = 'emails', meeting = 'meetings',
                     demo_completed = 'demos', proposal_sent = 'proposals',
                     opportunity_created = 'opportunities'}
-local kpi_origin = KEYS[11]
 
 -- Adds BY to FIELD of the KPI day hash of the time AT (ms); FLOAT: by
 -- HINCRBYFLOAT (money, days), else BY is a whole number. The day is noted
@@ -144,6 +143,10 @@ end
 local STATE_FIELDS = {'fit', 'model_points', 'has_lead', 'qualified', 'status', 'lead',
                       'ingested_at', 'grade', 'stage', 'score', 'engagement', 'eng_at',
                       'score_bucket', 'restage_at'}
+--#run
+lead, kind, lead_id, now = KEYS[3], ARGV[2], ARGV[3], tonumber(ARGV[4])
+half_life_ms, acts, kpi_origin = 1000 * tonumber(ARGV[8]), KEYS[3] .. ':acts', KEYS[11]
+
 -- A lead event reads the lead once (a missing field is false): what it
 -- needs itself (the first eleven), then STATE_FIELDS as they were.
 local before = nil

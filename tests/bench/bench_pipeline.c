@@ -460,7 +460,8 @@ int main(int argc, char **argv)
                                              .host = opts.redis_host,
                                              .port = opts.redis_port,
                                              .prefix = prefix_benchmark,
-                                             .sha = store_script_sha(store, in_flight_script),
+                                             .function =
+                                                 store_script_function(store, in_flight_script),
                                              .score = SCORE,
                                              .calls = REFERENCE_CALLS,
                                              .reps = opts.reps};
@@ -489,7 +490,7 @@ int main(int argc, char **argv)
         printf("  %-30s %14.1f %10.2f\n", stack.commands[c].name,
                (double)stack.commands[c].usec / (double)opts.leads,
                (double)stack.commands[c].calls / (double)opts.leads);
-    printf("  redis-benchmark EVALSHA route -P 16 -c 4: %.0f calls/s (%ld calls, %ld assigned)\n",
+    printf("  redis-benchmark FCALL route -P 16 -c 4: %.0f calls/s (%ld calls, %ld assigned)\n",
            reference.per_second, reference.count, reference.assigned);
     printf("  end-to-end / redis-benchmark: %.3f\n", stack.full.per_second / reference.per_second);
     if (opts.json_path[0] && s_write_json(opts.json_path, &opts, &stack, &reference, &err) < 0)

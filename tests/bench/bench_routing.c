@@ -19,7 +19,7 @@
  *     when the service keeps up.
  *  2. routing.lua alone from C: 'route' in pipelined batches of 512, as the
  *     service sends them, without ZeroMQ, protobuf or rule matching.
- *  3. redis-benchmark -P 16 -c 4, N calls: EVALSHA of routing.lua with one
+ *  3. redis-benchmark -P 16 -c 4, N calls: FCALL of routing.lua with one
  *     line put in front that ZADDs the lead into the in-flight set, because
  *     'route' takes only a lead in flight and redis-benchmark cannot put one
  *     there per call. Lead ids are lead-__rand_int__ out of 10^9, so a
@@ -169,14 +169,14 @@ static int s_bench_script(store_t *store, int script, const char *prefix, const 
 
 /* 3. redis-benchmark calling SCRIPT's variant with the in-flight line, by its SHA. */
 static int s_bench_redis_benchmark(children_t *children, store_t *store, int script,
-                                   const char *sha, const char *prefix, const options_t *opts,
+                                   const char *function, const char *prefix, const options_t *opts,
                                    bench_result_t *out, err_t *err)
 {
     bench_redis_benchmark_t run = {.program = "bench_routing",
                                    .host = opts->redis_host,
                                    .port = opts->redis_port,
                                    .prefix = prefix,
-                                   .sha = sha,
+                                   .function = function,
                                    .score = SCORE,
                                    .calls = opts->leads,
                                    .reps = opts->reps};
@@ -526,8 +526,9 @@ int main(int argc, char **argv)
     /* The two without ZeroMQ first: the service's run starts ZeroMQ's
      * threads, and nothing forks after that. */
     if (s_bench_script(store, script, prefix_script, &opts, &script_result, &err) < 0 ||
-        s_bench_redis_benchmark(&children, store, script, store_script_sha(store, in_flight_script),
-                                prefix_benchmark, &opts, &benchmark_result, &err) < 0 ||
+        s_bench_redis_benchmark(&children, store, script,
+                                store_script_function(store, in_flight_script), prefix_benchmark,
+                                &opts, &benchmark_result, &err) < 0 ||
         s_bench_service(&children, &opts, store, prefix_service, &burst, &paced, &err) < 0)
         goto done;
 
@@ -539,7 +540,7 @@ int main(int argc, char **argv)
     s_print_row("leadops-routing, burst: push -> Assignment", &burst);
     s_print_row("leadops-routing, paced at half the burst rate", &paced);
     s_print_row("routing.lua alone from C, pipelined by 512", &script_result);
-    s_print_row("redis-benchmark EVALSHA route, -P 16 -c 4", &benchmark_result);
+    s_print_row("redis-benchmark FCALL route, -P 16 -c 4", &benchmark_result);
     printf("  service burst / redis-benchmark: %.2f\n",
            burst.per_second / benchmark_result.per_second);
     printf("service: ScoredLead envelopes pushed to its PULL socket, each lead already in\n"
@@ -548,7 +549,7 @@ int main(int argc, char **argv)
            "  queue that pushing all at once builds).\n"
            "routing.lua alone: 'route' calls/s, the in-flight ZADDs done before the clock;\n"
            "  %ld of %ld calls assigned a lead.\n"
-           "redis-benchmark: EVALSHA calls/s by its own clock (seconds = calls / rate) of\n"
+           "redis-benchmark: FCALL calls/s by its own clock (seconds = calls / rate) of\n"
            "  routing.lua with a ZADD of the lead into the in-flight set in front; lead ids\n"
            "  lead-__rand_int__ (-r %s): %ld of %ld calls assigned a lead, the others\n"
            "  met a repeated id; p50/p99 per request of a pipeline of 16.\n",

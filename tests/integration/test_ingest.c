@@ -296,6 +296,39 @@ static void test_store_down_answers_busy_then_recovers(void **state)
     assert_int_equal(status, LEADOPS__ACK__STATUS__ACCEPTED);
 }
 
+/* Redis forgets its functions (FUNCTION FLUSH, or a restart without
+ * persistence the store did not notice): the store loads them again and the
+ * event is accepted, once. */
+static void test_lost_functions_are_loaded_again(void **state)
+{
+    s_ctx_t *ctx = *state;
+    Leadops__Ack *ack = s_send_lead(ctx, "ev-f1", "L-f1", "f@example.org");
+    assert_int_equal(ack->status, LEADOPS__ACK__STATUS__ACCEPTED);
+    leadops__ack__free_unpacked(ack, NULL);
+    err_t err = {0};
+    store_options_t opts = redis_fixture_options(&s_redis);
+    store_t *store = store_new(&opts, true, &err);
+    assert_non_null(store);
+    store_value_t *r = store_command(store, &err, "FUNCTION FLUSH");
+    assert_non_null(r);
+    assert_int_not_equal(r->type, STORE_ERROR);
+    store_value_free(&r);
+    r = store_command(store, &err, "FUNCTION LIST");
+    assert_int_equal(r->count, 0);
+    store_value_free(&r);
+
+    ack = s_send_lead(ctx, "ev-f2", "L-f2", "g@example.org");
+    assert_int_equal(ack->status, LEADOPS__ACK__STATUS__ACCEPTED);
+    leadops__ack__free_unpacked(ack, NULL);
+    r = store_command(store, &err, "FUNCTION LIST");
+    assert_true(r->count >= 1);
+    store_value_free(&r);
+    r = store_command(store, &err, "HGET leadops:stats ingested_leads");
+    assert_string_equal(store_value_str(r, ""), "2");
+    store_value_free(&r);
+    store_destroy(&store);
+}
+
 static int s_setup_small_limit(void **state)
 {
     setenv("LEADOPS_INGEST_INFLIGHT_LIMIT", "2", 1);
@@ -376,6 +409,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_store_down_answers_busy_then_recovers, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_lost_functions_are_loaded_again, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_backpressure_refuses_without_losing,
                                         s_setup_small_limit, s_teardown),
         cmocka_unit_test_setup_teardown(test_future_times_and_negative_values_are_refused, s_setup,

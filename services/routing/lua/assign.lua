@@ -34,7 +34,7 @@ end
 -- records, not a stream: a stream costs about 4.7 KB a lead), the last
 -- AUDIT_KEPT kept for the configured time after the lead's last decision.
 local AUDIT_KEPT = 50
-local audit_ttl_ms = nil -- read once per call of the script
+local audit_ttl_ms = nil -- read once per call of the script (reset where it starts)
 local function audit(lead_id, record)
   record.at = now
   local k = key('lead', lead_id, 'audit')

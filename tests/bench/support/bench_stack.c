@@ -20,8 +20,9 @@
 
 extern char **environ;
 
-/* The line put in front of routing.lua for redis-benchmark: the lead is put
- * in flight by the same call that routes it. */
+/* The line put where routing.lua's per-call part starts ("--#run", see
+ * store.c), for redis-benchmark: the lead is put in flight by the same call
+ * that routes it. */
 static const char s_in_flight_line[] =
     "redis.call('ZADD', ARGV[2] .. ':inflight:routing', 0, ARGV[4])\n";
 
@@ -104,12 +105,18 @@ bool bench_child_is_running(pid_t *pid_p)
 
 int bench_register_routing(store_t *store, int *script, int *in_flight_script, err_t *err)
 {
+    const char *run = strstr(routing_script_routing, "\n--#run\n");
+    if (!run)
+        return err_set(err, ERR_INPUT, "routing.lua has no --#run line");
+    size_t head = (size_t)(run - routing_script_routing) + strlen("\n--#run\n");
     size_t source_len = strlen(routing_script_routing);
     char *in_flight_source = malloc(sizeof s_in_flight_line + source_len);
     if (!in_flight_source)
         return err_set(err, ERR_NOMEM, "out of memory");
-    memcpy(in_flight_source, s_in_flight_line, sizeof s_in_flight_line - 1);
-    memcpy(in_flight_source + sizeof s_in_flight_line - 1, routing_script_routing, source_len + 1);
+    memcpy(in_flight_source, routing_script_routing, head);
+    memcpy(in_flight_source + head, s_in_flight_line, sizeof s_in_flight_line - 1);
+    memcpy(in_flight_source + head + sizeof s_in_flight_line - 1, routing_script_routing + head,
+           source_len - head + 1);
     *script = store_script_register(store, "routing", routing_script_routing, err);
     *in_flight_script =
         *script < 0 ? -1 : store_script_register(store, "routing_in_flight", in_flight_source, err);
@@ -219,8 +226,8 @@ int bench_redis_benchmark(const bench_redis_benchmark_t *run, store_t *store, in
                           "-r",
                           BENCH_RAND_IDS,
                           "--csv",
-                          "EVALSHA",
-                          run->sha,
+                          "FCALL",
+                          run->function,
                           "0",
                           "route",
                           run->prefix,
@@ -485,7 +492,7 @@ int bench_redis_command_stats(store_t *store, bench_command_stat_t *out, err_t *
     if (!reply)
         return -1;
     int count = 0;
-    /* cmdstat_evalsha:calls=20001,usec=3052164,usec_per_call=152.60,... */
+    /* cmdstat_fcall:calls=20001,usec=3052164,usec_per_call=152.60,... */
     for (const char *at = strstr(store_value_str(reply, ""), "cmdstat_");
          at && count < BENCH_COMMAND_STATS; at = strstr(at + 1, "cmdstat_")) {
         const char *name = at + 8, *colon = strchr(name, ':');

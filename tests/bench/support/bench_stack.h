@@ -62,10 +62,10 @@ typedef struct {
     const char *program; /* borrowed: the bench's name, for a child's messages */
     const char *host;    /* borrowed */
     int port;
-    const char *prefix; /* borrowed */
-    const char *sha;    /* borrowed: SHA of the script with the in-flight line */
-    const char *score;  /* the score each 'route' passes */
-    long calls;         /* rounded up to whole pipelines of 16 */
+    const char *prefix;   /* borrowed */
+    const char *function; /* borrowed: the function of the script with the in-flight line */
+    const char *score;    /* the score each 'route' passes */
+    long calls;           /* rounded up to whole pipelines of 16 */
     int reps;
 } bench_redis_benchmark_t;
 
