@@ -190,8 +190,9 @@ static bool s_queue_lead(routing_t *self, Leadops__ScoredLead *scored, routing_p
     snprintf(score, sizeof score, "%.17g", scored->score);
     route_rules_skills(rule, scored->lead, skills, sizeof skills);
     s_account_domains(cfg, scored->lead->domain, domains, sizeof domains);
-    char now[24];
+    char now[24], audit_ttl[24];
     snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
+    snprintf(audit_ttl, sizeof audit_ttl, "%lld", 1000LL * cfg->routing_audit_ttl_s);
     const char *argv[] = {"route",
                           cfg->redis_prefix,
                           now,
@@ -203,8 +204,9 @@ static bool s_queue_lead(routing_t *self, Leadops__ScoredLead *scored, routing_p
                           queue_stage,
                           skills,
                           domains,
-                          self->stage_names};
-    store_batch_script(self->batch, self->script, 0, 12, argv, NULL);
+                          self->stage_names,
+                          audit_ttl};
+    store_batch_script(self->batch, self->script, 0, 13, argv, NULL);
     return true;
 }
 

@@ -14,7 +14,7 @@
 -- cluster. Layout: common/keys.h.
 --
 -- ARGV[1] operation, ARGV[2] prefix, ARGV[3] now (ms), then per operation:
---   route   lead_id queue rule score stage_ok queue_stage skills domains stages
+--   route   lead_id queue rule score stage_ok queue_stage skills domains stages [audit_ttl_ms]
 --           -> {0} nothing to do (a redelivery, or a lead a rep holds or closed)
 --            | {1, rep, ingested_at, why} assigned | {2, ingested_at, reason} waiting
 --            | {3, ingested_at} below the queue's stage: not routed (nurture)
@@ -25,7 +25,8 @@
 --           as the message saw them, are the fallback without it.
 --           stage_ok: '1' when the lead's stage is at or above queue_stage, the
 --           lowest the queue takes; skills: what a rep needs, comma-separated;
---           domains: the lead's email domain and its parents, for account owners)
+--           domains: the lead's email domain and its parents, for account owners;
+--           audit_ttl_ms: how long its audit is kept, else <p>:settings says)
 --   pull    rep_id max                        -> {assignments...}
 --   drain   queue max                         -> {assignments...}
 --   close   rep_id lead_id outcome max        -> {status, reason, assignments...}
@@ -93,6 +94,7 @@ audit_ttl_ms = nil
 if op == 'route' then
   local lead_id, queue, rule, score = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]) or 0
   local stage_ok = ARGV[8] ~= '0'
+  audit_ttl_ms = tonumber(ARGV[13] or '')
   -- Exactly once: the lead must still be in flight from scoring.
   if redis.call('ZREM', key('inflight', 'routing'), lead_id) == 0 then return {0} end
   local lead = key('lead', lead_id)

@@ -163,10 +163,7 @@ if kind == 'restage' then
   if not due or tonumber(due) > now then return {0} end
   redis.call('ZREM', KEYS[8], lead_id)
 else
-  if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then
-    return {0}
-  end
-  redis.call('ZREM', KEYS[1], ARGV[1])
+  if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return {0} end
   redis.call('HDEL', KEYS[2], ARGV[1])
 end
 
