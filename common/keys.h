@@ -83,7 +83,11 @@
  *                                  max_attempts, escalate_to, overflow_after_s, overflow_to,
  *                                  owner_first, owner_fallback, catch_up, webhook)
  * <p>:queue:<q>:rr         zset    the queue's reps by the sequence of their last assignment
- * <p>:queue:<q>:swrr       hash    rep -> current weight (smooth weighted round robin)
+ * <p>:queue:<q>:load       zset    a least_loaded queue's reps by load (open / capacity in
+ *                                  steps of 1e-4) * 1e10 + their rr sequence
+ * <p>:queue:<q>:pass       zset    a weighted queue's reps by stride-scheduling pass (each
+ *                                  lead moves a rep 720720 / weight on); the queue's hash
+ *                                  keeps vt, the pass served last (routing/lua/index.lua)
  * <p>:queue:<q>:count      hash    rep -> leads assigned from the queue (catch_up)
  * <p>:sla                  zset    assigned, not accepted lead ids by SLA deadline (ms)
  * <p>:overflow             zset    waiting lead ids by when they overflow (ms)

@@ -177,7 +177,19 @@ end
 -- ---- routing ----------------------------------------------------------------
 if action == 'release' then
   redis.call('SREM', key('rep', o.rep, 'leads'), other)
-  redis.call('HINCRBY', key('rep', o.rep), 'open', -1)
+  local open = redis.call('HINCRBY', key('rep', o.rep), 'open', -1)
+  -- Its place by load in least_loaded queues (services/routing/lua/index.lua:
+  -- load steps of 1/10,000 above a round-robin position below 1e10).
+  local capacity = tonumber(redis.call('HGET', key('rep', o.rep), 'capacity') or '') or 0
+  local steps = capacity > 0 and math.floor(open / capacity * 10000) or 99999
+  steps = math.max(0, math.min(steps, 99999))
+  for _, q in ipairs(redis.call('SMEMBERS', key('rep', o.rep, 'queues'))) do
+    local old = tonumber(redis.call('ZSCORE', key('queue', q, 'load'), o.rep) or '')
+    if old then
+      local seq = old - math.floor(old / 1e10) * 1e10
+      redis.call('ZADD', key('queue', q, 'load'), steps * 1e10 + seq, o.rep)
+    end
+  end
 elseif action == 'take_assignment' then
   redis.call('SREM', key('rep', o.rep, 'leads'), other)
   redis.call('SADD', key('rep', o.rep, 'leads'), keep)

@@ -6,7 +6,8 @@
 -- one rep.
 --
 -- The script is written in parts (lua/*.lua, joined at build time):
--- eligible (who can take a lead now, and why not), choose (the queue's
+-- eligible (who can take a lead now, and why not), index (the orders a
+-- queue keeps its reps in, so that choosing reads a few), choose (the queue's
 -- strategy), assign (assignments, waiting, audit, notifications) and sla
 -- (breaches, escalation, overflow).
 --
@@ -62,6 +63,7 @@ local function key(a, b, c, d, ...)
 end
 
 --#include lua/eligible.lua
+--#include lua/index.lua
 --#include lua/choose.lua
 --#include lua/assign.lua
 --#include lua/sla.lua
@@ -228,6 +230,7 @@ elseif op == 'rep' then
   end
   if field == 'skills' then value = ',' .. value .. ',' end
   redis.call('HSET', key('rep', rep_id), field, value)
+  if field == 'capacity' then reindex_load(rep_id) end
   return with_status(1, field .. ' set', pull(rep_id, tonumber(ARGV[7])))
 
 elseif op == 'sync' then
@@ -252,7 +255,7 @@ elseif op == 'sync' then
   for _, q in ipairs(redis.call('SMEMBERS', key('rep', rep_id, 'queues'))) do
     if not wanted[q] then
       redis.call('SREM', key('rep', rep_id, 'queues'), q)
-      redis.call('ZREM', key('queue', q, 'rr'), rep_id)
+      index_leave(q, rep_id)
     end
   end
   -- A rep new to a queue joins the round robin at the back: no burst.
@@ -263,7 +266,9 @@ elseif op == 'sync' then
     redis.call('SADD', key('queues'), q)
     redis.call('SADD', key('rep', rep_id, 'queues'), q)
     redis.call('ZADD', key('queue', q, 'rr'), 'NX', seq, rep_id)
+    index_join(q, redis.call('HGET', key('queue', q), 'strategy'), rep_id)
   end
+  reindex_load(rep_id) -- its capacity may have changed
   redis.call('HDEL', rep, 'retired')
   return {1}
 
@@ -279,6 +284,16 @@ elseif op == 'queue_sync' then
              'max_attempts', ARGV[8], 'escalate_to', ARGV[9], 'overflow_after_s', ARGV[10],
              'overflow_to', ARGV[11], 'owner_first', ARGV[12], 'owner_fallback', ARGV[13],
              'catch_up', ARGV[14], 'webhook', ARGV[15])
+  -- The strategy's index, built again from the round-robin members (a
+  -- weighted queue keeps its passes); the others' dropped.
+  local strategy = ARGV[5]
+  redis.call('DEL', key('queue', q, 'load'), key('queue', q, 'swrr'))
+  if strategy ~= 'weighted' then redis.call('DEL', key('queue', q, 'pass')) end
+  if strategy == 'least_loaded' or strategy == 'weighted' then
+    for _, rep_id in ipairs(redis.call('ZRANGE', key('queue', q, 'rr'), 0, -1)) do
+      index_join(q, strategy, rep_id)
+    end
+  end
   return {1}
 
 elseif op == 'settings' then
@@ -292,7 +307,7 @@ elseif op == 'retire' then
   local rep_id = ARGV[4]
   redis.call('HSET', key('rep', rep_id), 'status', 'offline', 'retired', '1')
   for _, q in ipairs(redis.call('SMEMBERS', key('rep', rep_id, 'queues'))) do
-    redis.call('ZREM', key('queue', q, 'rr'), rep_id)
+    index_leave(q, rep_id)
   end
   redis.call('DEL', key('rep', rep_id, 'queues'))
   return {1}

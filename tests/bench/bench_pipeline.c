@@ -353,6 +353,7 @@ static int s_write_json(const char *path, const options_t *opts, const stack_res
         return err_set(err, ERR_IO, "%s: %s", path, strerror(errno));
     fprintf(f, "{\n  \"leads\": %ld, \"reps\": %d, \"queued\": %ld, \"instances\": %d,\n",
             opts->leads, opts->reps, opts->queued, opts->instances);
+    fprintf(f, "  \"strategy\": \"%s\",\n", opts->strategy);
     fprintf(f, "  \"runs\": [\n");
     s_json_run(f, &stack->full, stack->paced_count ? "," : "");
     for (int r = 0; r < stack->paced_count; r++)
@@ -382,14 +383,15 @@ static int s_usage(FILE *out, int rc)
 {
     fprintf(out,
             "usage: bench_pipeline [--leads N] [--rate R] [--reps K] [--queued Q]\n"
-            "                      [--instances 1|2] [--json FILE] [--bin DIR]\n"
+            "                      [--strategy S] [--instances 1|2] [--json FILE] [--bin DIR]\n"
             "Leads through ingest, scoring, routing and reporting (child processes on a private\n"
             "redis-server), measured from the Assignment events, next to redis-benchmark\n"
             "calling routing.lua's 'route' pipelined in the same run.\n"
             "  --leads N    leads of the full-speed run (default 20000)\n"
             "  --rate R     one paced run at R/s instead of 1,000/s and 5,000/s; a paced run\n"
             "               at half the full speed follows either way (%d s each)\n"
-            "  --reps K     reps of the one round-robin queue (default 10)\n"
+            "  --reps K     reps of the one queue (default 10)\n"
+            "  --strategy S the queue's: round_robin (default), weighted or least_loaded\n"
             "  --queued Q   Q leads waiting in a second queue (its one rep away) all along\n"
             "  --instances 2  two scoring and two routing instances sharing the work\n"
             "  --json FILE  write the figures as JSON too\n"
@@ -400,7 +402,7 @@ static int s_usage(FILE *out, int rc)
 
 int main(int argc, char **argv)
 {
-    options_t opts = {.leads = 20000, .reps = 10, .instances = 1};
+    options_t opts = {.leads = 20000, .reps = 10, .instances = 1, .strategy = "round_robin"};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--leads") == 0 && i + 1 < argc)
             opts.leads = atol(argv[++i]);
@@ -410,6 +412,8 @@ int main(int argc, char **argv)
             opts.instances = atoi(argv[++i]);
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             opts.reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--strategy") == 0 && i + 1 < argc)
+            opts.strategy = argv[++i];
         else if (strcmp(argv[i], "--queued") == 0 && i + 1 < argc)
             opts.queued = atol(argv[++i]);
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
@@ -420,6 +424,11 @@ int main(int argc, char **argv)
             bool help = strcmp(argv[i], "--help") == 0;
             return s_usage(help ? stdout : stderr, help ? 0 : 2);
         }
+    }
+    if (strcmp(opts.strategy, "round_robin") != 0 && strcmp(opts.strategy, "weighted") != 0 &&
+        strcmp(opts.strategy, "least_loaded") != 0) {
+        fprintf(stderr, "bench_pipeline: --strategy round_robin, weighted or least_loaded\n");
+        return 2;
     }
     if (opts.instances < 1 || opts.instances > 2) {
         fprintf(stderr, "bench_pipeline: --instances 1 or 2\n");
@@ -464,17 +473,18 @@ int main(int argc, char **argv)
                                                  store_script_function(store, in_flight_script),
                                              .score = SCORE,
                                              .calls = REFERENCE_CALLS,
-                                             .reps = opts.reps};
+                                             .reps = opts.reps,
+                                             .strategy = opts.strategy};
     if (bench_redis_benchmark(&reference_run, store, script, &children.benchmark, &reference,
                               &err) < 0 ||
         s_bench_stack(&children, &opts, store, prefix_stack, &stack, &err) < 0)
         goto done;
 
-    printf("pipeline: %ld leads at full speed, %d reps of one round_robin queue, %ld leads "
+    printf("pipeline: %ld leads at full speed, %d reps of one %s queue, %ld leads "
            "waiting in another, %d scoring and %d routing instance(s), private Redis %s:%d (no "
            "persistence)\n",
-           opts.leads, opts.reps, opts.queued, opts.instances, opts.instances, opts.redis_host,
-           opts.redis_port);
+           opts.leads, opts.reps, opts.strategy, opts.queued, opts.instances, opts.instances,
+           opts.redis_host, opts.redis_port);
     printf("  %-30s %8s %8s %10s %8s %8s %8s\n", "run (send -> Assignment)", "leads", "seconds",
            "leads/s", "p50 ms", "p99 ms", "p99.9 ms");
     s_print_run(&stack.full);

@@ -126,7 +126,7 @@ static int s_put_in_flight(store_t *store, const char *prefix, const char *kind,
 static int s_bench_script(store_t *store, int script, const char *prefix, const options_t *opts,
                           bench_result_t *out, err_t *err)
 {
-    if (bench_setup_prefix(store, script, prefix, opts->reps, err) < 0 ||
+    if (bench_setup_prefix(store, script, prefix, opts->reps, "round_robin", err) < 0 ||
         s_put_in_flight(store, prefix, "lead", 0, opts->leads, err) < 0)
         return -1;
     store_batch_t *batch = store_batch_new();

@@ -382,7 +382,7 @@ static void test_retries_5xx_with_backoff(void **state)
     s_notice("flaky", "sla_breach", "lead-2001", "not accepted within 300 s", id);
     assert_int_equal(s_wait_received("/flaky", 3), 3);
     assert_int_equal(s_wait_pending(0), 0);
-    s_request_t first, second, third;
+    s_request_t first = {0}, second = {0}, third = {0};
     s_received("/flaky", 0, &first);
     s_received("/flaky", 1, &second);
     s_received("/flaky", 2, &third);

@@ -286,8 +286,9 @@ static void test_round_robin_catch_up(void **state)
     assert_int_equal(s_int(ctx, "t:queue:q:count", "cy"), 3);
 }
 
-/* Smooth weighted round robin, weights 3:1 over 400 leads: exactly 300 and
- * 100, and every four leads in a row hold exactly one of the light rep's. */
+/* Weighted round robin (stride scheduling), weights 3:1 over 400 leads:
+ * exactly 300 and 100, and every four leads in a row hold exactly one of the
+ * light rep's. */
 static void test_weighted_three_to_one(void **state)
 {
     s_ctx_t *ctx = *state;
@@ -319,8 +320,7 @@ static void test_weighted_three_to_one(void **state)
     store_batch_destroy(&batch);
     assert_int_equal(heavy_count, 300);
     assert_int_equal(s_int(ctx, "t:rep:ben", "open"), 100);
-    /* Deterministic from the first lead: the tie at the second goes to the
-     * least recently assigned rep. */
+    /* Deterministic from the first lead: equal passes go to the first id. */
     const bool pattern[] = {true, false, true, true};
     for (int i = 0; i < 4; i++)
         assert_int_equal(heavy[i], pattern[i]);
@@ -329,9 +329,37 @@ static void test_weighted_three_to_one(void **state)
         if (light != 1)
             fail_msg("leads %d..%d: %d of ben's, not 1: not smooth", i, i + 3, light);
     }
-    /* After whole cycles of 4 the current weights are back to zero. */
-    s_assert_field(ctx, "t:queue:w:swrr", "ana", "0");
-    s_assert_field(ctx, "t:queue:w:swrr", "ben", "0");
+    /* 300 strides of 720720 / 3 and 100 of 720720: the passes meet. */
+    char want[32];
+    snprintf(want, sizeof want, "%lld", 300LL * 240240);
+    store_value_t *r = redis_fixture_cmd(ctx->store, "ZSCORE", "t:queue:w:pass", "ana", NULL);
+    assert_string_equal(store_value_str(r, ""), want);
+    store_value_free(&r);
+    r = redis_fixture_cmd(ctx->store, "ZSCORE", "t:queue:w:pass", "ben", NULL);
+    assert_string_equal(store_value_str(r, ""), want);
+    store_value_free(&r);
+}
+
+/* A weighted rep back from an absence takes its share from then on, not
+ * the turns it missed: one lead, then its turn again. */
+static void test_weighted_rep_back_from_absence_gets_no_burst(void **state)
+{
+    s_ctx_t *ctx = *state;
+    int64_t now = s_at(ctx, 0, 10, 0);
+    s_queue(ctx, (routing_fixture_queue_t){.name = "w", .strategy = "weighted"});
+    s_rep(ctx, (routing_fixture_rep_t){.id = "ana", .capacity = "100", .queues = "w"});
+    s_rep(ctx, (routing_fixture_rep_t){.id = "ben", .capacity = "100", .queues = "w"});
+    assert_int_equal(s_set_rep(ctx, now, "ben", "status", "away"), 0);
+    const char *away[] = {"ana", "ana", "ana", "ana", "ana", "ana"};
+    s_expect_sequence(ctx, now, "w", away, 6);
+    s_assert_field(ctx, "t:lead:L6", "why", "weighted round robin, weight 1, after 1 excluded");
+    assert_int_equal(s_set_rep(ctx, now, "ben", "status", "online"), 0);
+    const char *back[] = {"ben", "ana", "ben", "ana", "ben", "ana"};
+    s_expect_sequence(ctx, now, "w", back, 6);
+    /* A rep new to the queue starts at its virtual time too (ties by id). */
+    s_rep(ctx, (routing_fixture_rep_t){.id = "cy", .capacity = "100", .queues = "w"});
+    const char *joined[] = {"ben", "cy", "ana", "ben", "cy", "ana"};
+    s_expect_sequence(ctx, now, "w", joined, 6);
 }
 
 /* Least loaded by open / capacity, ties to the least recently assigned. */
@@ -347,11 +375,47 @@ static void test_least_loaded(void **state)
     const char *want[] = {"ana", "ben", "ana", "ana", "ana", "ana",
                           "ben", "ana", "ana", "ana", "ana", "ana"};
     s_expect_sequence(ctx, now, "q", want, 12);
-    s_assert_field(ctx, "t:lead:L1", "why", "least loaded: 0 of 10 open, 2 eligible");
-    s_assert_field(ctx, "t:lead:L4", "why", "least loaded: 2 of 10 open, 2 eligible");
+    s_assert_field(ctx, "t:lead:L1", "why", "least loaded: 0 of 10 open");
+    s_assert_field(ctx, "t:lead:L4", "why", "least loaded: 2 of 10 open");
     s_expect_waiting(ctx, now, "L13", "q", "", "no eligible rep: 2 at_capacity");
     assert_int_equal(s_int(ctx, "t:rep:ana", "open"), 10);
     assert_int_equal(s_int(ctx, "t:rep:ben", "open"), 2);
+}
+
+/* A least_loaded queue keeps its reps ordered by load (its index), and the
+ * order follows what changes a load: an assignment, a close, a capacity
+ * set by command, a rep leaving the queue. */
+static void test_least_loaded_index_follows_the_loads(void **state)
+{
+    s_ctx_t *ctx = *state;
+    int64_t now = s_at(ctx, 0, 10, 0);
+    s_queue(ctx, (routing_fixture_queue_t){.name = "q", .strategy = "least_loaded"});
+    s_rep(ctx, (routing_fixture_rep_t){.id = "ana", .capacity = "4"});
+    s_rep(ctx, (routing_fixture_rep_t){.id = "ben", .capacity = "4"});
+    const char *first[] = {"ana", "ben", "ana", "ben"}; /* L1..L4 */
+    s_expect_sequence(ctx, now, "q", first, 4);
+    /* ana closes L1: 1 of 4 against ben's 2 of 4. */
+    store_value_t *r = s_op(ctx, now, "close", 4, "ana", "L1", "won", "0");
+    assert_int_equal(store_value_int(store_value_at(r, 0), -1), 1);
+    store_value_free(&r);
+    const char *after_close[] = {"ana", "ben"}; /* then 2/4 each: ben served less recently */
+    s_expect_sequence(ctx, now, "q", after_close, 2);
+    /* ben 3 of 8 now, below ana's 2 of 4. */
+    assert_int_equal(s_set_rep(ctx, now, "ben", "capacity", "8"), 0);
+    const char *after_capacity[] = {"ben", "ana", "ben"}; /* 4/8 = 2/4: ana's turn */
+    s_expect_sequence(ctx, now, "q", after_capacity, 3);
+    assert_int_equal(s_count(ctx, "ZCARD", "t:queue:q:load"), 2);
+    /* ben leaves the queue: out of its index; ana takes what she can. */
+    s_rep(ctx, (routing_fixture_rep_t){.id = "ben", .capacity = "8", .queues = "other"});
+    assert_int_equal(s_count(ctx, "ZCARD", "t:queue:q:load"), 1);
+    const char *alone[] = {"ana"};
+    s_expect_sequence(ctx, now, "q", alone, 1);
+    s_expect_waiting(ctx, now, "L99", "q", "", "no eligible rep: 1 at_capacity");
+    /* The queue's index is built again from its members by queue_sync. */
+    r = redis_fixture_cmd(ctx->store, "DEL", "t:queue:q:load", NULL);
+    store_value_free(&r);
+    s_queue(ctx, (routing_fixture_queue_t){.name = "q", .strategy = "least_loaded"});
+    assert_int_equal(s_count(ctx, "ZCARD", "t:queue:q:load"), 1);
 }
 
 /* Round robin over 10,000 leads with every rep eligible: equal within one. */
@@ -1123,7 +1187,9 @@ int main(void)
         S_TEST(test_round_robin_rep_back_from_offline_gets_one_lead),
         S_TEST(test_round_robin_catch_up),
         S_TEST(test_weighted_three_to_one),
+        S_TEST(test_weighted_rep_back_from_absence_gets_no_burst),
         S_TEST(test_least_loaded),
+        S_TEST(test_least_loaded_index_follows_the_loads),
         S_TEST(test_round_robin_even_over_10000_leads),
         S_TEST(test_daily_and_weekly_caps_reset_in_local_time),
         S_TEST(test_caps_hold_under_bulk_load),

@@ -72,15 +72,10 @@ local function sla_deadline(conf, rep)
 end
 
 -- A waiting lead's priority: higher score first (to 0.01), then arrival
--- order by a global sequence; both fit in a double's 53 bits (seq < 1e10).
-local SEQ_SPAN = 1e10
+-- order by a global sequence (SEQ_SPAN: index.lua).
 local function priority(score, seq)
   local clamped = math.max(0, math.min(1000, tonumber(score) or 0))
   return math.floor((1000 - clamped) * 100 + 0.5) * SEQ_SPAN + seq
-end
-local function seq_of(old_priority)
-  local p = tonumber(old_priority)
-  return p - math.floor(p / SEQ_SPAN) * SEQ_SPAN
 end
 
 -- Gives LEAD_ID to REP (eligible: the caller checked) from queue CONF.
@@ -90,16 +85,19 @@ end
 local function assign(lead_id, conf, rep, why, known)
   local q = conf.name
   local rk = key('rep', rep.id)
-  redis.call('HINCRBY', rk, 'open', 1)
+  local open = redis.call('HINCRBY', rk, 'open', 1)
   redis.call('HINCRBY', rk, 'assigned_total', 1)
   redis.call('SADD', key('rep', rep.id, 'leads'), lead_id)
   bump_counters(rep)
   -- Round robin order: the rep just served moves to the back of every
-  -- queue it works, by a global sequence that survives restarts.
+  -- queue it works, by a global sequence that survives restarts; and so
+  -- does its place by load in the least_loaded ones.
   local seq = redis.call('INCR', key('seq'))
-  for _, rq in ipairs(redis.call('SMEMBERS', key('rep', rep.id, 'queues'))) do
+  local queues = redis.call('SMEMBERS', key('rep', rep.id, 'queues'))
+  for _, rq in ipairs(queues) do
     redis.call('ZADD', key('queue', rq, 'rr'), 'XX', seq, rep.id)
   end
+  index_load(rep.id, queues, open, rep.capacity, seq)
   redis.call('HINCRBY', key('queue', q, 'count'), rep.id, 1)
   local lead = key('lead', lead_id)
   local state, attempt, first
@@ -157,6 +155,7 @@ end
 local function unassign(lead_id, rep_id)
   if redis.call('SREM', key('rep', rep_id, 'leads'), lead_id) == 1 then
     redis.call('HINCRBY', key('rep', rep_id), 'open', -1)
+    reindex_load(rep_id)
   end
   redis.call('ZREM', key('sla'), lead_id)
   redis.call('HDEL', key('lead', lead_id), 'rep', 'sla_due')

@@ -18,19 +18,19 @@ end
 -- How many candidates an audit record lists one by one (the rest are counted).
 local AUDIT_CANDIDATES = 50
 
--- Walks queue Q's reps in round-robin order (least recently assigned
--- first; a global sequence, so equal positions never occur) and collects
--- the eligible ones for the lead CTX (of TEAM only, when given). With FIRST
--- it stops at the first eligible rep: round robin reads only the reps it
--- passes over, not the whole queue. Adds to CANDIDATES (the audit's list,
--- up to AUDIT_CANDIDATES) and EXCLUDED (counts by reason).
--- Round robin reads a first slice of 8 (the next rep is usually eligible:
--- a queue of 10,000 reps costs what one of 10 does), then slices of 64.
+-- Walks the reps of a queue in the order of its INDEX (index.lua: round
+-- robin, load or pass) and collects the eligible ones for the lead CTX (of
+-- TEAM only, when given). With FIRST it stops at the first eligible rep:
+-- choosing reads only the reps it passes over, not the whole queue. Adds to
+-- CANDIDATES (the audit's list, up to AUDIT_CANDIDATES) and EXCLUDED
+-- (counts by reason).
+-- It reads a first slice of 8 (the next rep is usually eligible: a queue of
+-- 10,000 reps costs what one of 10 does), then slices of 64.
 local SCAN_SLICE = 64
-local function scan(q, ctx, team, first, candidates, excluded)
+local function scan(index, ctx, team, first, candidates, excluded)
   local eligible, start, size = {}, 0, first and 8 or SCAN_SLICE
   while true do
-    local slice = redis.call('ZRANGE', key('queue', q, 'rr'), start, start + size - 1)
+    local slice = redis.call('ZRANGE', index, start, start + size - 1)
     for i, rep_id in ipairs(slice) do
       local rep = rep_state(rep_id)
       local why = rep_excluded(rep, ctx)
@@ -67,50 +67,41 @@ local function choose(conf, ctx)
     note = 'account owner ' .. ctx.owner .. ' ' .. why .. '; '
     if conf.owner_fallback == 'team' and owner and owner.team ~= '' then team = owner.team end
   end
-  local first = conf.strategy == 'round_robin' and not conf.catch_up
+  -- Every strategy takes the first eligible rep of its index, but round
+  -- robin with catch_up, which compares the eligible reps' counts.
+  local index = index_key(conf)
+  local first = not (conf.strategy == 'round_robin' and conf.catch_up)
   local eligible = {}
   if team then
-    eligible = scan(q, ctx, team, first, candidates, {})
+    eligible = scan(index, ctx, team, first, candidates, {})
     if #eligible > 0 then note = note .. "owner's team " .. team .. ': ' end
   end
   if #eligible == 0 then
     -- Nobody of the owner's team: the whole queue, listed once in the audit.
     if team then candidates = {candidates[1]} end
-    eligible = scan(q, ctx, nil, first, candidates, excluded)
+    eligible = scan(index, ctx, nil, first, candidates, excluded)
   end
   if #eligible == 0 then return nil, note, candidates, excluded end
 
-  local chosen, why
+  local chosen, why = eligible[1], nil
+  local after = chosen.rank == 1 and '' or string.format(', after %d excluded', chosen.rank - 1)
   if conf.strategy == 'weighted' then
-    -- Smooth weighted round robin: every eligible rep gains its weight, the
-    -- richest is chosen and pays the total; persisted, so it survives restarts.
-    local cw_key, total, best_cw = key('queue', q, 'swrr'), 0, nil
-    for _, rep in ipairs(eligible) do
-      local cw = tonumber(redis.call('HINCRBYFLOAT', cw_key, rep.id, rep.weight))
-      total = total + rep.weight
-      if not chosen or cw > best_cw then chosen, best_cw = rep, cw end
-    end
-    redis.call('HINCRBYFLOAT', cw_key, chosen.id, -total)
-    why = string.format('smooth weighted round robin, weight %g of %g, %d eligible',
-                        chosen.weight, total, #eligible)
+    -- Stride scheduling (index.lua): the lowest pass is served and moves on
+    -- by its stride; over many leads each rep's share is its weight's.
+    advance_pass(q, chosen, redis.call('ZSCORE', index, chosen.id))
+    why = string.format('weighted round robin, weight %g', chosen.weight) .. after
   elseif conf.strategy == 'least_loaded' then
-    local best = nil
-    for _, rep in ipairs(eligible) do
-      local load = rep.open / rep.capacity
-      if not chosen or load < best then chosen, best = rep, load end
-    end
-    why = string.format('least loaded: %d of %d open, %d eligible', chosen.open, chosen.capacity,
-                        #eligible)
+    why = string.format('least loaded: %d of %d open', chosen.open, chosen.capacity) .. after
   elseif conf.catch_up then
     -- Round robin by count: a rep back from an absence catches up.
     local counts, best = key('queue', q, 'count'), nil
+    chosen = nil
     for _, rep in ipairs(eligible) do
       local n = tonumber(redis.call('HGET', counts, rep.id) or '0')
       if not chosen or n < best then chosen, best = rep, n end
     end
     why = string.format('fewest leads of the queue (%d), %d eligible', best, #eligible)
   else
-    chosen = eligible[1]
     why = chosen.rank == 1 and 'next in round robin'
           or string.format('next in round robin after %d excluded', chosen.rank - 1)
   end

@@ -134,10 +134,11 @@ int bench_script_call(store_t *store, int script, const char *op, const char *pr
     return rc;
 }
 
-int bench_setup_prefix(store_t *store, int script, const char *prefix, int reps, err_t *err)
+int bench_setup_prefix(store_t *store, int script, const char *prefix, int reps,
+                       const char *strategy, err_t *err)
 {
-    const char *queue[] = {BENCH_QUEUE, "round_robin", "0",     "0", "3", "", "0",
-                           "",          "0",           "queue", "0", ""};
+    const char *queue[] = {BENCH_QUEUE, strategy, "0", "0",     "3", "",
+                           "0",         "",       "0", "queue", "0", ""};
     if (bench_script_call(store, script, "queue_sync", prefix, 12, queue, err) < 0)
         return -1;
     /* The day and week starts are what the service writes for a rep in UTC
@@ -204,7 +205,8 @@ int bench_parse_benchmark_csv(char *text, bench_result_t *out, err_t *err)
 int bench_redis_benchmark(const bench_redis_benchmark_t *run, store_t *store, int script,
                           pid_t *pid_p, bench_result_t *out, err_t *err)
 {
-    if (bench_setup_prefix(store, script, run->prefix, run->reps, err) < 0)
+    if (bench_setup_prefix(store, script, run->prefix, run->reps,
+                           run->strategy ? run->strategy : "round_robin", err) < 0)
         return -1;
     /* redis-benchmark sends whole pipelines: N rounded up to them is what it runs. */
     long calls = (run->calls + 15) / 16 * 16;

@@ -57,7 +57,8 @@ typedef struct {
 } bench_listener_t;
 
 /* What bench_redis_benchmark runs: routing.lua 'route' with the in-flight
- * line, by SHA, N calls of -P 16 -c 4 on PREFIX (set up here with REPS reps). */
+ * line, by FCALL, N calls of -P 16 -c 4 on PREFIX (set up here with REPS reps in
+ * one queue of STRATEGY, round_robin when NULL). */
 typedef struct {
     const char *program; /* borrowed: the bench's name, for a child's messages */
     const char *host;    /* borrowed */
@@ -67,6 +68,7 @@ typedef struct {
     const char *score;    /* the score each 'route' passes */
     long calls;           /* rounded up to whole pipelines of 16 */
     int reps;
+    const char *strategy; /* borrowed, NULL: round_robin */
 } bench_redis_benchmark_t;
 
 /* Sleeps US microseconds, through signals. */
@@ -107,9 +109,10 @@ int bench_script_call(store_t *store, int script, const char *op, const char *pr
                       const char **args, err_t *err);
 
 /* The setup a config would write, through routing.lua's own operations:
- * BENCH_QUEUE, and REPS reps of it with room for every lead, working at any
+ * BENCH_QUEUE (of STRATEGY), and REPS reps of it with room for every lead, working at any
  * time. 0, or -1 with *err set. */
-int bench_setup_prefix(store_t *store, int script, const char *prefix, int reps, err_t *err);
+int bench_setup_prefix(store_t *store, int script, const char *prefix, int reps,
+                       const char *strategy, err_t *err);
 
 /* HGET PREFIX:stats assigned, or -1 with *err set. */
 long bench_stats_assigned(store_t *store, const char *prefix, err_t *err);

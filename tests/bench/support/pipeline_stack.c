@@ -32,7 +32,7 @@ void pipeline_stop(children_t *children)
 /* The stack's config: the sample fit rules (every bench lead scores 55),
  * one queue and REPS reps with room for every lead, and the backlog queue
  * of --queued with its one rep away. */
-static int s_write_config(children_t *children, int reps, err_t *err)
+static int s_write_config(children_t *children, int reps, const char *strategy, err_t *err)
 {
     FILE *f = bench_config_create("bench_pipeline", children->config_path,
                                   sizeof children->config_path, err);
@@ -40,7 +40,7 @@ static int s_write_config(children_t *children, int reps, err_t *err)
         return -1;
     fprintf(
         f,
-        "# bench_pipeline: %d reps of one round-robin queue (removed after the run)\n"
+        "# bench_pipeline: %d reps of one %s queue (removed after the run)\n"
         "log:\n  level: warn\n"
         "scoring:\n  fit:\n"
         "    - { name: industry, field: industry, op: in, values: [software], points: 15 }\n"
@@ -49,12 +49,12 @@ static int s_write_config(children_t *children, int reps, err_t *err)
         "    - { name: source, field: source, op: in, values: [referral], points: 10 }\n"
         "    - { name: company, field: company, op: exists, points: 5 }\n"
         "routing:\n  fallback_queue: " BENCH_QUEUE "\n"
-        "  queues:\n    - { name: " BENCH_QUEUE ", strategy: round_robin, stage: mql }\n"
+        "  queues:\n    - { name: " BENCH_QUEUE ", strategy: %s, stage: mql }\n"
         "    - { name: " BACKLOG_QUEUE ", strategy: round_robin, stage: mql }\n"
         "  reps:\n"
         "    - { id: rep-backlog, name: rep-backlog, capacity: 1, queues: [" BACKLOG_QUEUE
         "], status: away }\n",
-        reps);
+        reps, strategy, strategy);
     bench_config_write_reps(f, reps);
     return bench_config_close(f, children->config_path, err);
 }
@@ -65,7 +65,7 @@ int pipeline_start(children_t *children, const options_t *opts, const char *pref
                    const char *ingest_ep, const char *bench_events_ep,
                    const char *reporting_events_ep, err_t *err)
 {
-    if (s_write_config(children, opts->reps, err) < 0)
+    if (s_write_config(children, opts->reps, opts->strategy, err) < 0)
         return -1;
     /* One instance of each: scoring and routing bind their PULL. Two: the
      * senders bind (">tcp://"): ingest one PUSH both scoring instances

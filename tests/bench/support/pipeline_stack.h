@@ -27,7 +27,8 @@ typedef struct {
     long leads;
     long rate; /* 0: the fixed rates 1,000 and 5,000 */
     int reps;
-    int instances; /* of scoring and of routing: 1 or 2 */
+    const char *strategy; /* of the one queue: round_robin, weighted or least_loaded */
+    int instances;        /* of scoring and of routing: 1 or 2 */
     long queued;
     char json_path[PATH_MAX]; /* "" : no JSON */
     char redis_host[256];
