@@ -268,6 +268,7 @@ elseif op == 'sync' then
     redis.call('ZADD', key('queue', q, 'rr'), 'NX', seq, rep_id)
     index_join(q, redis.call('HGET', key('queue', q), 'strategy'), rep_id)
   end
+  note_load_queues(rep_id)
   reindex_load(rep_id) -- its capacity may have changed
   redis.call('HDEL', rep, 'retired')
   return {1}
@@ -287,11 +288,14 @@ elseif op == 'queue_sync' then
   -- The strategy's index, built again from the round-robin members (a
   -- weighted queue keeps its passes); the others' dropped.
   local strategy = ARGV[5]
-  redis.call('DEL', key('queue', q, 'load'), key('queue', q, 'swrr'))
+  local had_load = redis.call('DEL', key('queue', q, 'load')) == 1
+  redis.call('DEL', key('queue', q, 'swrr'))
   if strategy ~= 'weighted' then redis.call('DEL', key('queue', q, 'pass')) end
-  if strategy == 'least_loaded' or strategy == 'weighted' then
+  local loads = had_load or strategy == 'least_loaded' -- the reps' lq change
+  if loads or strategy == 'weighted' then
     for _, rep_id in ipairs(redis.call('ZRANGE', key('queue', q, 'rr'), 0, -1)) do
       index_join(q, strategy, rep_id)
+      if loads then note_load_queues(rep_id) end
     end
   end
   return {1}
@@ -310,6 +314,7 @@ elseif op == 'retire' then
     index_leave(q, rep_id)
   end
   redis.call('DEL', key('rep', rep_id, 'queues'))
+  redis.call('HSET', key('rep', rep_id), 'lq', '')
   return {1}
 
 elseif op == 'sla' then

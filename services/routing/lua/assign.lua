@@ -93,11 +93,10 @@ local function assign(lead_id, conf, rep, why, known)
   -- queue it works, by a global sequence that survives restarts; and so
   -- does its place by load in the least_loaded ones.
   local seq = redis.call('INCR', key('seq'))
-  local queues = redis.call('SMEMBERS', key('rep', rep.id, 'queues'))
-  for _, rq in ipairs(queues) do
+  for _, rq in ipairs(redis.call('SMEMBERS', key('rep', rep.id, 'queues'))) do
     redis.call('ZADD', key('queue', rq, 'rr'), 'XX', seq, rep.id)
   end
-  index_load(rep.id, queues, open, rep.capacity, seq)
+  index_load(rep.id, rep.lq, open, rep.capacity, seq)
   redis.call('HINCRBY', key('queue', q, 'count'), rep.id, 1)
   local lead = key('lead', lead_id)
   local state, attempt, first

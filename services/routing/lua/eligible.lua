@@ -28,7 +28,7 @@ local function period_start(list, t)
 end
 
 local REP_FIELDS = {'status', 'capacity', 'open', 'daily_cap', 'weekly_cap', 'avail', 'ooo',
-                    'days', 'weeks', 'skills', 'retired', 'weight', 'team'}
+                    'days', 'weeks', 'skills', 'retired', 'weight', 'team', 'lq'}
 
 -- A rep's state, or nil for a rep Redis does not know.
 local function rep_state(rep_id)
@@ -39,7 +39,7 @@ local function rep_state(rep_id)
           daily_cap = tonumber(r[4]) or 0, weekly_cap = tonumber(r[5]) or 0,
           avail = r[6] or nil, ooo = r[7] or nil, days = r[8] or nil, weeks = r[9] or nil,
           skills = r[10] or '', retired = r[11] == '1', weight = tonumber(r[12]) or 1,
-          team = r[13] or ''}
+          team = r[13] or '', lq = r[14] or ''}
 end
 
 -- The key of REP's counter for the local PERIOD ('day' or 'week') holding now.

@@ -8,7 +8,9 @@
 --                       assignment moves the rep STRIDE / weight on; ties by id)
 -- A rep's place is written where it changes: assign and unassign (open),
 -- capacity, joining and leaving a queue; queue_sync builds a queue's index
--- from its round-robin members.
+-- from its round-robin members. The rep's hash lists the queues that keep
+-- its load (lq, comma-separated), so that an assignment in a round-robin
+-- queue costs nothing more.
 
 -- A sequence number (< SEQ_SPAN) rides below a coarser key in one double
 -- (53 bits): a waiting lead's priority, a rep's load.
@@ -24,11 +26,11 @@ local function load_score(open, capacity, seq)
   return math.max(0, math.min(steps, LOAD_TOP)) * SEQ_SPAN + seq
 end
 
--- Writes REP_ID's load (OPEN of CAPACITY) in the load index of each of
--- QUEUES that has one. SEQ: its new round-robin position, or nil to keep
+-- Writes REP_ID's load (OPEN of CAPACITY) in the load index of each queue
+-- of LQ (the rep's lq). SEQ: its new round-robin position, or nil to keep
 -- the one it has there.
-local function index_load(rep_id, queues, open, capacity, seq)
-  for _, q in ipairs(queues) do
+local function index_load(rep_id, lq, open, capacity, seq)
+  for q in string.gmatch(lq, '[^,]+') do
     local k = key('queue', q, 'load')
     if seq then
       redis.call('ZADD', k, 'XX', load_score(open, capacity, seq), rep_id)
@@ -39,12 +41,21 @@ local function index_load(rep_id, queues, open, capacity, seq)
   end
 end
 
--- REP_ID's load again, from its hash, in every queue it works (after its
--- open count or capacity changed without an assignment).
+-- REP_ID's load again, from its hash (after its open count or capacity
+-- changed without an assignment).
 local function reindex_load(rep_id)
-  local r = redis.call('HMGET', key('rep', rep_id), 'open', 'capacity')
-  index_load(rep_id, redis.call('SMEMBERS', key('rep', rep_id, 'queues')), tonumber(r[1]) or 0,
-             tonumber(r[2]) or 0, nil)
+  local r = redis.call('HMGET', key('rep', rep_id), 'open', 'capacity', 'lq')
+  index_load(rep_id, r[3] or '', tonumber(r[1]) or 0, tonumber(r[2]) or 0, nil)
+end
+
+-- Writes REP_ID's lq: the queues it works that keep its load.
+local function note_load_queues(rep_id)
+  local lq = {}
+  for _, q in ipairs(redis.call('SMEMBERS', key('rep', rep_id, 'queues'))) do
+    if redis.call('ZSCORE', key('queue', q, 'load'), rep_id) then lq[#lq + 1] = q end
+  end
+  table.sort(lq)
+  redis.call('HSET', key('rep', rep_id), 'lq', table.concat(lq, ','))
 end
 
 -- Stride scheduling: a rep of weight W moves STRIDE / W on per lead, and
