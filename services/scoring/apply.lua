@@ -25,6 +25,8 @@
 -- KEYS[10] <p>:kpi:days             KEYS[11] <p>:kpi:origin     KEYS[12] <p>:deals
 -- KEYS[13] <p>:grades (grade -> leads) KEYS[14] <p>:score_hist (score bucket -> leads)
 -- KEYS[15] <p>:stl_touch             (intake to first call or email, as <p>:stl)
+-- KEYS[16] <p>:alias:<lead_id>       only when the lead id is as the event came (scoring
+--                                    did not look it up): an alias refuses the event ({3})
 -- ARGV[1] event id ('' for restage)  ARGV[2] 'lead' | 'activity' | 'restage'
 -- ARGV[3] lead id     ARGV[4] now (ms)     ARGV[5] ingested at (ms)
 -- ARGV[6] routing redelivery deadline (ms)  ARGV[7] orphan window (s)
@@ -146,6 +148,9 @@ local STATE_FIELDS = {'fit', 'model_points', 'has_lead', 'qualified', 'status', 
 --#run
 lead, kind, lead_id, now = KEYS[3], ARGV[2], ARGV[3], tonumber(ARGV[4])
 half_life_ms, acts, kpi_origin = 1000 * tonumber(ARGV[8]), KEYS[3] .. ':acts', KEYS[11]
+
+-- A lead id that stands for another lead: scoring looks it up and merges again.
+if KEYS[16] and redis.call('EXISTS', KEYS[16]) == 1 then return {3} end
 
 -- A lead event reads the lead once (a missing field is false): what it
 -- needs itself (the first eleven), then STATE_FIELDS as they were.

@@ -104,18 +104,36 @@ void apply_event_set_activity(apply_event_t *event, const Leadops__Activity *act
     event->opened_at_ms = opened > 0 ? opened : 0;
 }
 
+/* Queues the call of ARGC ARGV (the APPLY_KEYS keys first); an unresolved
+ * lead id adds its alias key KEY_ALIAS as a sixteenth key. */
+static void s_queue(store_batch_t *batch, int script, const apply_event_t *event,
+                    const char *key_alias, int argc, const char **argv, size_t *lens)
+{
+    if (event->unresolved) {
+        memmove(argv + APPLY_KEYS + 1, argv + APPLY_KEYS,
+                (size_t)(argc - APPLY_KEYS) * sizeof *argv);
+        memmove(lens + APPLY_KEYS + 1, lens + APPLY_KEYS,
+                (size_t)(argc - APPLY_KEYS) * sizeof *lens);
+        argv[APPLY_KEYS] = key_alias;
+        lens[APPLY_KEYS] = strlen(key_alias);
+        argc++;
+    }
+    store_batch_script(batch, script, APPLY_KEYS + (event->unresolved ? 1 : 0), argc, argv, lens);
+}
+
 void apply_call_queue(const apply_call_t *self, store_batch_t *batch, int script,
                       const apply_event_t *event)
 {
     const config_t *cfg = self->cfg;
-    char key_lead[KEY_MAX], now[24], ingested[24], deadline[24];
+    char key_lead[KEY_MAX], key_alias[KEY_MAX], now[24], ingested[24], deadline[24];
     snprintf(key_lead, sizeof key_lead, "%s:lead:%s", cfg->redis_prefix, event->lead_id);
+    snprintf(key_alias, sizeof key_alias, "%s:alias:%s", cfg->redis_prefix, event->lead_id);
     snprintf(now, sizeof now, "%lld", (long long)event->now_ms);
     snprintf(ingested, sizeof ingested, "%lld",
              (long long)(event->ingested_at_ms ? event->ingested_at_ms : event->now_ms));
     snprintf(deadline, sizeof deadline, "%lld",
              (long long)(event->now_ms + cfg->scoring_redelivery_ms));
-    const char *argv[APPLY_KEYS + 23] = {self->key_in,
+    const char *argv[APPLY_KEYS + 24] = {self->key_in,
                                          self->key_in_msg,
                                          key_lead,
                                          self->key_route,
@@ -140,7 +158,7 @@ void apply_call_queue(const apply_call_t *self, store_batch_t *batch, int script
                                          self->half_life,
                                          self->route_stage,
                                          self->stages};
-    size_t lens[APPLY_KEYS + 23];
+    size_t lens[APPLY_KEYS + 24];
     int argc = APPLY_KEYS + 10;
     char a[6][32];
     if (strcmp(event->kind, "lead") == 0) {
@@ -165,7 +183,7 @@ void apply_call_queue(const apply_call_t *self, store_batch_t *batch, int script
         argv[argc++] = S(event->source);
         for (int i = 0; i < argc; i++)
             lens[i] = i == lead_arg ? event->lead_pb_len : strlen(argv[i]);
-        store_batch_script(batch, script, APPLY_KEYS, argc, argv, lens);
+        s_queue(batch, script, event, key_alias, argc, argv, lens);
         return;
     }
     if (strcmp(event->kind, "activity") == 0) {
@@ -190,5 +208,7 @@ void apply_call_queue(const apply_call_t *self, store_batch_t *batch, int script
         argv[argc++] = S(event->product);
         argv[argc++] = a[5];
     }
-    store_batch_script(batch, script, APPLY_KEYS, argc, argv, NULL);
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    s_queue(batch, script, event, key_alias, argc, argv, lens);
 }

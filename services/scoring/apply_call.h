@@ -8,6 +8,7 @@
 #ifndef LEADOPS_APPLY_CALL_H
 #define LEADOPS_APPLY_CALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +23,9 @@
 typedef struct {
     const char *kind;     /* "lead", "activity" or "restage" */
     const char *event_id; /* unused for restage */
-    const char *lead_id;  /* aliases resolved */
+    const char *lead_id;  /* aliases resolved, unless UNRESOLVED */
+    bool unresolved;      /* LEAD_ID as the event came, not looked up: apply.lua
+                             refuses it ({3}) when it is an alias */
     int64_t now_ms;
     int64_t ingested_at_ms; /* when ingest accepted the event (0: now) */
 

@@ -28,7 +28,7 @@ extern const char scoring_script_orphans[];
 /* A lead event merged from a revision that changed meanwhile (another event
  * of the same lead, maybe from another instance) is merged again; after this
  * many rounds it is left in flight for redelivery. */
-#define MERGE_ROUNDS 4
+#define MERGE_ROUNDS 5 /* the first without fetching */
 
 scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err)
 {
@@ -177,16 +177,21 @@ static uint8_t *s_merge(scoring_t *self, const scoring_pending_t *p, const store
     return bytes;
 }
 
-/* Queues apply.lua for P, given fetch.lua's reply FETCH. Returns false when
- * the event cannot be applied (a stored lead that does not decode). */
+/* Queues apply.lua for P, given fetch.lua's reply FETCH, or without one
+ * (NULL): the lead id as the event came and no stored lead, which apply.lua
+ * takes when that is so (a new lead, an activity of a lead id that is no
+ * alias) and refuses otherwise. Returns false when the event cannot be
+ * applied (a stored lead that does not decode). */
 static bool s_queue_apply(scoring_t *self, scoring_pending_t *p, const store_value_t *fetch)
 {
-    snprintf(p->lead_id, sizeof p->lead_id, "%s",
-             store_value_str(store_value_at(fetch, 0), p->lead_id));
+    if (fetch)
+        snprintf(p->lead_id, sizeof p->lead_id, "%s",
+                 store_value_str(store_value_at(fetch, 0), p->lead_id));
     apply_event_t event = {
         .kind = p->lead ? "lead" : "activity",
         .event_id = p->env->event_id,
         .lead_id = p->lead_id,
+        .unresolved = !fetch,
         .now_ms = clock_now_ms(),
         .ingested_at_ms = p->env->ingested_at_ms,
     };
@@ -269,9 +274,12 @@ static bool s_take(scoring_t *self, const void *data, size_t size)
     return true;
 }
 
-/* One round: fetch every pending event's lead, merge, apply. Returns the
- * number still to do (merge conflicts), or -1 when Redis failed. */
-static int s_round(scoring_t *self)
+/* One round: fetch every pending event's lead, merge, apply; or, when
+ * OPTIMISTIC, apply without fetching (see s_queue_apply): most events are
+ * of new leads or are activities, and this saves a round trip to Redis and
+ * a script call each. Returns the number still to do (merge conflicts), or
+ * -1 when Redis failed. */
+static int s_round(scoring_t *self, bool optimistic)
 {
     store_batch_reset(self->batch);
     store_batch_reset(self->apply_batch);
@@ -281,16 +289,17 @@ static int s_round(scoring_t *self)
         if (p->done)
             continue;
         const char *argv[] = {self->cfg->redis_prefix, p->lead_id};
-        store_batch_script(self->batch, self->fetch_script, 0, 2, argv, NULL);
+        if (!optimistic)
+            store_batch_script(self->batch, self->fetch_script, 0, 2, argv, NULL);
         todo[count++] = i;
     }
     err_t err = {0};
-    if (store_batch_exec(self->store, self->batch, &err) < 0)
+    if (!optimistic && store_batch_exec(self->store, self->batch, &err) < 0)
         goto store_down;
     size_t applied[SCORING_BATCH_MAX], queued = 0;
     for (size_t k = 0; k < count; k++) {
         scoring_pending_t *p = &self->pending[todo[k]];
-        if (s_queue_apply(self, p, store_batch_reply(self->batch, k))) {
+        if (s_queue_apply(self, p, optimistic ? NULL : store_batch_reply(self->batch, k))) {
             applied[queued++] = todo[k];
         } else {
             log_error("lead %s: stored lead does not decode; event left for redelivery",
@@ -335,7 +344,7 @@ static void s_handle_batch(scoring_t *self)
     }
     int remaining = self->pending_count ? 1 : 0;
     for (int round = 0; round < MERGE_ROUNDS && remaining > 0; round++)
-        remaining = s_round(self);
+        remaining = s_round(self, round == 0);
     if (remaining > 0)
         log_warn("%d lead events still conflict after %d merges: left for redelivery", remaining,
                  MERGE_ROUNDS);
