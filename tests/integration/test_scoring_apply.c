@@ -330,6 +330,37 @@ static void test_stale_merge_is_refused(void **state)
     assert_int_equal(s_query_int("HGET %s rev", "t:lead:M"), 2);
 }
 
+/* Scoring applies first without looking the lead id up (unresolved): an
+ * activity of a lead id that is an alias is refused ({3}) and stays in
+ * flight; looked up, it applies to the lead the alias names. */
+static void test_unresolved_alias_is_refused_until_looked_up(void **state)
+{
+    (void)state;
+    s_accept_event("u1", "U", "lead");
+    assert_int_equal(s_apply_lead("u1", "U", 10, NULL), 1);
+    err_t err = {0};
+    store_value_t *r = store_command(s_store, &err, "SET t:alias:U2 U");
+    store_value_free(&r);
+    s_accept_event("u2", "U2", "activity");
+    apply_event_t event = apply_fixture_event("activity", "u2", "U2", S_NOW);
+    event.ingested_at_ms = 1500;
+    event.activity_type = "content_download";
+    event.unresolved = true;
+    assert_int_equal(apply_fixture_run(s_store, s_apply, s_call, &event, NULL), 3);
+    assert_true(s_query_int("ZSCORE t:inflight:scoring %s", "u2") > 0);
+    assert_int_equal(s_query_int("EXISTS %s", "t:lead:U2"), 0);
+    /* An unresolved id that is no alias applies at once. */
+    s_accept_event("u3", "U", "activity");
+    event = apply_fixture_event("activity", "u3", "U", S_NOW);
+    event.ingested_at_ms = 1500;
+    event.activity_type = "content_download";
+    event.unresolved = true;
+    assert_int_equal(apply_fixture_run(s_store, s_apply, s_call, &event, NULL), 1);
+    /* Looked up (as fetch.lua resolves it), the refused one applies to U. */
+    assert_int_equal(s_apply_activity("u2", "U", "content_download", NULL), 1);
+    assert_int_equal(s_count("t:lead:U", "activities"), 2);
+}
+
 static long long s_sweep(long long now_ms)
 {
     char now[24];
@@ -391,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_two_alias_hops_are_followed),
         cmocka_unit_test(test_orphan_activities_follow_a_merge),
         cmocka_unit_test(test_stale_merge_is_refused),
+        cmocka_unit_test(test_unresolved_alias_is_refused_until_looked_up),
         cmocka_unit_test(test_orphan_activities_wait_then_are_dead_lettered),
         cmocka_unit_test(test_apply_once_and_qualify_once),
         cmocka_unit_test(test_activity_before_lead_counts_when_lead_arrives),
