@@ -2,7 +2,34 @@
 #include "apply_fixture.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+config_t *apply_fixture_sample_config(void)
+{
+    const char *root = getenv("LEADOPS_TEST_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/deploy/leadops.yaml", root ? root : ".");
+    err_t err = {0};
+    config_t *cfg = config_load(path, &err);
+    if (!cfg) {
+        fprintf(stderr, "config: %s\n", err.msg);
+        return NULL;
+    }
+    free(cfg->redis_prefix);
+    cfg->redis_prefix = strdup("t");
+    return cfg;
+}
+
+apply_call_t *apply_fixture_call(const config_t *cfg)
+{
+    err_t err = {0};
+    apply_call_t *call = apply_call_new(cfg, "t:inflight:scoring", "t:inflight:scoring:msg",
+                                        "t:inflight:routing", &err);
+    if (!call)
+        fprintf(stderr, "apply_call: %s\n", err.msg);
+    return call;
+}
 
 apply_event_t apply_fixture_event(const char *kind, const char *event_id, const char *lead_id,
                                   int64_t now_ms)

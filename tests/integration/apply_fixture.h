@@ -25,6 +25,15 @@ typedef struct {
     char grade[8];
 } apply_reply_t;
 
+/* The sample config (deploy/leadops.yaml under LEADOPS_TEST_SOURCE_DIR, else
+ * the current directory) with the key prefix "t", or NULL with the reason on
+ * stderr. */
+config_t *apply_fixture_sample_config(void);
+
+/* apply_call for CFG with the hops scoring uses under the prefix "t", or NULL
+ * with the reason on stderr. */
+apply_call_t *apply_fixture_call(const config_t *cfg);
+
 /* An event of KIND ("lead", "activity", "restage") for LEAD_ID at NOW_MS
  * without a model (model_p -1); every other field zero. */
 apply_event_t apply_fixture_event(const char *kind, const char *event_id, const char *lead_id,

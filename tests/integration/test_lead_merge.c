@@ -252,22 +252,9 @@ static double s_reason_points(const json_t *reasons, const char *rule, const cha
 static int s_group_setup(void **state)
 {
     (void)state;
-    const char *root = getenv("LEADOPS_TEST_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/deploy/leadops.yaml", root ? root : ".");
     err_t err = {0};
-    s_cfg = config_load(path, &err);
-    if (!s_cfg) {
-        fprintf(stderr, "config: %s\n", err.msg);
-        return -1;
-    }
-    free(s_cfg->redis_prefix);
-    s_cfg->redis_prefix = strdup("t");
-    s_call = apply_call_new(s_cfg, "t:inflight:scoring", "t:inflight:scoring:msg",
-                            "t:inflight:routing", &err);
-    if (!s_call)
-        return -1;
-    if (redis_fixture_start_store(&s_redis, &s_store) < 0)
+    if (!(s_cfg = apply_fixture_sample_config()) || !(s_call = apply_fixture_call(s_cfg)) ||
+        redis_fixture_start_store(&s_redis, &s_store) < 0)
         return -1;
     s_accept = store_script_register(s_store, "accept", ingest_script_accept, &err);
     s_apply_script = store_script_register(s_store, "apply", scoring_script_apply, &err);

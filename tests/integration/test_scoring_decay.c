@@ -244,9 +244,7 @@ static int s_group_setup(void **state)
     if (!(s_cfg = s_load_config()))
         return -1;
     err_t err = {0};
-    s_call = apply_call_new(s_cfg, "t:inflight:scoring", "t:inflight:scoring:msg",
-                            "t:inflight:routing", &err);
-    if (!s_call || redis_fixture_start_store(&s_redis, &s_store) < 0)
+    if (!(s_call = apply_fixture_call(s_cfg)) || redis_fixture_start_store(&s_redis, &s_store) < 0)
         return -1;
     s_apply = store_script_register(s_store, "apply", scoring_script_apply, &err);
     s_accept = store_script_register(s_store, "accept", ingest_script_accept, &err);
