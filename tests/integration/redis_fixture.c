@@ -86,3 +86,25 @@ store_value_t *redis_fixture_cmd(store_t *store, const char *first, ...)
         fail_msg("%s: %s", first, r->str);
     return r;
 }
+
+int redis_fixture_group_setup(void **state)
+{
+    static redis_fixture_world_t world;
+    if (redis_fixture_start_store(&world.redis, &world.store) < 0)
+        return -1;
+    *state = &world;
+    return 0;
+}
+
+int redis_fixture_group_teardown(void **state)
+{
+    redis_fixture_world_t *world = *state;
+    redis_fixture_stop_store(&world->redis, &world->store);
+    return 0;
+}
+
+int redis_fixture_flush(void **state)
+{
+    redis_fixture_world_t *world = *state;
+    return redis_fixture_flushall(world->store);
+}

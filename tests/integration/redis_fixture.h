@@ -43,4 +43,15 @@ void redis_fixture_stop_store(redis_fixture_t *f, store_t **store);
 /* FLUSHALL on STORE (a test's setup: each test starts empty): 0 or -1. */
 int redis_fixture_flushall(store_t *store);
 
+/* A test group's server and store, for groups that need no more: cmocka's
+ * group setup redis_fixture_group_setup puts one in *STATE, the teardown
+ * stops it, and redis_fixture_flush (a test's setup) empties it. */
+typedef struct {
+    redis_fixture_t redis;
+    store_t *store;
+} redis_fixture_world_t;
+int redis_fixture_group_setup(void **state);
+int redis_fixture_group_teardown(void **state);
+int redis_fixture_flush(void **state);
+
 #endif

@@ -25,32 +25,7 @@
 
 #define PREFIX "t"
 
-typedef struct {
-    redis_fixture_t redis;
-    store_t *store;
-} s_world_t;
-
-static int s_group_setup(void **state)
-{
-    static s_world_t world;
-    if (redis_fixture_start_store(&world.redis, &world.store) < 0)
-        return -1;
-    *state = &world;
-    return 0;
-}
-
-static int s_group_teardown(void **state)
-{
-    s_world_t *world = *state;
-    redis_fixture_stop_store(&world->redis, &world->store);
-    return 0;
-}
-
-static int s_flushall(void **state)
-{
-    s_world_t *world = *state;
-    return redis_fixture_flushall(world->store);
-}
+typedef redis_fixture_world_t s_world_t;
 
 /* Runs one command that must succeed; its reply is dropped. */
 #define s_cmd(...)                                                                                 \
@@ -344,10 +319,10 @@ static void test_families_are_the_listed_ones(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_bus_counts_survive_a_restart_of_reporting, s_flushall),
-        cmocka_unit_test_setup(test_counts_wait_for_redis_and_are_added_once, s_flushall),
-        cmocka_unit_test_setup(test_reasons_are_bounded_and_valid_utf8, s_flushall),
-        cmocka_unit_test_setup(test_families_are_the_listed_ones, s_flushall),
+        cmocka_unit_test_setup(test_bus_counts_survive_a_restart_of_reporting, redis_fixture_flush),
+        cmocka_unit_test_setup(test_counts_wait_for_redis_and_are_added_once, redis_fixture_flush),
+        cmocka_unit_test_setup(test_reasons_are_bounded_and_valid_utf8, redis_fixture_flush),
+        cmocka_unit_test_setup(test_families_are_the_listed_ones, redis_fixture_flush),
     };
-    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+    return cmocka_run_group_tests(tests, redis_fixture_group_setup, redis_fixture_group_teardown);
 }

@@ -30,32 +30,7 @@
 static const explain_opts_t s_opts = {
     .now_ms = NOW_MS, .half_life_s = HALF_LIFE_S, .model_weight = MODEL_WEIGHT};
 
-typedef struct {
-    redis_fixture_t redis;
-    store_t *store;
-} s_world_t;
-
-static int s_group_setup(void **state)
-{
-    static s_world_t world;
-    if (redis_fixture_start_store(&world.redis, &world.store) < 0)
-        return -1;
-    *state = &world;
-    return 0;
-}
-
-static int s_group_teardown(void **state)
-{
-    s_world_t *world = *state;
-    redis_fixture_stop_store(&world->redis, &world->store);
-    return 0;
-}
-
-static int s_flush(void **state)
-{
-    s_world_t *world = *state;
-    return redis_fixture_flushall(world->store);
-}
+typedef redis_fixture_world_t s_world_t;
 
 /* Runs one command that must succeed. */
 static void s_redis(s_world_t *world, const char *fmt, ...)
@@ -729,23 +704,24 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stl_bucket_fields),
         cmocka_unit_test(test_stl_quantiles_interpolate),
-        cmocka_unit_test_setup(test_lead_view_decodes_lead_and_state, s_flush),
-        cmocka_unit_test_setup(test_lead_view_unassigned_has_no_speed_to_lead, s_flush),
-        cmocka_unit_test_setup(test_lead_view_missing_is_notfound, s_flush),
-        cmocka_unit_test_setup(test_lead_view_corrupt_lead_still_shows_state, s_flush),
-        cmocka_unit_test_setup(test_lead_view_explains_the_score, s_flush),
-        cmocka_unit_test_setup(test_lead_view_without_model_or_activities, s_flush),
-        cmocka_unit_test_setup(test_lead_view_old_string_reasons, s_flush),
-        cmocka_unit_test_setup(test_lead_view_merged_id_explains_the_lead_it_joined, s_flush),
-        cmocka_unit_test_setup(test_lead_view_not_scored_has_no_explanation, s_flush),
-        cmocka_unit_test_setup(test_ctl_lead_print_adds_up, s_flush),
-        cmocka_unit_test_setup(test_queues_view, s_flush),
-        cmocka_unit_test_setup(test_reps_view, s_flush),
-        cmocka_unit_test_setup(test_summary_view, s_flush),
-        cmocka_unit_test_setup(test_summary_view_empty, s_flush),
-        cmocka_unit_test_setup(test_stl_read_matches_summary, s_flush),
-        cmocka_unit_test_setup(test_wrong_type_is_an_error_not_a_crash, s_flush),
+        cmocka_unit_test_setup(test_lead_view_decodes_lead_and_state, redis_fixture_flush),
+        cmocka_unit_test_setup(test_lead_view_unassigned_has_no_speed_to_lead, redis_fixture_flush),
+        cmocka_unit_test_setup(test_lead_view_missing_is_notfound, redis_fixture_flush),
+        cmocka_unit_test_setup(test_lead_view_corrupt_lead_still_shows_state, redis_fixture_flush),
+        cmocka_unit_test_setup(test_lead_view_explains_the_score, redis_fixture_flush),
+        cmocka_unit_test_setup(test_lead_view_without_model_or_activities, redis_fixture_flush),
+        cmocka_unit_test_setup(test_lead_view_old_string_reasons, redis_fixture_flush),
+        cmocka_unit_test_setup(test_lead_view_merged_id_explains_the_lead_it_joined,
+                               redis_fixture_flush),
+        cmocka_unit_test_setup(test_lead_view_not_scored_has_no_explanation, redis_fixture_flush),
+        cmocka_unit_test_setup(test_ctl_lead_print_adds_up, redis_fixture_flush),
+        cmocka_unit_test_setup(test_queues_view, redis_fixture_flush),
+        cmocka_unit_test_setup(test_reps_view, redis_fixture_flush),
+        cmocka_unit_test_setup(test_summary_view, redis_fixture_flush),
+        cmocka_unit_test_setup(test_summary_view_empty, redis_fixture_flush),
+        cmocka_unit_test_setup(test_stl_read_matches_summary, redis_fixture_flush),
+        cmocka_unit_test_setup(test_wrong_type_is_an_error_not_a_crash, redis_fixture_flush),
         cmocka_unit_test(test_views_report_redis_down),
     };
-    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+    return cmocka_run_group_tests(tests, redis_fixture_group_setup, redis_fixture_group_teardown);
 }
