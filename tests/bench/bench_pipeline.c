@@ -456,12 +456,9 @@ int main(int argc, char **argv)
         goto done;
     opts.redis_port = children.redis.port;
     snprintf(opts.redis_host, sizeof opts.redis_host, "127.0.0.1");
-    store_options_t store_opts = {
-        .host = opts.redis_host, .port = opts.redis_port, .timeout_ms = 30000};
-    if (!(store = store_new(&store_opts, true, &err)))
-        goto done;
     int script, in_flight_script;
-    if (bench_register_routing(store, &script, &in_flight_script, &err) < 0)
+    if (bench_open_store(opts.redis_host, opts.redis_port, &store, &script, &in_flight_script,
+                         &err) < 0)
         goto done;
     /* redis-benchmark first: nothing forks once ZeroMQ's threads run. */
     s_progress("redis-benchmark: %d calls of routing.lua's route", REFERENCE_CALLS);

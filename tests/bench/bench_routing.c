@@ -20,7 +20,7 @@
  *  2. routing.lua alone from C: 'route' in pipelined batches of 512, as the
  *     service sends them, without ZeroMQ, protobuf or rule matching.
  *  3. redis-benchmark -P 16 -c 4, N calls: FCALL of routing.lua with one
- *     line put in front that ZADDs the lead into the in-flight set, because
+ *     line put where its per-call part starts that ZADDs the lead into the in-flight set, because
  *     'route' takes only a lead in flight and redis-benchmark cannot put one
  *     there per call. Lead ids are lead-__rand_int__ out of 10^9, so a
  *     repeated id (then 'route' is a cheap no-op) is rare; the assignments
@@ -515,12 +515,9 @@ int main(int argc, char **argv)
         opts.redis_port = children.redis.port;
         snprintf(opts.redis_host, sizeof opts.redis_host, "127.0.0.1");
     }
-    store_options_t store_opts = {
-        .host = opts.redis_host, .port = opts.redis_port, .timeout_ms = 30000};
-    if (!(store = store_new(&store_opts, true, &err)))
-        goto done;
     int script, in_flight_script;
-    if (bench_register_routing(store, &script, &in_flight_script, &err) < 0)
+    if (bench_open_store(opts.redis_host, opts.redis_port, &store, &script, &in_flight_script,
+                         &err) < 0)
         goto done;
 
     /* The two without ZeroMQ first: the service's run starts ZeroMQ's

@@ -124,6 +124,15 @@ int bench_register_routing(store_t *store, int *script, int *in_flight_script, e
     return *in_flight_script < 0 ? -1 : 0;
 }
 
+int bench_open_store(const char *host, int port, store_t **store, int *script,
+                     int *in_flight_script, err_t *err)
+{
+    store_options_t opts = {.host = host, .port = port, .timeout_ms = 30000};
+    if (!(*store = store_new(&opts, true, err)))
+        return -1;
+    return bench_register_routing(*store, script, in_flight_script, err);
+}
+
 int bench_script_call(store_t *store, int script, const char *op, const char *prefix, int argc,
                       const char **args, err_t *err)
 {

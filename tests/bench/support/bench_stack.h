@@ -99,9 +99,16 @@ void bench_stop_child(pid_t *pid_p, int timeout_ms);
 bool bench_child_is_running(pid_t *pid_p);
 
 /* Registers routing.lua in STORE as *SCRIPT, and as *IN_FLIGHT_SCRIPT the
- * same script with a line in front that ZADDs the lead into the in-flight
- * set (redis-benchmark cannot put a lead in flight per call). 0 or -1. */
+ * same script with a line where its per-call part starts that ZADDs the
+ * lead into the in-flight set (redis-benchmark cannot put a lead in flight
+ * per call). 0 or -1. */
 int bench_register_routing(store_t *store, int *script, int *in_flight_script, err_t *err);
+
+/* Connects a new *STORE to HOST:PORT (with a long timeout: a bench loads
+ * Redis hard) and registers routing.lua in it as bench_register_routing
+ * does. 0, or -1 with *err set (*STORE may be left for the caller to free). */
+int bench_open_store(const char *host, int port, store_t **store, int *script,
+                     int *in_flight_script, err_t *err);
 
 /* Calls routing.lua OP for PREFIX with ARGC (at most 13) more ARGS; an
  * error reply is an error. */
