@@ -22,8 +22,8 @@
  *  3. redis-benchmark -P 16 -c 4, N calls: FCALL of routing.lua with a
  *     line where its per-call part starts that ZADDs the lead into the
  *     in-flight set, because 'route' takes only a lead in flight and
- *     redis-benchmark cannot put one
- *     there per call. Lead ids are lead-__rand_int__ out of 10^9, so a
+ *     redis-benchmark cannot put one there per call. Lead ids are
+ *     lead-__rand_int__ out of 10^9, so a
  *     repeated id (then 'route' is a cheap no-op) is rare; the assignments
  *     the calls made are counted from <p>:stats and printed.
  *
