@@ -9,7 +9,8 @@
 -- eligible (who can take a lead now, and why not), index (the orders a
 -- queue keeps its reps in, so that choosing reads a few), choose (the queue's
 -- strategy), assign (assignments, waiting, audit, notifications) and sla
--- (breaches, escalation, overflow).
+-- (breaches, escalation, overflow); and common/scripts/parts/stl.lua (the
+-- speed-to-lead histograms, which apply.lua records too).
 --
 -- Keys are built from the prefix (ARGV[2]); LeadOps runs on one Redis, not a
 -- cluster. Layout: common/keys.h.
@@ -62,6 +63,7 @@ local function key(a, b, c, d, ...)
   return prefix .. ':' .. a
 end
 
+--#include ../../common/scripts/parts/stl.lua
 --#include lua/eligible.lua
 --#include lua/index.lua
 --#include lua/choose.lua
@@ -182,7 +184,7 @@ elseif op == 'accept' then
   redis.call('HINCRBY', key('stats'), 'accepted', 1)
   -- From the assignment in hand (a reassigned lead's clock restarted).
   local assigned_at = tonumber(redis.call('HGET', lead, 'assigned_at') or '') or now
-  record_speed_to_lead(key('stl_accept'), math.max(0, now - assigned_at))
+  record_speed(key('stl_accept'), math.max(0, now - assigned_at))
   audit(lead_id, {op = 'accept', rep = rep_id})
   return {1, 'accepted'}
 

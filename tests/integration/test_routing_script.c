@@ -364,8 +364,8 @@ static void test_retired_rep_gets_no_new_leads(void **state)
 }
 
 /* Fails unless the STL_BUCKETS list in the Lua script at PATH (under the
- * source tree) is stl_buckets_ms, bound for bound. apply.lua keeps its own
- * copy for <p>:stl_touch. */
+ * source tree) is stl_buckets_ms, bound for bound: the part routing.lua and
+ * apply.lua (for <p>:stl_touch) both include. */
 static void s_assert_lua_buckets_agree(const char *path)
 {
     const char *root = getenv("LEADOPS_TEST_SOURCE_DIR");
@@ -428,7 +428,7 @@ static void test_speed_to_lead_buckets_agree_with_reporting(void **state)
     }
     assert_int_equal(s_hget_int(ctx, "t:stl", "count"), STL_BUCKET_COUNT);
     assert_int_equal(s_hget_int(ctx, "t:stl_accept", "count"), STL_BUCKET_COUNT);
-    s_assert_lua_buckets_agree("services/scoring/apply.lua");
+    s_assert_lua_buckets_agree("common/scripts/parts/stl.lua");
 }
 
 /* Asserts that REPLY is {OUTCOME, "900"}: the outcome and the lead's ingested_at. */

@@ -1,22 +1,7 @@
 -- assign: giving a lead to a rep and taking it back, waiting in a queue,
 -- the audit record and the notifications. Part of routing.lua.
 
--- Speed-to-lead buckets in ms; the same list as stl_buckets_ms in
--- services/reporting/stl.c (a test checks that they agree).
-local STL_BUCKETS = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000,
-                     300000, 1800000, 3600000, 86400000}
-
--- Adds MS to the speed-to-lead histogram hash STL: <p>:stl (intake to
--- assignment) or <p>:stl_accept (assignment to accept); layout: stl.h.
-local function record_speed_to_lead(stl, ms)
-  local bucket = '+Inf'
-  for _, bound in ipairs(STL_BUCKETS) do
-    if ms <= bound then bucket = tostring(bound) break end
-  end
-  redis.call('HINCRBY', stl, 'le_' .. bucket, 1)
-  redis.call('HINCRBY', stl, 'count', 1)
-  redis.call('HINCRBY', stl, 'sum_ms', string.format('%d', math.floor(ms + 0.5))) -- whole ms
-end
+-- (record_speed: common/scripts/parts/stl.lua, included by routing.lua.)
 
 -- Adds BY (a whole number) to FIELD of the KPI day hash of time AT (ms):
 -- <p>:kpi:d:<UTC day number>, and notes the day in <p>:kpi:days when the
@@ -138,7 +123,7 @@ local function assign(lead_id, conf, rep, why, known)
     -- (the last time it rose to a routed stage).
     local ready_at = math.max(ingested_at, tonumber(state[4]) or tonumber(state[3]) or ingested_at)
     local speed_ms = math.max(0, now - ready_at)
-    record_speed_to_lead(key('stl'), speed_ms)
+    record_speed(key('stl'), speed_ms)
     -- The rep's speed to lead, on the day of the assignment.
     kpi_add(now, rep.id .. '|stl_ms_sum', math.floor(speed_ms))
     kpi_add(now, rep.id .. '|stl_n', 1)
