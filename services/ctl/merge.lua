@@ -28,6 +28,7 @@
 local prefix, keep, other, now = ARGV[1], ARGV[2], ARGV[3], ARGV[6]
 local dry = ARGV[15] == '1'
 local function key(...) return prefix .. ':' .. table.concat({...}, ':') end
+--#include ../../common/scripts/parts/load.lua
 local keep_key, other_key = key('lead', keep), key('lead', other)
 
 local function hash(k)
@@ -178,16 +179,14 @@ end
 if action == 'release' then
   redis.call('SREM', key('rep', o.rep, 'leads'), other)
   local open = redis.call('HINCRBY', key('rep', o.rep), 'open', -1)
-  -- Its place by load in least_loaded queues (services/routing/lua/index.lua:
-  -- load steps of 1/10,000 above a round-robin position below 1e10).
-  local capacity = tonumber(redis.call('HGET', key('rep', o.rep), 'capacity') or '') or 0
-  local steps = capacity > 0 and math.floor(open / capacity * 10000) or 99999
-  steps = math.max(0, math.min(steps, 99999))
-  for _, q in ipairs(redis.call('SMEMBERS', key('rep', o.rep, 'queues'))) do
-    local old = tonumber(redis.call('ZSCORE', key('queue', q, 'load'), o.rep) or '')
+  -- Its place by load in the least_loaded queues that keep it (its lq), as
+  -- routing.lua's reindex_load writes it.
+  local r = redis.call('HMGET', key('rep', o.rep), 'capacity', 'lq')
+  for q in string.gmatch(r[2] or '', '[^,]+') do
+    local old = redis.call('ZSCORE', key('queue', q, 'load'), o.rep)
     if old then
-      local seq = old - math.floor(old / 1e10) * 1e10
-      redis.call('ZADD', key('queue', q, 'load'), steps * 1e10 + seq, o.rep)
+      redis.call('ZADD', key('queue', q, 'load'), load_score(open, tonumber(r[1]) or 0, seq_of(old)),
+                 o.rep)
     end
   end
 elseif action == 'take_assignment' then

@@ -9,8 +9,9 @@
 -- eligible (who can take a lead now, and why not), index (the orders a
 -- queue keeps its reps in, so that choosing reads a few), choose (the queue's
 -- strategy), assign (assignments, waiting, audit, notifications) and sla
--- (breaches, escalation, overflow); and common/scripts/parts/stl.lua (the
--- speed-to-lead histograms, which apply.lua records too).
+-- (breaches, escalation, overflow); and from common/scripts/parts/, stl.lua
+-- (the speed-to-lead histograms, which apply.lua records too) and load.lua
+-- (a rep's score in a load index, which ctl's merge.lua writes too).
 --
 -- Keys are built from the prefix (ARGV[2]); LeadOps runs on one Redis, not a
 -- cluster. Layout: common/keys.h.
@@ -64,6 +65,7 @@ local function key(a, b, c, d, ...)
 end
 
 --#include ../../common/scripts/parts/stl.lua
+--#include ../../common/scripts/parts/load.lua
 --#include lua/eligible.lua
 --#include lua/index.lua
 --#include lua/choose.lua

@@ -12,19 +12,8 @@
 -- its load (lq, comma-separated), so that an assignment in a round-robin
 -- queue costs nothing more.
 
--- A sequence number (< SEQ_SPAN) rides below a coarser key in one double
--- (53 bits): a waiting lead's priority, a rep's load.
-local SEQ_SPAN = 1e10
-local function seq_of(score)
-  local p = tonumber(score)
-  return p - math.floor(p / SEQ_SPAN) * SEQ_SPAN
-end
-
-local LOAD_STEPS, LOAD_TOP = 10000, 99999
-local function load_score(open, capacity, seq)
-  local steps = capacity > 0 and math.floor(open / capacity * LOAD_STEPS) or LOAD_TOP
-  return math.max(0, math.min(steps, LOAD_TOP)) * SEQ_SPAN + seq
-end
+-- (SEQ_SPAN, seq_of and load_score: common/scripts/parts/load.lua, included
+-- by routing.lua.)
 
 -- Writes REP_ID's load (OPEN of CAPACITY) in the load index of each queue
 -- of LQ (the rep's lq). SEQ: its new round-robin position, or nil to keep
