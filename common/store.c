@@ -167,26 +167,30 @@ static redisReply *s_raw(store_t *self, int argc, const char **argv, const size_
     return redisCommandArgv(self->ctx, argc, argv, lens);
 }
 
+static int s_load_script(store_t *self, const store_script_t *script, err_t *err)
+{
+    const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", script->library};
+    size_t lens[] = {8, 4, 7, strlen(script->library)};
+    redisReply *reply = s_raw(self, 4, argv, lens);
+    if (!reply)
+        return err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port, self->ctx->errstr);
+    if (reply->type != REDIS_REPLY_STRING) {
+        bool old = reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "unknown command");
+        err_set(err, ERR_IO, "redis: FUNCTION LOAD %s failed: %s%s", script->name,
+                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply",
+                old ? " (LeadOps needs Redis 7.0 or later)" : "");
+        freeReplyObject(reply);
+        return -1;
+    }
+    freeReplyObject(reply);
+    return 0;
+}
+
 static int s_load_scripts(store_t *self, err_t *err)
 {
-    for (int i = 0; i < self->script_count; i++) {
-        store_script_t *script = &self->scripts[i];
-        const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", script->library};
-        size_t lens[] = {8, 4, 7, strlen(script->library)};
-        redisReply *reply = s_raw(self, 4, argv, lens);
-        if (!reply)
-            return err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port,
-                           self->ctx->errstr);
-        if (reply->type != REDIS_REPLY_STRING) {
-            bool old = reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "unknown command");
-            err_set(err, ERR_IO, "redis: FUNCTION LOAD %s failed: %s%s", script->name,
-                    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply",
-                    old ? " (LeadOps needs Redis 7.0 or later)" : "");
-            freeReplyObject(reply);
+    for (int i = 0; i < self->script_count; i++)
+        if (s_load_script(self, &self->scripts[i], err) < 0)
             return -1;
-        }
-        freeReplyObject(reply);
-    }
     return 0;
 }
 
@@ -344,9 +348,8 @@ int store_script_register(store_t *self, const char *name, const char *source, e
     script->library = s_library(script->function, source);
     int handle = self->script_count++;
     if (self->ctx) {
-        /* Already connected: load the new script now (and the others again,
-         * which is cheap and keeps one code path). */
-        if (s_load_scripts(self, err) < 0) {
+        /* Already connected: load the new script now (the others are). */
+        if (s_load_script(self, script, err) < 0) {
             s_disconnect(self);
             return -1;
         }
