@@ -1,6 +1,8 @@
 #include "envelope.h"
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,25 +31,64 @@ int64_t clock_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Ids come from a per-thread generator seeded once from getrandom (a
+ * system call per id cost more than the rest of making an event): a random
+ * 64-bit stream per thread and a splitmix64 permutation of a counter, so
+ * ids of one stream never repeat and streams differ by their random half.
+ * A forked child seeds its own (s_id_generation moves on in the child). */
+static unsigned long s_id_generation;
+static pthread_once_t s_id_atfork_once = PTHREAD_ONCE_INIT;
+
+static void s_id_after_fork(void)
+{
+    s_id_generation++;
+}
+
+static void s_id_register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, s_id_after_fork);
+}
+
+static uint64_t s_splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static void s_id_seed(uint64_t seed[2])
+{
+    if (getrandom(seed, 2 * sizeof *seed, 0) == (ssize_t)(2 * sizeof *seed))
+        return;
+    /* No entropy to be had: time, pid and address make streams differ. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    seed[0] = s_splitmix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+                           ((uint64_t)getpid() << 40));
+    seed[1] = s_splitmix64(seed[0] ^ (uint64_t)(uintptr_t)seed);
+}
+
 void envelope_new_id(char out[33])
 {
-    unsigned char raw[16];
-    /* getrandom never blocks once the pool is initialised, which it is long
-     * before any service starts; a short read would only weaken uniqueness. */
-    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t mix = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid();
-        for (size_t i = 0; i < sizeof raw; i++) {
-            mix = mix * 6364136223846793005ULL + 1442695040888963407ULL;
-            raw[i] = (unsigned char)(mix >> 56);
-        }
+    static _Thread_local uint64_t stream, key, counter;
+    static _Thread_local unsigned long generation;
+    static _Thread_local bool seeded;
+    pthread_once(&s_id_atfork_once, s_id_register_atfork);
+    if (!seeded || generation != s_id_generation) {
+        uint64_t seed[2];
+        s_id_seed(seed);
+        stream = seed[0];
+        key = seed[1];
+        counter = 0;
+        generation = s_id_generation;
+        seeded = true;
     }
+    uint64_t halves[2] = {stream, s_splitmix64(key + counter++)};
     static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < sizeof raw; i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
-    }
+    for (int h = 0; h < 2; h++)
+        for (int i = 0; i < 16; i++)
+            out[16 * h + i] = hex[(halves[h] >> (60 - 4 * i)) & 15];
     out[32] = '\0';
 }
 

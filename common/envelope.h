@@ -27,7 +27,8 @@ int64_t clock_mono_us(void);
  * characters, no spaces. */
 bool envelope_id_is_valid(const char *id);
 
-/* Writes a new random 128-bit id as 32 lower-case hex chars + NUL. */
+/* Writes a new unique 128-bit id as 32 lower-case hex chars + NUL: a
+ * random half per thread, then a permuted counter (envelope.c). */
 void envelope_new_id(char out[33]);
 
 /* The producer name `leadopsctl import` stamps on its envelopes: ingest

@@ -6,12 +6,15 @@
  *    malformed messages, and a speed-to-lead histogram of the assignments
  *    seen). They are counted in memory as events arrive and added to the
  *    Redis hash <prefix>:bus by metrics_flush, one MULTI/EXEC round trip per
- *    batch of events; the rendered value is the hash's total plus what is
- *    not flushed yet. Fields: "event:<type>", "malformed",
+ *    flush (the reporting service flushes at most four times a second, at
+ *    each scrape and when it stops); the rendered value is the hash's total
+ *    plus what is not flushed yet. Fields: "event:<type>", "malformed",
  *    "rejected:<reason>", "stl:le_<bound ms>", "stl:count", "stl:sum_ms".
  *    One reporting process counts per prefix: two would count every event
  *    twice. A connection lost in the middle of EXEC may count one batch
- *    twice (the batch is kept and sent again); nothing is ever lost.
+ *    twice (the batch is kept and sent again); nothing is lost while the
+ *    process lives (a reporting process killed outright loses what it
+ *    counted since its last flush: a quarter of a second of events at most).
  *  - the live Redis state read at each scrape through the views (stats,
  *    queue depths, rep load and the speed-to-lead histogram routing keeps).
  * Memory and label sets are bounded: rejection reasons are capped at

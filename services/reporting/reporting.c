@@ -34,6 +34,9 @@
 /* Messages taken from the bus per wake-up, so a flood of events cannot
  * starve the HTTP clients. */
 #define REPORTING_EVENT_BATCH 1000
+/* Bus counts are added to Redis at most this often (and when stopping, and
+ * at each /metrics scrape): one round trip per interval, not per wake-up. */
+#define REPORTING_FLUSH_MS 250
 /* GET requests carry no body worth reading. */
 #define REPORTING_MAX_BODY 4096
 /* An envelope is at most an ingested lead plus a little framing. */
@@ -48,6 +51,7 @@ struct reporting {
     auth_zap_t *zap;        /* owned: CurveZMQ handshakes (inert without) */
     metrics_t *metrics;     /* owned */
     int64_t next_tick_ms;   /* when the event streams get the next snapshot */
+    int64_t next_flush_ms;  /* when bus counts may next be added to Redis */
     size_t max_event_bytes; /* larger bus frames are skipped unread */
     bool redis_down;        /* the last Redis read failed: log transitions only */
     zmq_pollitem_t items[REPORTING_POLL_ITEMS];
@@ -353,12 +357,17 @@ static int s_drain_events(reporting_t *self)
     return 0;
 }
 
-/* Adds what the last batch of events counted to <prefix>:bus (one round
- * trip per batch); when Redis is down the counts wait for the next batch. */
-static void s_flush_bus_counts(reporting_t *self)
+/* Adds what the events since the last flush counted to <prefix>:bus (one
+ * round trip), at most every REPORTING_FLUSH_MS unless FORCE; when Redis
+ * is down the counts wait for the next flush. */
+static void s_flush_bus_counts(reporting_t *self, bool force)
 {
     if (!metrics_has_pending(self->metrics))
         return;
+    int64_t now = clock_mono_ms();
+    if (!force && now < self->next_flush_ms)
+        return;
+    self->next_flush_ms = now + REPORTING_FLUSH_MS;
     err_t err = {0};
     int rc = metrics_flush(self->metrics, self->store, self->cfg->redis_prefix, &err);
     s_note_redis(self, rc == 0, &err);
@@ -454,6 +463,10 @@ int reporting_run(reporting_t *self, volatile sig_atomic_t *stop)
             int64_t due_ms = self->next_tick_ms - clock_now_ms();
             timeout_ms = due_ms < 0 ? 0 : due_ms < timeout_ms ? (long)due_ms : timeout_ms;
         }
+        if (metrics_has_pending(self->metrics)) {
+            int64_t due_ms = self->next_flush_ms - clock_mono_ms();
+            timeout_ms = due_ms < 0 ? 0 : due_ms < timeout_ms ? (long)due_ms : timeout_ms;
+        }
         httpd_poll_prepare(self->httpd, self->items, &count, REPORTING_POLL_ITEMS, &timeout_ms);
         if (zmq_poll(self->items, count, timeout_ms) < 0) {
             if (errno == EINTR)
@@ -465,12 +478,12 @@ int reporting_run(reporting_t *self, volatile sig_atomic_t *stop)
             log_error("event bus: the ZeroMQ context was terminated");
             return -1;
         }
-        s_flush_bus_counts(self);
+        s_flush_bus_counts(self, false);
         s_tick_streams(self, clock_now_ms());
         /* MHD_run checks its own sockets, so it also serves connections that
          * did not fit in the poll set and expires idle ones. */
         httpd_run(self->httpd);
     }
-    s_flush_bus_counts(self); /* what the last batch counted, if Redis takes it */
+    s_flush_bus_counts(self, true); /* what is left, if Redis takes it */
     return 0;
 }

@@ -1,10 +1,13 @@
 /* Normalization, validation, rules and the JSON and envelope codecs: what
  * ingest does to every input before anything touches Redis. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -186,6 +189,69 @@ static void test_envelope_round_trip_and_garbage(void **state)
     free(bytes);
 }
 
+/* Event ids: 32 lower-case hex chars, never the same twice, whether from
+ * one thread, two threads or a forked child. */
+#define ID_COUNT 20000
+
+static int s_compare_ids(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void *s_make_ids(void *out)
+{
+    for (int i = 0; i < ID_COUNT; i++)
+        envelope_new_id((char *)out + 33 * i);
+    return NULL;
+}
+
+static void test_event_ids_are_unique(void **state)
+{
+    (void)state;
+    /* This thread, another thread, a child forked after both started and
+     * this thread again after the fork. */
+    char *ids = calloc(4 * ID_COUNT, 33);
+    assert_non_null(ids);
+    s_make_ids(ids);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, s_make_ids, ids + 33 * ID_COUNT), 0);
+    pthread_join(thread, NULL);
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char id[33];
+        for (int i = 0; i < ID_COUNT; i++) {
+            envelope_new_id(id);
+            if (write(pipe_fds[1], id, 33) != 33)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    close(pipe_fds[1]);
+    s_make_ids(ids + 33 * 3 * ID_COUNT);
+    size_t got = 0;
+    for (ssize_t n; got < 33 * ID_COUNT && (n = read(pipe_fds[0], ids + 33 * 2 * ID_COUNT + got,
+                                                     33 * ID_COUNT - got)) > 0;)
+        got += (size_t)n;
+    close(pipe_fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_int_equal(got, 33 * ID_COUNT);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    for (int i = 0; i < 4 * ID_COUNT; i++) {
+        const char *id = ids + 33 * i;
+        assert_int_equal(strlen(id), 32);
+        assert_int_equal(strspn(id, "0123456789abcdef"), 32);
+        assert_true(envelope_id_is_valid(id));
+    }
+    qsort(ids, 4 * ID_COUNT, 33, s_compare_ids);
+    for (int i = 1; i < 4 * ID_COUNT; i++)
+        assert_string_not_equal(ids + 33 * (i - 1), ids + 33 * i);
+    free(ids);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_time_parsing),
         cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_envelope_round_trip_and_garbage),
+        cmocka_unit_test(test_event_ids_are_unique),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
