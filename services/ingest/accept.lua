@@ -30,8 +30,8 @@ local waiting = redis.call('ZCARD', KEYS[3])
 if waiting >= tonumber(ARGV[8]) then
   return {-1, waiting}
 end
-if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', tonumber(ARGV[6])) == false then
-  redis.call('HINCRBY', KEYS[5], 'duplicates', 1)
+if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[6]) == false then
+  redis.call('HINCRBY', KEYS[5], 'duplicates', '1')
   return {0, redis.call('GET', KEYS[1]) or ARGV[2]}
 end
 
@@ -59,7 +59,7 @@ if ARGV[3] == 'lead' then
     redis.call('SET', key, lead, 'NX')
   end
   if outcome == 'merged' then
-    redis.call('HINCRBY', KEYS[5], 'merged', 1)
+    redis.call('HINCRBY', KEYS[5], 'merged', '1')
   end
 end
 if lead ~= lead_id then redis.call('SET', KEYS[1], lead, 'KEEPTTL') end
@@ -69,16 +69,16 @@ local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*',
                       'envelope', ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
-redis.call('HINCRBY', KEYS[5], ARGV[3] == 'lead' and 'ingested_leads' or 'ingested_activities', 1)
+redis.call('HINCRBY', KEYS[5], ARGV[3] == 'lead' and 'ingested_leads' or 'ingested_activities', '1')
 -- Intake rate: new leads per hour of intake by source and by channel, kept
 -- 8 days (reporting sums the last 24 hours and 7 days): the expiry is set
 -- when a field starts, and the hour's first field starts the hash.
 if outcome == 'new' and ARGV[14] then
   local hour = prefix .. ':intake:h:' .. string.format('%d', math.floor(tonumber(ARGV[14]) / 3600000))
   local source = ARGV[13] ~= '' and ARGV[13] or 'unknown'
-  local by_source = redis.call('HINCRBY', hour, 'src:' .. source, 1)
-  if redis.call('HINCRBY', hour, 'chan:' .. ARGV[12], 1) == 1 or by_source == 1 then
-    redis.call('PEXPIRE', hour, 8 * 86400000)
+  local by_source = redis.call('HINCRBY', hour, 'src:' .. source, '1')
+  if redis.call('HINCRBY', hour, 'chan:' .. ARGV[12], '1') == 1 or by_source == 1 then
+    redis.call('PEXPIRE', hour, '691200000') -- 8 days
   end
 end
 return {1, id, lead, outcome}

@@ -92,6 +92,22 @@ local ROUTE_LEAD_FIELDS = {'status', 'queue', 'ingested_at', 'stage', 'score', '
                            'first_queue', 'first_at', 'qualified_at', 'ready_at', 'queued_at',
                            'first_assigned_at'}
 
+-- The rank of each stage in a list of stages ("lead,mql,sql", lowest
+-- first), made once per list and kept across calls (the lists are the
+-- config's: a few; emptied past STAGE_LISTS_KEPT).
+local STAGE_LISTS_KEPT = 64
+local stage_lists, stage_lists_n = {}, 0
+local function stage_ranks(list)
+  local rank = stage_lists[list]
+  if rank then return rank end
+  rank = {}
+  local i = 0
+  for name in string.gmatch(list, '[^,]+') do i = i + 1; rank[name] = i end
+  if stage_lists_n >= STAGE_LISTS_KEPT then stage_lists, stage_lists_n = {}, 0 end
+  stage_lists[list], stage_lists_n = rank, stage_lists_n + 1
+  return rank
+end
+
 --#run
 op, prefix, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 now_s = string.format('%d', now)
@@ -100,7 +116,7 @@ audit_ttl_ms = nil
 if op == 'route' then
   local lead_id, queue, rule, score = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]) or 0
   local stage_ok = ARGV[8] ~= '0'
-  audit_ttl_ms = tonumber(ARGV[13] or '')
+  audit_ttl_ms = string.match(ARGV[13] or '', '^%d+$')
   -- Exactly once: the lead must still be in flight from scoring.
   if redis.call('ZREM', key('inflight', 'routing'), lead_id) == 0 then return {0} end
   local lead = key('lead', lead_id)
@@ -113,9 +129,7 @@ if op == 'route' then
   -- have sent two messages (a stage down, then up again) and only the first
   -- one to arrive finds the lead in flight; the lead's hash has the latest.
   if ARGV[12] and ARGV[12] ~= '' and state[4] then
-    local rank = {}
-    local i = 0
-    for name in string.gmatch(ARGV[12], '[^,]+') do i = i + 1; rank[name] = i end
+    local rank = stage_ranks(ARGV[12])
     stage_ok = (rank[state[4]] or 0) >= (rank[ARGV[9]] or 0)
   end
   score = tonumber(state[5]) or score
@@ -129,7 +143,7 @@ if op == 'route' then
       redis.call('ZREM', waiting, lead_id)
       redis.call('ZREM', key('overflow'), lead_id)
       redis.call('HSET', lead, 'status', 'nurture', 'waiting_for', ARGV[9], 'updated_at', now_s)
-      redis.call('HINCRBY', key('stats'), 'unqueued', 1)
+      redis.call('HINCRBY', key('stats'), 'unqueued', '1')
       return {5, ingested_at}
     end
     if old then
@@ -171,7 +185,7 @@ elseif op == 'close' then
   unassign(lead_id, rep_id)
   redis.call('HSET', key('lead', lead_id), 'status', 'closed', 'outcome', outcome,
              'closed_at', now, 'updated_at', now, 'closed_by', rep_id)
-  redis.call('HINCRBY', key('stats'), 'closed', 1)
+  redis.call('HINCRBY', key('stats'), 'closed', '1')
   audit(lead_id, {op = 'close', rep = rep_id, outcome = outcome})
   return with_status(1, 'closed', pull(rep_id, tonumber(ARGV[7])))
 
@@ -183,7 +197,7 @@ elseif op == 'accept' then
   if redis.call('HGET', lead, 'accepted') == '1' then return {1, 'already accepted'} end
   redis.call('ZREM', key('sla'), lead_id)
   redis.call('HSET', lead, 'accepted', '1', 'accepted_at', now_s, 'updated_at', now_s)
-  redis.call('HINCRBY', key('stats'), 'accepted', 1)
+  redis.call('HINCRBY', key('stats'), 'accepted', '1')
   -- From the assignment in hand (a reassigned lead's clock restarted).
   local assigned_at = tonumber(redis.call('HGET', lead, 'assigned_at') or '') or now
   record_speed(key('stl_accept'), math.max(0, now - assigned_at))

@@ -7,11 +7,14 @@
 -- <p>:kpi:d:<UTC day number>, and notes the day in <p>:kpi:days when the
 -- field starts (its first increment returns BY): a day with any field is noted.
 local KPI_DAY_MS = 86400000
+local kpi_day, kpi_day_text -- the last day number seen and its text, kept across calls
 local function kpi_add(at, field, by)
-  local day = string.format('%d', math.floor(at / KPI_DAY_MS))
+  local day = math.floor(at / KPI_DAY_MS)
+  if day ~= kpi_day then kpi_day, kpi_day_text = day, string.format('%d', day) end
   by = math.floor(by)
-  if redis.call('HINCRBY', key('kpi', 'd', day), field, string.format('%d', by)) == by then
-    redis.call('ZADD', key('kpi', 'days'), day, day)
+  if redis.call('HINCRBY', key('kpi', 'd', kpi_day_text), field,
+                by == 1 and '1' or string.format('%d', by)) == by then
+    redis.call('ZADD', key('kpi', 'days'), kpi_day_text, kpi_day_text)
   end
 end
 
@@ -19,7 +22,7 @@ end
 -- records, not a stream: a stream costs about 4.7 KB a lead), the last
 -- AUDIT_KEPT kept for the configured time after the lead's last decision.
 local AUDIT_KEPT = 50
-local audit_ttl_ms = nil -- read once per call of the script (reset where it starts)
+local audit_ttl_ms = nil -- text; read once per call of the script (reset where it starts)
 local function audit(lead_id, record)
   record.at = now
   local k = key('lead', lead_id, 'audit')
@@ -27,7 +30,8 @@ local function audit(lead_id, record)
     redis.call('LTRIM', k, -AUDIT_KEPT, -1)
   end
   audit_ttl_ms = audit_ttl_ms or
-                 tonumber(redis.call('HGET', key('settings'), 'audit_ttl_ms') or '') or 2592000000
+                 string.match(redis.call('HGET', key('settings'), 'audit_ttl_ms') or '', '^%d+$') or
+                 '2592000000'
   redis.call('PEXPIRE', k, audit_ttl_ms)
 end
 
@@ -70,8 +74,8 @@ end
 local function assign(lead_id, conf, rep, why, known)
   local q = conf.name
   local rk = key('rep', rep.id)
-  local open = redis.call('HINCRBY', rk, 'open', 1)
-  redis.call('HINCRBY', rk, 'assigned_total', 1)
+  local open = redis.call('HINCRBY', rk, 'open', '1')
+  redis.call('HINCRBY', rk, 'assigned_total', '1')
   redis.call('SADD', key('rep', rep.id, 'leads'), lead_id)
   bump_counters(rep)
   -- Round robin order: the rep just served moves to the back of every
@@ -82,7 +86,7 @@ local function assign(lead_id, conf, rep, why, known)
     redis.call('ZADD', key('queue', rq, 'rr'), 'XX', seq, rep.id)
   end
   index_load(rep.id, rep.lq, open, rep.capacity, seq)
-  redis.call('HINCRBY', key('queue', q, 'count'), rep.id, 1)
+  redis.call('HINCRBY', key('queue', q, 'count'), rep.id, '1')
   local lead = key('lead', lead_id)
   local state, attempt, first
   if known then
@@ -92,7 +96,7 @@ local function assign(lead_id, conf, rep, why, known)
     attempt = (tonumber(known.attempts) or 0) + 1
     first = not known.first_assigned_at
   else
-    attempt = redis.call('HINCRBY', lead, 'attempts', 1)
+    attempt = redis.call('HINCRBY', lead, 'attempts', '1')
     state = redis.call('HMGET', lead, 'ingested_at', 'score', 'qualified_at', 'ready_at',
                        'queued_at')
     first = redis.call('HSETNX', lead, 'first_assigned_at', now_s) == 1
@@ -127,9 +131,9 @@ local function assign(lead_id, conf, rep, why, known)
     -- The rep's speed to lead, on the day of the assignment.
     kpi_add(now, rep.id .. '|stl_ms_sum', math.floor(speed_ms))
     kpi_add(now, rep.id .. '|stl_n', 1)
-    redis.call('HINCRBY', key('stats'), 'assigned', 1)
+    redis.call('HINCRBY', key('stats'), 'assigned', '1')
   else
-    redis.call('HINCRBY', key('stats'), 'reassigned', 1)
+    redis.call('HINCRBY', key('stats'), 'reassigned', '1')
   end
   notify(conf, 'assignment', lead_id, rep.id, 'assigned to ' .. rep.id .. ' (' .. why .. ')')
   return {lead_id, q, rep.id, tostring(ingested_at), state[5] or '0', state[2] or '0', attempt, why}
@@ -138,7 +142,7 @@ end
 -- Takes LEAD_ID back from REP_ID: one open lead less, no SLA clock.
 local function unassign(lead_id, rep_id)
   if redis.call('SREM', key('rep', rep_id, 'leads'), lead_id) == 1 then
-    redis.call('HINCRBY', key('rep', rep_id), 'open', -1)
+    redis.call('HINCRBY', key('rep', rep_id), 'open', '-1')
     reindex_load(rep_id)
   end
   redis.call('ZREM', key('sla'), lead_id)
@@ -151,7 +155,7 @@ local function put_waiting(lead_id, conf, score, reason)
   redis.call('ZADD', key('queue', conf.name, 'waiting'), priority(score, seq), lead_id)
   redis.call('HSET', key('lead', lead_id), 'status', 'queued', 'queue', conf.name,
              'queued_at', now_s, 'updated_at', now_s, 'waiting_reason', reason)
-  redis.call('HINCRBY', key('stats'), 'queued', 1)
+  redis.call('HINCRBY', key('stats'), 'queued', '1')
   if conf.overflow_after_s > 0 then
     redis.call('ZADD', key('overflow'), 'NX', now + 1000 * conf.overflow_after_s, lead_id)
   end

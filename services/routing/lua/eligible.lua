@@ -16,15 +16,34 @@ local function in_windows(windows, t)
   return false
 end
 
--- The last start in LIST ("t0,t1,...") at or before T, or nil.
-local function period_start(list, t)
-  local found = nil
-  for v in string.gmatch(list or '', '%d+') do
-    local x = tonumber(v)
-    if x > t then break end
-    found = x
+-- Period lists ("t0,t1,...") parsed once and kept across calls (a rep's
+-- changes once a day at most): {numbers, texts}. Emptied when it holds
+-- PERIODS_KEPT lists.
+local PERIODS_KEPT = 4096
+local periods, periods_n = {}, 0
+local function parsed_periods(list)
+  local p = periods[list]
+  if p then return p end
+  p = {{}, {}}
+  for v in string.gmatch(list, '%d+') do
+    p[1][#p[1] + 1], p[2][#p[2] + 1] = tonumber(v), v
   end
-  return found
+  if periods_n >= PERIODS_KEPT then periods, periods_n = {}, 0 end
+  periods[list], periods_n = p, periods_n + 1
+  return p
+end
+
+-- The last start in LIST ("t0,t1,...") at or before T, and its text; nil
+-- when none.
+local function period_start(list, t)
+  local p = parsed_periods(list or '')
+  local starts, found = p[1], nil
+  for i = 1, #starts do
+    if starts[i] > t then break end
+    found = i
+  end
+  if not found then return nil end
+  return starts[found], p[2][found]
 end
 
 local REP_FIELDS = {'status', 'capacity', 'open', 'daily_cap', 'weekly_cap', 'avail', 'ooo',
@@ -42,11 +61,12 @@ local function rep_state(rep_id)
           team = r[13] or '', lq = r[14] or ''}
 end
 
--- The key of REP's counter for the local PERIOD ('day' or 'week') holding now.
+-- The key of REP's counter for the local PERIOD ('day' or 'week') holding
+-- now, and the period's start.
 local function counter_key(rep, period)
-  local start = period_start(period == 'day' and rep.days or rep.weeks, now)
+  local start, text = period_start(period == 'day' and rep.days or rep.weeks, now)
   if not start then return nil, nil end
-  return key('rep', rep.id, period, string.format('%d', start)), start
+  return key('rep', rep.id, period, text), start
 end
 
 local function counter(rep, period)
@@ -54,18 +74,21 @@ local function counter(rep, period)
   return k and (tonumber(redis.call('GET', k)) or 0) or 0
 end
 
--- Counts one assignment against REP's caps; the counters outlive their
--- period by a few days (for reports), then expire (set when a counter starts).
-local function bump_counters(rep)
-  for _, period in ipairs({'day', 'week'}) do
-    local k, start = counter_key(rep, period)
-    if k and redis.call('INCR', k) == 1 then
-      -- Relative to the script's now, not Redis' clock: a simulation replays
-      -- past days (leadopsctl simulate) and its counters must not vanish.
-      local keep = start + (period == 'day' and 3 or 15) * 86400000 - now
-      redis.call('PEXPIRE', k, math.max(keep, 86400000))
-    end
+-- Counts one assignment against REP's cap for PERIOD; the counter outlives
+-- its period by KEEP_DAYS, then expires (set when it starts).
+local function bump_counter(rep, period, keep_days)
+  local k, start = counter_key(rep, period)
+  if k and redis.call('INCR', k) == 1 then
+    -- Relative to the script's now, not Redis' clock: a simulation replays
+    -- past days (leadopsctl simulate) and its counters must not vanish.
+    local keep = start + keep_days * 86400000 - now
+    redis.call('PEXPIRE', k, string.format('%d', math.max(keep, 86400000)))
   end
+end
+
+local function bump_counters(rep)
+  bump_counter(rep, 'day', 3)
+  bump_counter(rep, 'week', 15)
 end
 
 -- Why REP cannot take any lead now, or nil when it can.

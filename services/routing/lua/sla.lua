@@ -12,14 +12,14 @@ local function breach(lead_id, rep_id, q, kind, text)
   local lead = key('lead', lead_id)
   unassign(lead_id, rep_id)
   redis.call('SADD', key('lead', lead_id, 'tried'), rep_id)
-  redis.call('HINCRBY', key('stats'), kind == 'sla' and 'sla_breaches' or 'rejected_by_rep', 1)
+  redis.call('HINCRBY', key('stats'), kind == 'sla' and 'sla_breaches' or 'rejected_by_rep', '1')
   notify(conf, kind == 'sla' and 'sla_breach' or 'rejected', lead_id, rep_id, text)
   local state = redis.call('HMGET', lead, 'attempts', 'score')
   local attempts = tonumber(state[1]) or 0
   local record = {op = kind, from_rep = rep_id, reason = text, attempts = attempts}
   local target = conf
   if attempts >= conf.max_attempts then
-    redis.call('HINCRBY', key('stats'), 'escalations', 1)
+    redis.call('HINCRBY', key('stats'), 'escalations', '1')
     redis.call('HSET', lead, 'escalated', '1')
     if conf.escalate_to ~= '' and conf.escalate_to ~= q then
       target = queue_conf(conf.escalate_to)
@@ -65,7 +65,7 @@ local function overflow_sweep(max)
     if h[1] == 'queued' and conf and conf.overflow_to ~= '' and
         redis.call('ZREM', key('queue', h[2], 'waiting'), lead_id) == 1 then
       moved = moved + 1
-      redis.call('HINCRBY', key('stats'), 'overflowed', 1)
+      redis.call('HINCRBY', key('stats'), 'overflowed', '1')
       redis.call('HSET', lead, 'attempts', 0, 'overflowed_from', h[2])
       local a = place(lead_id, queue_conf(conf.overflow_to), h[3],
                       {op = 'overflow', from_queue = h[2],
