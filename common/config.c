@@ -455,6 +455,7 @@ void config_destroy(config_t **self_p)
     free(self->grades);
     for (size_t i = 0; i < self->fit_rule_count; i++) {
         free(self->fit_rules[i].name);
+        free(self->fit_rules[i].reason);
         cond_clear(&self->fit_rules[i].cond);
     }
     free(self->fit_rules);

@@ -23,6 +23,8 @@ typedef struct {
     char *name; /* owned; shown in score reasons */
     cond_t cond;
     double points; /* positive or negative */
+    char *reason;  /* owned; the rule as a score reason, compact JSON:
+                    * {"rule":<name>,"condition":<cond described>,"points":<points>} */
 } fit_rule_t;
 
 typedef struct {

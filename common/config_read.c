@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "lead.h"
 
 int config_read_fail(loader_t *loader, const scalar_t *where_from, int line, const char *key,
@@ -456,7 +458,17 @@ int config_read_fit_rule(loader_t *loader, const yaml_tree_node_t *map, const ch
 {
     fit_rule_t *rule = (fit_rule_t *)array + index;
     if (config_read_item_string(loader, map, key, "name", NULL, &rule->name, NULL) != 0 ||
-        s_read_cond(loader, map, key, &rule->cond, 0, false) != 0)
+        s_read_cond(loader, map, key, &rule->cond, 0, false) != 0 ||
+        config_read_item_number(loader, map, key, "points", &rule->points, NULL) != 0)
         return -1;
-    return config_read_item_number(loader, map, key, "points", &rule->points, NULL);
+    /* Its score reason, made once: every lead it matches carries it. */
+    char described[256];
+    cond_describe(&rule->cond, described, sizeof described);
+    json_t *reason = json_pack("{s:s, s:s, s:f}", "rule", rule->name, "condition", described,
+                               "points", rule->points);
+    rule->reason = reason ? json_dumps(reason, JSON_COMPACT) : NULL;
+    json_decref(reason);
+    if (!rule->reason)
+        abort(); /* out of memory (the name and condition are valid UTF-8: read from YAML) */
+    return 0;
 }

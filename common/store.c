@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "store_value.h"
 
 #define STORE_MAX_SCRIPTS 32
 
@@ -44,112 +45,28 @@ struct store {
     int script_count;
 };
 
-/* One queued command: its arguments are copied so callers may reuse buffers. */
+/* One queued command, encoded (RESP) when queued: callers may reuse their
+ * buffers, and sending it is one copy. A script call's encoding starts at
+ * its KEYS: "FCALL <function> <nkeys>" is put before it when it is sent,
+ * from the store it runs on. */
 typedef struct {
-    int argc;
-    char **argv;  /* owned */
-    size_t *lens; /* owned */
-    int script;   /* -1 for a plain command; else argv[1] is the SHA slot */
+    size_t offset, length; /* of its encoding in the batch's buffer */
+    int argc;              /* the arguments encoded */
+    int script;            /* -1 for a plain command; else the script's slot */
+    int nkeys;
 } store_cmd_t;
 
 struct store_batch {
     store_cmd_t *cmds;
     size_t count, capacity;
+    char *buf; /* owned: every command's encoding */
+    size_t used, size;
     store_value_t **replies; /* owned, count entries after exec */
 };
 
 static char *s_strdup_or_null(const char *s)
 {
     return (s && *s) ? strdup(s) : NULL;
-}
-
-static store_value_t *s_value_from_reply(const redisReply *reply)
-{
-    store_value_t *value = calloc(1, sizeof *value);
-    if (!value)
-        abort();
-    switch (reply->type) {
-    case REDIS_REPLY_INTEGER:
-        value->type = STORE_INT;
-        value->integer = reply->integer;
-        break;
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-        value->type = reply->type == REDIS_REPLY_ERROR ? STORE_ERROR : STORE_STR;
-        value->str = malloc(reply->len + 1);
-        if (!value->str)
-            abort();
-        memcpy(value->str, reply->str, reply->len);
-        value->str[reply->len] = '\0';
-        value->len = reply->len;
-        break;
-    case REDIS_REPLY_ARRAY:
-        value->type = STORE_ARRAY;
-        value->count = reply->elements;
-        value->elements = calloc(reply->elements ? reply->elements : 1, sizeof *value->elements);
-        if (!value->elements)
-            abort();
-        for (size_t i = 0; i < reply->elements; i++)
-            value->elements[i] = s_value_from_reply(reply->element[i]);
-        break;
-    default:
-        value->type = STORE_NIL;
-    }
-    return value;
-}
-
-void store_value_free(store_value_t **value_p)
-{
-    if (!value_p || !*value_p)
-        return;
-    store_value_t *value = *value_p;
-    for (size_t i = 0; i < value->count; i++)
-        store_value_free(&value->elements[i]);
-    free(value->elements);
-    free(value->str);
-    free(value);
-    *value_p = NULL;
-}
-
-const store_value_t *store_value_at(const store_value_t *value, size_t index)
-{
-    if (!value || value->type != STORE_ARRAY || index >= value->count)
-        return NULL;
-    return value->elements[index];
-}
-
-long long store_value_int(const store_value_t *value, long long fallback)
-{
-    if (!value)
-        return fallback;
-    if (value->type == STORE_INT)
-        return value->integer;
-    if (value->type == STORE_STR && value->len) {
-        char *end;
-        long long n = strtoll(value->str, &end, 10);
-        return *end == '\0' ? n : fallback;
-    }
-    return fallback;
-}
-
-double store_value_double(const store_value_t *value, double fallback)
-{
-    if (!value)
-        return fallback;
-    if (value->type == STORE_INT)
-        return (double)value->integer;
-    if (value->type == STORE_STR && value->len) {
-        char *end;
-        double d = strtod(value->str, &end);
-        return *end == '\0' ? d : fallback;
-    }
-    return fallback;
-}
-
-const char *store_value_str(const store_value_t *value, const char *fallback)
-{
-    return (value && value->type == STORE_STR) ? value->str : fallback;
 }
 
 static void s_disconnect(store_t *self)
@@ -161,8 +78,8 @@ static void s_disconnect(store_t *self)
 }
 
 /* Sends one command synchronously on a connected context. Returns the
- * reply (hiredis-owned, freed by the caller) or NULL on I/O failure. */
-static redisReply *s_raw(store_t *self, int argc, const char **argv, const size_t *lens)
+ * reply (owned by the caller) or NULL on I/O failure. */
+static store_value_t *s_raw(store_t *self, int argc, const char **argv, const size_t *lens)
 {
     return redisCommandArgv(self->ctx, argc, argv, lens);
 }
@@ -171,18 +88,18 @@ static int s_load_script(store_t *self, const store_script_t *script, err_t *err
 {
     const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", script->library};
     size_t lens[] = {8, 4, 7, strlen(script->library)};
-    redisReply *reply = s_raw(self, 4, argv, lens);
+    store_value_t *reply = s_raw(self, 4, argv, lens);
     if (!reply)
         return err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port, self->ctx->errstr);
-    if (reply->type != REDIS_REPLY_STRING) {
-        bool old = reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "unknown command");
+    if (reply->type != STORE_STR) {
+        bool old = reply->type == STORE_ERROR && strstr(reply->str, "unknown command");
         err_set(err, ERR_IO, "redis: FUNCTION LOAD %s failed: %s%s", script->name,
-                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply",
+                reply->type == STORE_ERROR ? reply->str : "unexpected reply",
                 old ? " (LeadOps needs Redis 7.0 or later)" : "");
-        freeReplyObject(reply);
+        store_value_free(&reply);
         return -1;
     }
-    freeReplyObject(reply);
+    store_value_free(&reply);
     return 0;
 }
 
@@ -251,14 +168,15 @@ static int s_connect(store_t *self, err_t *err)
         return -1;
     }
     redisSetTimeout(ctx, timeout);
+    ctx->reader->fn = store_value_reply_functions(); /* replies are store_value_t */
     self->ctx = ctx;
 
     if (self->password) {
-        redisReply *reply = self->user ? redisCommand(ctx, "AUTH %s %s", self->user, self->password)
-                                       : redisCommand(ctx, "AUTH %s", self->password);
-        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
-        if (reply)
-            freeReplyObject(reply);
+        store_value_t *reply = self->user
+                                   ? redisCommand(ctx, "AUTH %s %s", self->user, self->password)
+                                   : redisCommand(ctx, "AUTH %s", self->password);
+        bool ok = reply && reply->type != STORE_ERROR;
+        store_value_free(&reply);
         if (!ok) {
             s_disconnect(self);
             return err_set(err, ERR_IO,
@@ -268,10 +186,9 @@ static int s_connect(store_t *self, err_t *err)
         }
     }
     if (self->db) {
-        redisReply *reply = redisCommand(ctx, "SELECT %d", self->db);
-        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
-        if (reply)
-            freeReplyObject(reply);
+        store_value_t *reply = redisCommand(ctx, "SELECT %d", self->db);
+        bool ok = reply && reply->type != STORE_ERROR;
+        store_value_free(&reply);
         if (!ok) {
             s_disconnect(self);
             return err_set(err, ERR_IO, "redis %s:%d: SELECT %d failed", self->host, self->port,
@@ -368,15 +285,12 @@ store_value_t *store_commandv(store_t *self, int argc, const char **argv, const 
 {
     if (s_connect(self, err) < 0)
         return NULL;
-    redisReply *reply = s_raw(self, argc, argv, lens);
+    store_value_t *reply = s_raw(self, argc, argv, lens);
     if (!reply) {
         err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port, self->ctx->errstr);
         s_disconnect(self);
-        return NULL;
     }
-    store_value_t *value = s_value_from_reply(reply);
-    freeReplyObject(reply);
-    return value;
+    return reply;
 }
 
 store_value_t *store_command(store_t *self, err_t *err, const char *fmt, ...)
@@ -385,16 +299,13 @@ store_value_t *store_command(store_t *self, err_t *err, const char *fmt, ...)
         return NULL;
     va_list ap;
     va_start(ap, fmt);
-    redisReply *reply = redisvCommand(self->ctx, fmt, ap);
+    store_value_t *reply = redisvCommand(self->ctx, fmt, ap);
     va_end(ap);
     if (!reply) {
         err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port, self->ctx->errstr);
         s_disconnect(self);
-        return NULL;
     }
-    store_value_t *value = s_value_from_reply(reply);
-    freeReplyObject(reply);
-    return value;
+    return reply;
 }
 
 /* Redis no longer has the function (FUNCTION FLUSH, or a restart without
@@ -440,13 +351,8 @@ static void s_batch_free_replies(store_batch_t *self)
 void store_batch_reset(store_batch_t *self)
 {
     s_batch_free_replies(self);
-    for (size_t i = 0; i < self->count; i++) {
-        for (int a = 0; a < self->cmds[i].argc; a++)
-            free(self->cmds[i].argv[a]);
-        free(self->cmds[i].argv);
-        free(self->cmds[i].lens);
-    }
     self->count = 0;
+    self->used = 0;
 }
 
 void store_batch_destroy(store_batch_t **self_p)
@@ -455,6 +361,7 @@ void store_batch_destroy(store_batch_t **self_p)
         return;
     store_batch_reset(*self_p);
     free((*self_p)->cmds);
+    free((*self_p)->buf);
     free(*self_p);
     *self_p = NULL;
 }
@@ -464,8 +371,40 @@ size_t store_batch_count(const store_batch_t *self)
     return self->count;
 }
 
-/* Appends a command with EXTRA leading slots left empty for the caller. */
-static store_cmd_t *s_batch_push(store_batch_t *self, int extra, int argc, const char **argv,
+/* Writes "<MARK><N>\r\n" at OUT; returns its length. */
+static size_t s_put_count(char *out, char mark, size_t n)
+{
+    char digits[24];
+    size_t d = 0;
+    do {
+        digits[d++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    size_t len = 0;
+    out[len++] = mark;
+    while (d)
+        out[len++] = digits[--d];
+    out[len++] = '\r';
+    out[len++] = '\n';
+    return len;
+}
+
+static void s_reserve(store_batch_t *self, size_t more)
+{
+    if (self->used + more <= self->size)
+        return;
+    size_t size = self->size ? self->size : 4096;
+    while (size < self->used + more)
+        size *= 2;
+    self->buf = realloc(self->buf, size);
+    if (!self->buf)
+        abort();
+    self->size = size;
+}
+
+/* Appends a command: the "*<count>" header when COUNT > 0, then ARGC
+ * arguments (as bulk strings). */
+static store_cmd_t *s_batch_push(store_batch_t *self, size_t count, int argc, const char **argv,
                                  const size_t *lens)
 {
     s_batch_free_replies(self);
@@ -476,76 +415,87 @@ static store_cmd_t *s_batch_push(store_batch_t *self, int extra, int argc, const
             abort();
     }
     store_cmd_t *cmd = &self->cmds[self->count++];
-    cmd->argc = argc + extra;
-    cmd->argv = calloc((size_t)cmd->argc, sizeof *cmd->argv);
-    cmd->lens = calloc((size_t)cmd->argc, sizeof *cmd->lens);
-    if (!cmd->argv || !cmd->lens)
-        abort();
+    cmd->offset = self->used;
+    cmd->argc = argc;
+    cmd->script = -1;
+    cmd->nkeys = 0;
+    if (count) {
+        s_reserve(self, 24);
+        self->used += s_put_count(self->buf + self->used, '*', count);
+    }
     for (int i = 0; i < argc; i++) {
         size_t len = lens ? lens[i] : strlen(argv[i]);
-        cmd->argv[extra + i] = malloc(len + 1);
-        if (!cmd->argv[extra + i])
-            abort();
-        memcpy(cmd->argv[extra + i], argv[i], len);
-        cmd->argv[extra + i][len] = '\0';
-        cmd->lens[extra + i] = len;
+        s_reserve(self, len + 26);
+        char *out = self->buf + self->used;
+        size_t n = s_put_count(out, '$', len);
+        memcpy(out + n, argv[i], len);
+        n += len;
+        out[n++] = '\r';
+        out[n++] = '\n';
+        self->used += n;
     }
-    cmd->script = -1;
+    cmd->length = self->used - cmd->offset;
     return cmd;
 }
 
 void store_batch_command(store_batch_t *self, int argc, const char **argv, const size_t *lens)
 {
-    s_batch_push(self, 0, argc, argv, lens);
+    s_batch_push(self, (size_t)argc, argc, argv, lens);
 }
 
 void store_batch_script(store_batch_t *self, int script, int nkeys, int argc, const char **argv,
                         const size_t *lens)
 {
-    /* FCALL <function> <nkeys> args...: the function's name is filled at exec
-     * time, from the store the batch runs on. */
-    store_cmd_t *cmd = s_batch_push(self, 3, argc, argv, lens);
+    store_cmd_t *cmd = s_batch_push(self, 0, argc, argv, lens);
     cmd->script = script;
-    cmd->argv[0] = strdup("FCALL");
-    cmd->lens[0] = 5;
-    cmd->argv[1] = NULL;
-    char n[16];
-    int len = snprintf(n, sizeof n, "%d", nkeys);
-    cmd->argv[2] = strdup(n);
-    cmd->lens[2] = (size_t)len;
+    cmd->nkeys = nkeys;
 }
 
-static void s_fill_function(store_t *self, store_cmd_t *cmd)
+/* Appends CMD of BATCH to the connection's output: a script call behind
+ * "FCALL <function> <nkeys>". */
+static void s_append(store_t *self, const store_batch_t *batch, const store_cmd_t *cmd)
 {
-    if (cmd->script < 0)
-        return;
-    free(cmd->argv[1]);
-    cmd->argv[1] = strdup(self->scripts[cmd->script].function);
-    cmd->lens[1] = strlen(cmd->argv[1]);
+    if (cmd->script >= 0) {
+        const char *function = self->scripts[cmd->script].function;
+        size_t len = strlen(function);
+        char head[sizeof self->scripts[0].function + 96];
+        size_t n = s_put_count(head, '*', (size_t)cmd->argc + 3);
+        memcpy(head + n, "$5\r\nFCALL\r\n", 11);
+        n += 11;
+        n += s_put_count(head + n, '$', len);
+        memcpy(head + n, function, len);
+        n += len;
+        head[n++] = '\r';
+        head[n++] = '\n';
+        char nkeys[24];
+        int nkeys_len = snprintf(nkeys, sizeof nkeys, "%d", cmd->nkeys);
+        n += s_put_count(head + n, '$', (size_t)nkeys_len);
+        memcpy(head + n, nkeys, (size_t)nkeys_len);
+        n += (size_t)nkeys_len;
+        head[n++] = '\r';
+        head[n++] = '\n';
+        redisAppendFormattedCommand(self->ctx, head, n);
+    }
+    redisAppendFormattedCommand(self->ctx, batch->buf + cmd->offset, cmd->length);
 }
 
 /* Pipelines every command of BATCH whose reply slot is still empty. */
 static int s_batch_round(store_t *self, store_batch_t *batch, err_t *err)
 {
+    for (size_t i = 0; i < batch->count; i++)
+        if (!batch->replies[i])
+            s_append(self, batch, &batch->cmds[i]);
     for (size_t i = 0; i < batch->count; i++) {
         if (batch->replies[i])
             continue;
-        s_fill_function(self, &batch->cmds[i]);
-        redisAppendCommandArgv(self->ctx, batch->cmds[i].argc, (const char **)batch->cmds[i].argv,
-                               batch->cmds[i].lens);
-    }
-    for (size_t i = 0; i < batch->count; i++) {
-        if (batch->replies[i])
-            continue;
-        redisReply *reply = NULL;
+        store_value_t *reply = NULL;
         if (redisGetReply(self->ctx, (void **)&reply) != REDIS_OK || !reply) {
             err_set(err, ERR_IO, "redis %s:%d: %s", self->host, self->port,
                     self->ctx->errstr[0] ? self->ctx->errstr : "connection lost");
             s_disconnect(self);
             return -1;
         }
-        batch->replies[i] = s_value_from_reply(reply);
-        freeReplyObject(reply);
+        batch->replies[i] = reply;
     }
     return 0;
 }

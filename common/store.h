@@ -6,8 +6,9 @@
  * library (FUNCTION LOAD; Redis 7.0 or later) on each (re)connect and calls
  * them by FCALL, reloading when Redis lost them (see store.c).
  *
- * Replies are copied into store_value_t trees, so no redisReply leaves
- * store.c. Batches pipeline many commands in one round trip: that is how
+ * Replies are read as store_value_t trees (hiredis' reader makes them:
+ * store_value.c), so no redisReply leaves the store. Batches encode their
+ * commands as they are queued and pipeline them in one round trip: that is how
  * services keep far above the ~12k msgs/s that one synchronous round trip per
  * message allows. A store_t belongs to one thread. */
 #ifndef LEADOPS_STORE_H

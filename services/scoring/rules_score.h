@@ -15,6 +15,11 @@
  * "points": 15}. */
 double rules_fit(const config_t *cfg, const Leadops__Lead *lead, json_t *reasons);
 
+/* rules_fit with the reasons as the JSON text of that array, compact
+ * (*REASONS: the caller frees): what scoring stores on the lead, made from
+ * each rule's reason text without building JSON objects per lead. */
+double rules_fit_text(const config_t *cfg, const Leadops__Lead *lead, char **reasons);
+
 /* The fit grade for FIT: the first configured band whose min it reaches,
  * or "D" when no band matches. Borrowed from CFG. */
 const char *rules_grade(const config_t *cfg, double fit);

@@ -142,7 +142,7 @@ const scoring_stats_t *scoring_stats(const scoring_t *self)
  * (caller frees; NULL when nothing changed), or NULL when the stored lead
  * cannot be read. */
 static uint8_t *s_merge(scoring_t *self, const scoring_pending_t *p, const store_value_t *fetch,
-                        size_t *size, char **changes_text, double *fit, json_t *reasons,
+                        size_t *size, char **changes_text, double *fit, char **reasons,
                         double *model_p, json_t *model_top)
 {
     const config_t *cfg = self->cfg;
@@ -162,7 +162,7 @@ static uint8_t *s_merge(scoring_t *self, const scoring_pending_t *p, const store
             return NULL;
     }
     lead_set_str(&base->lead_id, p->lead_id);
-    *fit = rules_fit(cfg, base, reasons);
+    *fit = rules_fit_text(cfg, base, reasons);
     *model_p = self->model ? model_live_predict(self->model, base, model_top,
                                                 (size_t)cfg->model_top_features, NULL)
                            : -1;
@@ -200,18 +200,17 @@ static bool s_queue_apply(scoring_t *self, scoring_pending_t *p, const store_val
         apply_call_queue(self->apply, self->apply_batch, self->apply_script, &event);
         return true;
     }
-    char *changes = NULL;
-    json_t *reasons = json_array(), *top = json_array();
-    uint8_t *merged = s_merge(self, p, fetch, &event.lead_pb_len, &changes, &event.fit, reasons,
-                              &event.model_p, top);
+    char *changes = NULL, *reasons_text = NULL;
+    /* The model's top contributions: only with a model. */
+    json_t *top = self->model ? json_array() : NULL;
+    uint8_t *merged = s_merge(self, p, fetch, &event.lead_pb_len, &changes, &event.fit,
+                              &reasons_text, &event.model_p, top);
     if (!merged) {
-        json_decref(reasons);
+        free(reasons_text);
         json_decref(top);
         return false;
     }
-    char *reasons_text = json_dumps(reasons, JSON_COMPACT);
-    char *top_text = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    json_decref(reasons);
+    char *top_text = top ? json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(top);
     event.lead_pb = merged;
     event.grade = rules_grade(self->cfg, event.fit);

@@ -58,6 +58,12 @@ static void test_fit_points_and_reasons(void **state)
     /* industry 15 + size 15 + title 10 + source 10 + company 5 */
     assert_true(rules_fit(cfg, lead, reasons) == 55);
     assert_int_equal(json_array_size(reasons), 5);
+    /* The text scoring stores is the same array as JSON. */
+    char *text = NULL, *dumped = json_dumps(reasons, JSON_COMPACT);
+    assert_true(rules_fit_text(cfg, lead, &text) == 55);
+    assert_string_equal(text, dumped);
+    free(text);
+    free(dumped);
     json_t *first = json_array_get(reasons, 0);
     assert_string_equal(json_string_value(json_object_get(first, "rule")), "target industry");
     assert_non_null(strstr(json_string_value(json_object_get(first, "condition")), "software"));
@@ -69,6 +75,14 @@ static void test_fit_points_and_reasons(void **state)
     lead = s_lead("{\"lead_id\":\"b\",\"email\":\"someone@gmail.com\",\"company_size\":3}");
     /* free mail: -10, nothing else */
     assert_true(rules_fit(cfg, lead, NULL) == -10);
+    assert_true(rules_fit_text(cfg, lead, &text) == -10);
+    assert_non_null(strstr(text, "\"points\":-10"));
+    free(text);
+    leadops__lead__free_unpacked(lead, NULL);
+    lead = s_lead("{\"lead_id\":\"c\"}"); /* no rule matches: an empty array */
+    assert_true(rules_fit_text(cfg, lead, &text) == 0);
+    assert_string_equal(text, "[]");
+    free(text);
     assert_string_equal(rules_grade(cfg, -10), "D");
     leadops__lead__free_unpacked(lead, NULL);
     assert_string_equal(rules_grade(cfg, 30), "B");
