@@ -27,13 +27,18 @@
  * reads every one of them each routing.reprioritize_s) while the bench
  * queue's leads are assigned: what a million waiting leads cost the rest.
  *
+ * The services, and this process's own sending and listening, run at nice
+ * 5 (--nice N), Redis at 0: as deploy/stack.sh runs them. On a machine
+ * whose cores they share, Redis, which every lead passes three times, goes
+ * first; at 0 the tail at 5,000/s doubles on two cores (README).
+ *
  * Children are stopped by pid on every way out and die with the bench.
  *
  * With --instances 2, a second scoring and a second routing instance share
  * the work (the senders bind their PUSH, ">tcp://"; see zutil.h).
  *
  * usage: bench_pipeline [--leads N] [--rate R] [--reps K] [--queued Q]
- *                       [--instances 1|2] [--json FILE] [--bin DIR]
+ *                       [--instances 1|2] [--nice N] [--json FILE] [--bin DIR]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -353,7 +359,7 @@ static int s_write_json(const char *path, const options_t *opts, const stack_res
         return err_set(err, ERR_IO, "%s: %s", path, strerror(errno));
     fprintf(f, "{\n  \"leads\": %ld, \"reps\": %d, \"queued\": %ld, \"instances\": %d,\n",
             opts->leads, opts->reps, opts->queued, opts->instances);
-    fprintf(f, "  \"strategy\": \"%s\",\n", opts->strategy);
+    fprintf(f, "  \"strategy\": \"%s\", \"nice\": %d,\n", opts->strategy, opts->nice);
     fprintf(f, "  \"runs\": [\n");
     s_json_run(f, &stack->full, stack->paced_count ? "," : "");
     for (int r = 0; r < stack->paced_count; r++)
@@ -383,7 +389,8 @@ static int s_usage(FILE *out, int rc)
 {
     fprintf(out,
             "usage: bench_pipeline [--leads N] [--rate R] [--reps K] [--queued Q]\n"
-            "                      [--strategy S] [--instances 1|2] [--json FILE] [--bin DIR]\n"
+            "                      [--strategy S] [--instances 1|2] [--nice N] [--json FILE]\n"
+            "                      [--bin DIR]\n"
             "Leads through ingest, scoring, routing and reporting (child processes on a private\n"
             "redis-server), measured from the Assignment events, next to redis-benchmark\n"
             "calling routing.lua's 'route' pipelined in the same run.\n"
@@ -394,6 +401,8 @@ static int s_usage(FILE *out, int rc)
             "  --strategy S the queue's: round_robin (default), weighted or least_loaded\n"
             "  --queued Q   Q leads waiting in a second queue (its one rep away) all along\n"
             "  --instances 2  two scoring and two routing instances sharing the work\n"
+            "  --nice N     the services' and the load's CPU priority, Redis at 0 (default 5,\n"
+            "               as deploy/stack.sh runs the services; 0: all alike)\n"
             "  --json FILE  write the figures as JSON too\n"
             "  --bin DIR    where the leadops-* programs are (default: next to this one)\n",
             RATE_SECONDS);
@@ -402,7 +411,8 @@ static int s_usage(FILE *out, int rc)
 
 int main(int argc, char **argv)
 {
-    options_t opts = {.leads = 20000, .reps = 10, .instances = 1, .strategy = "round_robin"};
+    options_t opts = {
+        .leads = 20000, .reps = 10, .instances = 1, .strategy = "round_robin", .nice = 5};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--leads") == 0 && i + 1 < argc)
             opts.leads = atol(argv[++i]);
@@ -414,6 +424,8 @@ int main(int argc, char **argv)
             opts.reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--strategy") == 0 && i + 1 < argc)
             opts.strategy = argv[++i];
+        else if (strcmp(argv[i], "--nice") == 0 && i + 1 < argc)
+            opts.nice = atoi(argv[++i]);
         else if (strcmp(argv[i], "--queued") == 0 && i + 1 < argc)
             opts.queued = atol(argv[++i]);
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
@@ -435,9 +447,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (opts.reps < 1 || opts.reps > 10000 || opts.leads < 1 || opts.leads > 10000000 ||
-        opts.rate < 0 || opts.queued < 0) {
+        opts.rate < 0 || opts.queued < 0 || opts.nice < 0 || opts.nice > 19) {
         fprintf(stderr, "bench_pipeline: --reps 1..10000, --leads 1..10^7, --rate and "
-                        "--queued >= 0\n");
+                        "--queued >= 0, --nice 0..19\n");
         return 2;
     }
     if (!opts.bin_dir[0])
@@ -473,15 +485,23 @@ int main(int argc, char **argv)
                                              .reps = opts.reps,
                                              .strategy = opts.strategy};
     if (bench_redis_benchmark(&reference_run, store, script, &children.benchmark, &reference,
-                              &err) < 0 ||
-        s_bench_stack(&children, &opts, store, prefix_stack, &stack, &err) < 0)
+                              &err) < 0)
+        goto done;
+    /* From here on this thread, the threads it starts (ZeroMQ's, the
+     * listener) and the services it forks run at opts.nice; Redis, started
+     * before, keeps its priority. */
+    if (opts.nice && setpriority(PRIO_PROCESS, 0, opts.nice) < 0) {
+        err_set(&err, ERR_IO, "setpriority(%d): %s", opts.nice, strerror(errno));
+        goto done;
+    }
+    if (s_bench_stack(&children, &opts, store, prefix_stack, &stack, &err) < 0)
         goto done;
 
     printf("pipeline: %ld leads at full speed, %d reps of one %s queue, %ld leads "
-           "waiting in another, %d scoring and %d routing instance(s), private Redis %s:%d (no "
-           "persistence)\n",
+           "waiting in another, %d scoring and %d routing instance(s) at nice %d, private Redis "
+           "%s:%d (nice 0, no persistence)\n",
            opts.leads, opts.reps, opts.strategy, opts.queued, opts.instances, opts.instances,
-           opts.redis_host, opts.redis_port);
+           opts.nice, opts.redis_host, opts.redis_port);
     printf("  %-30s %8s %8s %10s %8s %8s %8s\n", "run (send -> Assignment)", "leads", "seconds",
            "leads/s", "p50 ms", "p99 ms", "p99.9 ms");
     s_print_run(&stack.full);

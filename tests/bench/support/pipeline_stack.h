@@ -30,6 +30,7 @@ typedef struct {
     const char *strategy; /* of the one queue: round_robin, weighted or least_loaded */
     int instances;        /* of scoring and of routing: 1 or 2 */
     long queued;
+    int nice; /* of the services and of this process's load, Redis at its own (0 here) */
     char json_path[PATH_MAX]; /* "" : no JSON */
     char redis_host[256];
     int redis_port;
