@@ -458,7 +458,7 @@ static void s_append(store_t *self, const store_batch_t *batch, const store_cmd_
     if (cmd->script >= 0) {
         const char *function = self->scripts[cmd->script].function;
         size_t len = strlen(function);
-        char head[sizeof self->scripts[0].function + 96];
+        char head[sizeof self->scripts[0].function + 128];
         size_t n = s_put_count(head, '*', (size_t)cmd->argc + 3);
         memcpy(head + n, "$5\r\nFCALL\r\n", 11);
         n += 11;
