@@ -6,10 +6,11 @@
  * The stack: one round-robin queue ("bench", from stage mql on), K online
  * reps with room for every lead, the sample fit rules; every lead scores 55
  * (software, 800 employees, CTO, referral, a company) and so enters mql and
- * is routed at once. Ingest, scoring and routing publish their events to a
- * SUB the bench binds; the bench timestamps each Assignment and forwards
- * every event to reporting's own events endpoint, so reporting does its
- * usual work (and costs its usual CPU) one hop later.
+ * is routed at once. Ingest and scoring publish their events to reporting,
+ * as in any deployment; routing publishes to a SUB the bench binds, and the
+ * bench timestamps each Assignment and forwards routing's events to
+ * reporting, so reporting does its usual work (and costs its usual CPU),
+ * routing's events one hop later.
  *
  * Measured, in one run against one Redis:
  *  - redis-benchmark -P 16 -c 4 calling routing.lua's 'route' (with the lead

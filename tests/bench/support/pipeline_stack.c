@@ -59,8 +59,9 @@ static int s_write_config(children_t *children, int reps, const char *strategy, 
     return bench_config_close(f, children->config_path, err);
 }
 
-/* Starts the four services on PREFIX. Ingest, scoring and routing publish
- * to BENCH_EVENTS_EP (the bench's SUB), reporting binds REPORTING_EVENTS_EP. */
+/* Starts the four services on PREFIX. Reporting binds REPORTING_EVENTS_EP,
+ * ingest and scoring publish to it, as in any deployment; routing publishes
+ * to BENCH_EVENTS_EP (the bench's SUB, which forwards its events). */
 int pipeline_start(children_t *children, const options_t *opts, const char *prefix,
                    const char *ingest_ep, const char *bench_events_ep,
                    const char *reporting_events_ep, err_t *err)
@@ -88,8 +89,9 @@ int pipeline_start(children_t *children, const options_t *opts, const char *pref
                          strerror(errno));
             break;
         }
-        bool reporting = s == SERVICE_COUNT - 1, second = s >= SERVICE_COUNT;
+        bool second = s >= SERVICE_COUNT;
         bool scoring = strcmp(pipeline_services[s], "leadops-scoring") == 0;
+        bool routing = strcmp(pipeline_services[s], "leadops-routing") == 0;
         char vars[11][PATH_MAX], *var_list[11];
         snprintf(vars[0], sizeof vars[0], "LEADOPS_REDIS_HOST=%s", opts->redis_host);
         snprintf(vars[1], sizeof vars[1], "LEADOPS_REDIS_PORT=%d", opts->redis_port);
@@ -106,7 +108,7 @@ int pipeline_start(children_t *children, const options_t *opts, const char *pref
                      routing_ep[1]);
         snprintf(vars[6], sizeof vars[6], "LEADOPS_ENDPOINTS_COMMANDS=%s", commands_ep[second]);
         snprintf(vars[7], sizeof vars[7], "LEADOPS_ENDPOINTS_EVENTS=%s",
-                 reporting ? reporting_events_ep : bench_events_ep);
+                 routing ? bench_events_ep : reporting_events_ep);
         snprintf(vars[8], sizeof vars[8], "LEADOPS_LOG_LEVEL=warn");
         snprintf(vars[9], sizeof vars[9], "LEADOPS_HTTP_INGEST_LISTEN=127.0.0.1:0");
         snprintf(vars[10], sizeof vars[10], "LEADOPS_HTTP_REPORTING_LISTEN=127.0.0.1:0");

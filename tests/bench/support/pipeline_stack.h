@@ -49,8 +49,9 @@ typedef struct {
 void pipeline_stop(children_t *children);
 
 /* Writes the config and starts the services on PREFIX: ingest on INGEST_EP;
- * ingest, scoring and routing publish to BENCH_EVENTS_EP (the bench's SUB),
- * reporting binds REPORTING_EVENTS_EP. 0, or -1 with *err set. */
+ * routing publishes to BENCH_EVENTS_EP (the bench's SUB), ingest and
+ * scoring to REPORTING_EVENTS_EP, which reporting binds. 0, or -1 with *err
+ * set. */
 int pipeline_start(children_t *children, const options_t *opts, const char *prefix,
                    const char *ingest_ep, const char *bench_events_ep,
                    const char *reporting_events_ep, err_t *err);
