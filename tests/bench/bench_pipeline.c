@@ -21,7 +21,11 @@
  *    CPU seconds per 1,000 leads of each process from /proc/PID/stat, their
  *    VmRSS after it, and Redis used_memory growth per lead;
  *  - paced: RATE_SECONDS of leads at 1,000/s, 5,000/s (or --rate R) and at
- *    half the full speed; latency send -> Assignment p50/p99/p99.9.
+ *    half the full speed; latency p50/p99/p99.9 from the send to the
+ *    Assignment's arrival at the bench (what a producer and a listener see:
+ *    two hops and this process's own scheduling more), and from intake to
+ *    assignment by the Assignment event's own times (assigned_at_ms -
+ *    ingested_at_ms: the pipeline's part, in whole ms).
  * With --queued Q, Q leads wait in a second queue, "backlog", before the
  * stack starts: leads of score 55 at stage mql whose only rep is away, as
  * a team with a backlog has them. Routing keeps them (its re-ordering pass
@@ -82,7 +86,9 @@ typedef struct {
     long count;
     double target_rate; /* 0: full speed */
     double seconds, per_second;
-    double p50_ms, p99_ms, p999_ms;
+    double p50_ms, p99_ms, p999_ms; /* send -> Assignment received, as the bench saw them */
+    double intake_ms[3];            /* intake -> assignment by the events' own times:
+                                     * p50, p99, p99.9 (whole ms) */
 } run_t;
 
 /* Per process: CPU over the full-speed run and memory after it. */
@@ -137,12 +143,14 @@ static int s_check(void *children, err_t *err)
     return pipeline_check(children, err);
 }
 
-/* Fills OUT from the leads FIRST..FIRST+COUNT-1, timed from send to Assignment. */
-static int s_run_result(const int64_t *sent_us, const int64_t *assigned_us, long first, long count,
-                        run_t *out, err_t *err)
+/* Fills OUT from the leads FIRST..FIRST+COUNT-1, timed from send to
+ * Assignment and from intake to assignment (INTAKE_MS). */
+static int s_run_result(const int64_t *sent_us, const int64_t *assigned_us,
+                        const int32_t *intake_ms, long first, long count, run_t *out, err_t *err)
 {
     bench_latency_t latency;
-    if (bench_latency(sent_us, assigned_us, first, count, &latency, err) < 0)
+    if (bench_latency(sent_us, assigned_us, first, count, &latency, err) < 0 ||
+        bench_percentiles_ms(intake_ms, first, count, out->intake_ms, err) < 0)
         return -1;
     out->count = count;
     out->seconds = latency.seconds;
@@ -230,8 +238,10 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     long most = opts->leads * (1 + rate_count * RATE_SECONDS) + 1000000;
     int64_t *sent_us = calloc((size_t)most, sizeof *sent_us);
     int64_t *assigned_us = calloc((size_t)most, sizeof *assigned_us);
+    int32_t *intake_ms = calloc((size_t)most, sizeof *intake_ms);
     bench_listener_t listener;
     bench_listener_init(&listener, most, assigned_us);
+    listener.intake_ms = intake_ms;
     void *ctx = zmq_ctx_new();
     listener.sub = zmq_socket(ctx, ZMQ_SUB);
     listener.forward = zmq_socket(ctx, ZMQ_PUB);
@@ -245,7 +255,7 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     pthread_t listener_thread;
     bool listening = false;
     int rc = -1;
-    if (!sent_us || !assigned_us) {
+    if (!sent_us || !assigned_us || !intake_ms) {
         err_set(err, ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -280,7 +290,7 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     long long memory_before = bench_redis_used_memory(store, err);
     if (memory_before < 0 || bench_redis_reset_stats(store, err) < 0 ||
         s_drive(producer, &listener, children, sent_us, 0, opts->leads, 0, err) < 0 ||
-        s_run_result(sent_us, assigned_us, 0, opts->leads, &out->full, err) < 0)
+        s_run_result(sent_us, assigned_us, intake_ms, 0, opts->leads, &out->full, err) < 0)
         goto done;
     for (int s = 0; s <= processes; s++) {
         out->usage[s].name = s < processes ? pipeline_labels[s] : "redis-server";
@@ -314,7 +324,7 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
         s_progress("%s: %ld leads", run->what, count);
         if (s_drive(producer, &listener, children, sent_us, next_index, count, run->target_rate,
                     err) < 0 ||
-            s_run_result(sent_us, assigned_us, next_index, count, run, err) < 0)
+            s_run_result(sent_us, assigned_us, intake_ms, next_index, count, run, err) < 0)
             goto done;
         next_index += count;
         out->paced_count = r + 1;
@@ -334,22 +344,26 @@ done:
     zmq_ctx_term(ctx);
     free(sent_us);
     free(assigned_us);
+    free(intake_ms);
     return rc;
 }
 
 static void s_print_run(const run_t *run)
 {
-    printf("  %-30s %8ld %8.2f %10.0f %8.2f %8.2f %8.2f\n", run->what, run->count, run->seconds,
-           run->per_second, run->p50_ms, run->p99_ms, run->p999_ms);
+    printf("  %-26s %6ld %7.2f %8.0f   %8.2f %8.2f %8.2f   %6.0f %6.0f %6.0f\n", run->what,
+           run->count, run->seconds, run->per_second, run->p50_ms, run->p99_ms, run->p999_ms,
+           run->intake_ms[0], run->intake_ms[1], run->intake_ms[2]);
 }
 
 static void s_json_run(FILE *f, const run_t *run, const char *tail)
 {
     fprintf(f,
             "    {\"what\": \"%s\", \"target_rate\": %.0f, \"leads\": %ld, \"seconds\": %.3f, "
-            "\"per_second\": %.1f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"p999_ms\": %.3f}%s\n",
+            "\"per_second\": %.1f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"p999_ms\": %.3f, "
+            "\"intake_p50_ms\": %.0f, \"intake_p99_ms\": %.0f, \"intake_p999_ms\": %.0f}%s\n",
             run->what, run->target_rate, run->count, run->seconds, run->per_second, run->p50_ms,
-            run->p99_ms, run->p999_ms, tail);
+            run->p99_ms, run->p999_ms, run->intake_ms[0], run->intake_ms[1], run->intake_ms[2],
+            tail);
 }
 
 static int s_write_json(const char *path, const options_t *opts, const stack_result_t *stack,
@@ -503,8 +517,10 @@ int main(int argc, char **argv)
            "%s:%d (nice 0, no persistence)\n",
            opts.leads, opts.reps, opts.strategy, opts.queued, opts.instances, opts.instances,
            opts.nice, opts.redis_host, opts.redis_port);
-    printf("  %-30s %8s %8s %10s %8s %8s %8s\n", "run (send -> Assignment)", "leads", "seconds",
-           "leads/s", "p50 ms", "p99 ms", "p99.9 ms");
+    printf("  %-26s %6s %7s %8s   %-26s   %-20s\n", "", "", "", "", "send -> Assignment, ms",
+           "intake -> assigned");
+    printf("  %-26s %6s %7s %8s   %8s %8s %8s   %6s %6s %6s\n", "run", "leads", "seconds",
+           "leads/s", "p50", "p99", "p99.9", "p50", "p99", "p99.9");
     s_print_run(&stack.full);
     for (int r = 0; r < stack.paced_count; r++)
         s_print_run(&stack.paced[r]);

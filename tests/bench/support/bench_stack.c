@@ -348,6 +348,7 @@ void bench_listener_init(bench_listener_t *self, long lead_count, int64_t *assig
     self->forward = NULL;
     self->lead_count = lead_count;
     self->assigned_us = assigned_us;
+    self->intake_ms = NULL;
     atomic_init(&self->received, 0);
     atomic_init(&self->warmed_up, 0);
     atomic_init(&self->stop, false);
@@ -372,6 +373,10 @@ static void s_listener_take(bench_listener_t *self, const void *bytes, size_t si
     } else if (sscanf(a->lead_id, "lead-%ld", &index) == 1 && index >= 0 &&
                index < self->lead_count && self->assigned_us[index] == 0) {
         self->assigned_us[index] = at_us;
+        if (self->intake_ms) {
+            int64_t ms = a->ingested_at_ms > 0 ? a->assigned_at_ms - a->ingested_at_ms : 0;
+            self->intake_ms[index] = (int32_t)(ms < 0 ? 0 : ms > INT32_MAX ? INT32_MAX : ms);
+        }
         atomic_fetch_add(&self->received, 1); /* publishes assigned_us[index] */
     }
     leadops__assignment__free_unpacked(a, NULL);
@@ -430,6 +435,26 @@ int bench_latency(const int64_t *sent_us, const int64_t *assigned_us, long first
     out->p99_ms = latency[(count - 1) * 990 / 1000] / 1e3;
     out->p999_ms = latency[(count - 1) * 999 / 1000] / 1e3;
     free(latency);
+    return 0;
+}
+
+static int s_compare_int32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+int bench_percentiles_ms(const int32_t *values, long first, long count, double out[3], err_t *err)
+{
+    int32_t *sorted = malloc((size_t)(count > 0 ? count : 1) * sizeof *sorted);
+    if (!sorted)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    memcpy(sorted, values + first, (size_t)count * sizeof *sorted);
+    qsort(sorted, (size_t)count, sizeof *sorted, s_compare_int32);
+    const long per_mille[3] = {500, 990, 999};
+    for (int i = 0; i < 3; i++)
+        out[i] = count > 0 ? sorted[(count - 1) * per_mille[i] / 1000] : -1;
+    free(sorted);
     return 0;
 }
 

@@ -51,6 +51,8 @@ typedef struct {
     void *forward;         /* PUB every event goes on to, or NULL; owned as sub is */
     long lead_count;       /* lead indexes 0..lead_count-1 are timed */
     int64_t *assigned_us;  /* borrowed: per lead, when its Assignment arrived (0: not yet) */
+    int32_t *intake_ms;    /* borrowed, or NULL: per lead, its Assignment's assigned_at_ms -
+                            * ingested_at_ms (intake to assignment by the event's own times) */
     atomic_long received;  /* Assignments of timed leads */
     atomic_long warmed_up; /* Assignments of warm-up leads */
     atomic_bool stop;
@@ -172,6 +174,9 @@ int bench_wait_assigned(bench_listener_t *listener, long target, int stall_ms, b
  * percentiles of leads FIRST..FIRST+COUNT-1. 0, or -1 with *err set. */
 int bench_latency(const int64_t *sent_us, const int64_t *assigned_us, long first, long count,
                   bench_latency_t *out, err_t *err);
+
+/* p50, p99 and p99.9 of VALUES[FIRST..FIRST+COUNT-1] (whole ms) into OUT[3]. */
+int bench_percentiles_ms(const int32_t *values, long first, long count, double out[3], err_t *err);
 
 /* utime + stime of PID in seconds, or -1. */
 double bench_cpu_seconds(pid_t pid);
