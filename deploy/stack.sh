@@ -537,7 +537,8 @@ stack_start_service() {
     _stack_have_ports || stack_alloc_ports || return 1
 
     # Below Redis: every lead passes through Redis three times, so when the services and
-    # Redis share the cores, Redis going first keeps the latency tail short (README: the pipeline benchmark).
+    # Redis share the cores, Redis going first keeps the latency tail short (README: "The
+    # pipeline benchmark").
     local -a wrapper=() extra=()
     local nice_level=${STACK_NICE:-5}
     [[ $nice_level =~ ^[0-9]+$ ]] || _stack_err "STACK_NICE must be 0..19, not '$nice_level'" || return 1
