@@ -289,11 +289,40 @@ static void s_batch_pending(store_batch_t *batch, const char *key, const s_count
     store_batch_command(batch, 4, argv, lens);
 }
 
+/* A "rejected:<reason>" field of the hash and its count, as text. */
+typedef struct {
+    const char *field, *count;
+} s_reason_field_t;
+
+static int s_compare_reason_fields(const void *a, const void *b)
+{
+    return strcmp(((const s_reason_field_t *)a)->field, ((const s_reason_field_t *)b)->field);
+}
+
 /* Fills TOTALS from an HGETALL reply of the hash; unknown fields are
- * ignored (a newer version may add some). */
+ * ignored (a newer version may add some). Reasons take their slots in the
+ * order of their names, not of the reply (which Redis does not keep for a
+ * large hash): a hash with more than the cap reads the same every time. */
 static void s_totals_from_hash(s_counts_t *totals, const store_value_t *hash)
 {
     memset(totals, 0, sizeof *totals);
+    size_t pairs = hash ? hash->count / 2 : 0, rejected = 0;
+    s_reason_field_t *reasons = calloc(pairs ? pairs : 1, sizeof *reasons);
+    if (!reasons)
+        abort();
+    for (size_t i = 0; i < pairs; i++) {
+        const char *field = store_value_str(hash->elements[2 * i], "");
+        if (strncmp(field, "rejected:", 9) == 0)
+            reasons[rejected++] =
+                (s_reason_field_t){field, store_value_str(hash->elements[2 * i + 1], "0")};
+    }
+    qsort(reasons, rejected, sizeof *reasons, s_compare_reason_fields);
+    for (size_t r = 0; r < rejected; r++) {
+        char reason[METRICS_REASON_MAX + 1];
+        s_utf8_copy(reason, sizeof reason, reasons[r].field + 9);
+        s_add_reason(totals, reason, strtoull(reasons[r].count, NULL, 10));
+    }
+    free(reasons);
     for (size_t i = 0; hash && i + 1 < hash->count; i += 2) {
         const char *field = store_value_str(hash->elements[i], "");
         const char *text = store_value_str(hash->elements[i + 1], "0");
@@ -306,9 +335,7 @@ static void s_totals_from_hash(s_counts_t *totals, const store_value_t *hash)
         } else if (strcmp(field, "malformed") == 0) {
             totals->malformed = n;
         } else if (strncmp(field, "rejected:", 9) == 0) {
-            char reason[METRICS_REASON_MAX + 1];
-            s_utf8_copy(reason, sizeof reason, field + 9);
-            s_add_reason(totals, reason, n);
+            continue; /* above */
         } else if (strcmp(field, "stl:count") == 0) {
             totals->speed_to_lead.count = n;
         } else if (strcmp(field, "stl:sum_ms") == 0) {
@@ -326,6 +353,45 @@ static void s_totals_from_hash(s_counts_t *totals, const store_value_t *hash)
     }
 }
 
+/* Holds the pending reasons to the cap over the hash (TOTALS) and memory
+ * together: a reason the hash does not have, past the cap, counts as
+ * "other". Counting can only check against the hash once it was read: a
+ * restarted process counts before its first flush reads it. */
+static void s_cap_pending_reasons(metrics_t *self)
+{
+    s_counts_t *pending = &self->pending;
+    size_t known = self->totals.reason_count, kept = 0;
+    for (size_t i = 0; i < pending->reason_count; i++) {
+        s_reason_count_t *r = &pending->reasons[i];
+        bool in_hash = s_find_reason(&self->totals, r->reason) != NULL;
+        if (in_hash || known < METRICS_MAX_REASONS) {
+            known += in_hash ? 0 : 1;
+            pending->reasons[kept++] = *r;
+        } else {
+            pending->reasons_other += r->count;
+        }
+    }
+    pending->reason_count = kept;
+}
+
+/* Reads the hash into TOTALS (HGETALL KEY). */
+static int s_read_totals(metrics_t *self, store_t *store, const char *key, err_t *err)
+{
+    store_value_t *hash = store_command(store, err, "HGETALL %s", key);
+    if (!hash)
+        return -1;
+    int rc = 0;
+    if (hash->type != STORE_ARRAY) {
+        rc = err_set(err, ERR_IO, "redis HGETALL %s: %s", key,
+                     hash->str ? hash->str : "unexpected reply");
+    } else {
+        s_totals_from_hash(&self->totals, hash);
+        self->totals_known = true;
+    }
+    store_value_free(&hash);
+    return rc;
+}
+
 int metrics_flush(metrics_t *self, store_t *store, const char *prefix, err_t *err)
 {
     if (self->totals_known && !self->has_pending)
@@ -334,6 +400,12 @@ int metrics_flush(metrics_t *self, store_t *store, const char *prefix, err_t *er
     if (strlen(prefix) + sizeof ":bus" > sizeof key)
         return err_set(err, ERR_CONFIG, "redis prefix too long");
     keys_format(key, sizeof key, prefix, "bus");
+    if (self->has_pending) {
+        /* The reasons' cap needs the hash's reasons first. */
+        if (!self->totals_known && s_read_totals(self, store, key, err) < 0)
+            return -1;
+        s_cap_pending_reasons(self);
+    }
     store_batch_t *batch = store_batch_new();
     /* MULTI/EXEC: a batch is added whole or not at all, so a failure
      * before EXEC can be retried without counting anything twice. */

@@ -18,8 +18,10 @@
  *  - the live Redis state read at each scrape through the views (stats,
  *    queue depths, rep load and the speed-to-lead histogram routing keeps).
  * Memory and label sets are bounded: rejection reasons are capped at
- * METRICS_MAX_REASONS distinct values over the hash and memory together
- * (the rest, and a reason spelled "other", count as reason="other"), cut to
+ * METRICS_MAX_REASONS distinct values over the hash and memory together (the
+ * rest, and a reason spelled "other", count as reason="other"; a flush reads
+ * the hash first when it has not yet, so a restarted process holds the cap
+ * too, and reasons take their slots in the order of their names), cut to
  * METRICS_REASON_MAX bytes on a UTF-8 character boundary. Label values are
  * escaped and made valid UTF-8 whatever their source. A metrics_t belongs
  * to one thread. */
