@@ -18,6 +18,7 @@
 #include "accept_fixture.h"
 #include "apply_fixture.h"
 #include "config.h"
+#include "dashboard.h"
 #include "kpi.h"
 #include "redis_fixture.h"
 #include "routing_fixture.h"
@@ -443,6 +444,47 @@ static void test_kpi_conversion_by_origin(void **state)
     json_decref(view);
 }
 
+/* Why leads wait, per queue, over its first waiting leads: /v1/ops counts
+ * them ({reason: leads}, "unknown" for none), the dashboard lists them
+ * (most first, "no reason recorded" for none) with how many were sampled. */
+static void test_waiting_reasons_in_ops_and_dashboard(void **state)
+{
+    (void)state;
+    const char *reason = "no eligible rep: 2 offline";
+    store_value_free(&(store_value_t *){redis_fixture_cmd(s_store, "SADD", "t:queues", "q", NULL)});
+    store_value_free(&(store_value_t *){redis_fixture_cmd(s_store, "ZADD", "t:queue:q:waiting", "1",
+                                                          "W1", "2", "W2", "3", "W3", NULL)});
+    for (int i = 1; i <= 3; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "t:lead:W%d", i);
+        store_value_free(&(store_value_t *){
+            redis_fixture_cmd(s_store, "HSET", key, "status", "queued", "queue", "q",
+                              "waiting_reason", i == 3 ? "" : reason, NULL)});
+    }
+    err_t err = {0};
+    json_t *ops = kpi_ops(s_store, "t", &err);
+    assert_non_null(ops);
+    json_t *counted =
+        json_object_get(json_array_get(json_object_get(ops, "queues"), 0), "waiting_reasons");
+    assert_int_equal(json_integer_value(json_object_get(counted, reason)), 2);
+    assert_int_equal(json_integer_value(json_object_get(counted, "unknown")), 1);
+    assert_int_equal(json_object_size(counted), 2);
+    json_decref(ops);
+
+    json_t *snapshot = dashboard_snapshot(s_store, "t", &err);
+    assert_non_null(snapshot);
+    json_t *queue = json_array_get(json_object_get(snapshot, "queues"), 0);
+    json_t *listed = json_object_get(queue, "waiting_reasons");
+    assert_int_equal(json_array_size(listed), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(listed, 0), "reason")),
+                        reason);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(listed, 0), "leads")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(listed, 1), "reason")),
+                        "no reason recorded");
+    assert_int_equal(json_integer_value(json_object_get(queue, "reasons_sampled")), 3);
+    json_decref(snapshot);
+}
+
 static void test_period_parse(void **state)
 {
     (void)state;
@@ -497,6 +539,7 @@ int main(void)
         cmocka_unit_test_setup(test_routing_counts_speed_to_lead_and_queue_demand, s_flush),
         cmocka_unit_test_setup(test_kpi_reps_adds_up_the_period, s_flush),
         cmocka_unit_test_setup(test_kpi_conversion_by_origin, s_flush),
+        cmocka_unit_test_setup(test_waiting_reasons_in_ops_and_dashboard, s_flush),
         cmocka_unit_test_setup(test_period_parse, s_flush),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
