@@ -38,15 +38,6 @@ const dashboard_asset_t *dashboard_asset(const char *path)
     return NULL;
 }
 
-/* Queues one command of ARGC NUL-terminated words on BATCH. */
-static void s_batch_add(store_batch_t *batch, int argc, const char **argv)
-{
-    size_t lens[8];
-    for (int i = 0; i < argc && i < 8; i++)
-        lens[i] = strlen(argv[i]);
-    store_batch_command(batch, argc, argv, lens);
-}
-
 /* Adds one lead to the count of REASON in REASONS ({reason: leads}). */
 static void s_count_reason(json_t *reasons, const char *reason)
 {
@@ -78,51 +69,29 @@ static json_t *s_reason_list(json_t *reasons)
  * (views_queues' list): two round trips, whatever the number of queues. */
 static int s_add_waiting_reasons(store_t *store, const char *prefix, json_t *queues, err_t *err)
 {
-    store_batch_t *ranges = store_batch_new(), *reasons = store_batch_new();
-    char key[KEY_MAX], suffix[KEY_MAX], last[16];
-    snprintf(last, sizeof last, "%d", DASHBOARD_REASON_SAMPLE - 1);
-    size_t i;
+    json_t *samples =
+        views_waiting_reason_samples(store, prefix, queues, DASHBOARD_REASON_SAMPLE, err);
+    if (!samples)
+        return -1;
+    size_t q;
     json_t *queue;
-    json_array_foreach(queues, i, queue)
+    json_array_foreach(queues, q, queue)
     {
-        snprintf(suffix, sizeof suffix, "queue:%s:waiting",
-                 json_string_value(json_object_get(queue, "name")));
-        keys_format(key, sizeof key, prefix, suffix);
-        s_batch_add(ranges, 4, (const char *[]){"ZRANGE", key, "0", last});
-    }
-    int rc = 0;
-    if (store_batch_count(ranges) && (rc = store_batch_exec(store, ranges, err)) == 0) {
-        for (i = 0; i < store_batch_count(ranges); i++) {
-            const store_value_t *ids = store_batch_reply(ranges, i);
-            for (size_t j = 0; ids && ids->type == STORE_ARRAY && j < ids->count; j++) {
-                snprintf(suffix, sizeof suffix, "lead:%s", store_value_str(ids->elements[j], ""));
-                keys_format(key, sizeof key, prefix, suffix);
-                s_batch_add(reasons, 3, (const char *[]){"HGET", key, "waiting_reason"});
-            }
-        }
-        if (store_batch_count(reasons))
-            rc = store_batch_exec(store, reasons, err);
-    }
-    /* The replies of the second batch follow the queues in order. */
-    size_t next = 0;
-    json_array_foreach(queues, i, queue)
-    {
-        if (rc < 0)
-            break;
-        const store_value_t *ids = store_batch_reply(ranges, i);
-        size_t sampled = ids && ids->type == STORE_ARRAY ? ids->count : 0;
-        json_t *by_reason = json_object();
-        for (size_t j = 0; j < sampled; j++) {
-            const char *reason = store_value_str(store_batch_reply(reasons, next++), NULL);
-            s_count_reason(by_reason, reason && *reason ? reason : "no reason recorded");
+        json_t *sample = json_array_get(samples, q), *by_reason = json_object();
+        size_t i;
+        json_t *sampled;
+        json_array_foreach(sample, i, sampled)
+        {
+            const char *reason = json_string_value(sampled);
+            s_count_reason(by_reason, *reason ? reason : "no reason recorded");
         }
         json_object_set_new(queue, "waiting_reasons", s_reason_list(by_reason));
-        json_object_set_new(queue, "reasons_sampled", json_integer((json_int_t)sampled));
+        json_object_set_new(queue, "reasons_sampled",
+                            json_integer((json_int_t)json_array_size(sample)));
         json_decref(by_reason);
     }
-    store_batch_destroy(&ranges);
-    store_batch_destroy(&reasons);
-    return rc;
+    json_decref(samples);
+    return 0;
 }
 
 json_t *dashboard_snapshot(store_t *store, const char *prefix, err_t *err)

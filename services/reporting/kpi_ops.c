@@ -14,7 +14,7 @@
 
 /* How many waiting leads per queue the reasons are counted over, as
  * views_queues samples them: the waiting set is ordered by priority. */
-#define REASON_SAMPLE "99"
+#define REASON_SAMPLE 100
 
 static const char *const s_sla_stats[] = {"sla_breaches", "escalations",     "overflowed",
                                           "reassigned",   "rejected_by_rep", "accepted"};
@@ -24,47 +24,23 @@ static const char *const s_sla_stats[] = {"sla_breaches", "escalations",     "ov
 static int s_waiting_reasons(store_t *store, const char *prefix, json_t *queues, err_t *err)
 {
     json_t *list = json_object_get(queues, "queues");
-    size_t count = json_array_size(list);
-    store_batch_t *samples = store_batch_new(), *reasons = store_batch_new();
-    int rc = -1;
-    for (size_t q = 0; q < count; q++) {
-        char key[KEY_MAX], suffix[KEY_MAX];
-        snprintf(suffix, sizeof suffix, "queue:%s:waiting",
-                 json_string_value(json_object_get(json_array_get(list, q), "name")));
-        keys_format(key, KEY_MAX, prefix, suffix);
-        store_batch_command(samples, 4, (const char *[]){"ZRANGE", key, "0", REASON_SAMPLE}, NULL);
-    }
-    if (count && store_batch_exec(store, samples, err) < 0)
-        goto done;
-    for (size_t q = 0; q < count; q++) {
-        const store_value_t *sample = store_batch_reply(samples, q);
-        if (store_reply_check(sample, "ZRANGE waiting", err) < 0)
-            goto done;
-        for (size_t i = 0; i < sample->count; i++) {
-            char key[KEY_MAX], suffix[KEY_MAX];
-            snprintf(suffix, sizeof suffix, "lead:%s", store_value_str(sample->elements[i], ""));
-            keys_format(key, KEY_MAX, prefix, suffix);
-            store_batch_command(reasons, 3, (const char *[]){"HGET", key, "waiting_reason"}, NULL);
-        }
-    }
-    if (store_batch_count(reasons) && store_batch_exec(store, reasons, err) < 0)
-        goto done;
-    size_t next = 0;
-    for (size_t q = 0; q < count; q++) {
+    json_t *samples = views_waiting_reason_samples(store, prefix, list, REASON_SAMPLE, err);
+    if (!samples)
+        return -1;
+    for (size_t q = 0; q < json_array_size(list); q++) {
         json_t *by_reason = json_object();
-        const store_value_t *sample = store_batch_reply(samples, q);
-        for (size_t i = 0; i < sample->count; i++) {
-            const char *reason = store_value_str(store_batch_reply(reasons, next++), "");
+        size_t i;
+        json_t *sampled;
+        json_array_foreach(json_array_get(samples, q), i, sampled)
+        {
+            const char *reason = json_string_value(sampled);
             kpi_count_add(by_reason, *reason ? reason : "unknown",
                           strlen(*reason ? reason : "unknown"), 1);
         }
         json_object_set_new(json_array_get(list, q), "waiting_reasons", by_reason);
     }
-    rc = 0;
-done:
-    store_batch_destroy(&samples);
-    store_batch_destroy(&reasons);
-    return rc;
+    json_decref(samples);
+    return 0;
 }
 
 /* The SLA figures: clocks running and the stats counters of s_sla_stats. */

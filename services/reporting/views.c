@@ -458,3 +458,47 @@ done:
     store_batch_destroy(&depths);
     return view;
 }
+
+json_t *views_waiting_reason_samples(store_t *store, const char *prefix, const json_t *queues,
+                                     int sample, err_t *err)
+{
+    size_t count = json_array_size(queues);
+    store_batch_t *ranges = store_batch_new(), *reasons = store_batch_new();
+    char key[KEY_MAX], suffix[KEY_MAX], last[16];
+    snprintf(last, sizeof last, "%d", sample - 1);
+    for (size_t q = 0; q < count; q++) {
+        snprintf(suffix, sizeof suffix, "queue:%s:waiting",
+                 json_string_value(json_object_get(json_array_get(queues, q), "name")));
+        keys_format(key, sizeof key, prefix, suffix);
+        store_batch_command(ranges, 4, (const char *[]){"ZRANGE", key, "0", last}, NULL);
+    }
+    json_t *out = NULL;
+    if (count && store_batch_exec(store, ranges, err) < 0)
+        goto done;
+    for (size_t q = 0; q < count; q++) {
+        const store_value_t *ids = store_batch_reply(ranges, q);
+        if (store_reply_check(ids, "ZRANGE waiting", err) < 0)
+            goto done;
+        for (size_t i = 0; i < ids->count; i++) {
+            snprintf(suffix, sizeof suffix, "lead:%s", store_value_str(ids->elements[i], ""));
+            keys_format(key, sizeof key, prefix, suffix);
+            store_batch_command(reasons, 3, (const char *[]){"HGET", key, "waiting_reason"}, NULL);
+        }
+    }
+    if (store_batch_count(reasons) && store_batch_exec(store, reasons, err) < 0)
+        goto done;
+    /* The replies of the second batch follow the queues in order. */
+    out = json_array();
+    size_t next = 0;
+    for (size_t q = 0; q < count; q++) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < store_batch_reply(ranges, q)->count; i++)
+            json_array_append_new(
+                list, json_string_nocheck(store_value_str(store_batch_reply(reasons, next++), "")));
+        json_array_append_new(out, list);
+    }
+done:
+    store_batch_destroy(&ranges);
+    store_batch_destroy(&reasons);
+    return out;
+}

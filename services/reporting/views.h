@@ -67,6 +67,14 @@ json_t *views_lead_audit(store_t *store, const char *prefix, const char *lead_id
  * max(0, capacity - open) over the queue's online reps. */
 json_t *views_queues(store_t *store, const char *prefix, err_t *err);
 
+/* The waiting_reason of the first SAMPLE waiting leads (by priority) of each
+ * queue of QUEUES (views_queues' list), in two round trips whatever the
+ * number of queues: per queue, in the same order, an array of the sampled
+ * leads' reasons ("" for a lead that has none). NULL with *err set when
+ * Redis fails. */
+json_t *views_waiting_reason_samples(store_t *store, const char *prefix, const json_t *queues,
+                                     int sample, err_t *err);
+
 /* {"reps": [{id, name, status, capacity, open, assigned_total, utilization,
  * queues: [...]}, ...]} for every rep in <PREFIX>:reps, sorted by id.
  * utilization is open / capacity (0 when capacity is 0). */
