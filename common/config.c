@@ -256,6 +256,7 @@ static const key_spec_t s_keys[] = {
     SCALAR("endpoints.routing", KEY_ENDPOINT, ep_routing, "tcp://127.0.0.1:5557"),
     SCALAR("endpoints.commands", KEY_ENDPOINT, ep_commands, "tcp://127.0.0.1:5558"),
     SCALAR("endpoints.events", KEY_ENDPOINT, ep_events, "tcp://127.0.0.1:5559"),
+    INTEGER("endpoints.events_delay_ms", KEY_INT, events_delay_ms, 0, 1000, "10"),
     SCALAR("http.ingest_listen", KEY_LISTEN, http_ingest_listen, "127.0.0.1:8080"),
     SCALAR("http.reporting_listen", KEY_LISTEN, http_reporting_listen, "127.0.0.1:8081"),
     /* A body or frame above 1 GiB is a mistake, not a lead. */

@@ -167,6 +167,7 @@ typedef struct {
     char *ep_routing;
     char *ep_commands;
     char *ep_events;
+    int events_delay_ms; /* ingest and scoring hold bus events at most this long (bus.h) */
 
     char *http_ingest_listen; /* "host:port" */
     char *http_reporting_listen;

@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "auth.h"
+#include "bus.h"
 #include "envelope.h"
 #include "http_intake.h"
 #include "httpd.h"
@@ -25,6 +26,7 @@ struct ingest {
     void *router;                            /* owned: producers */
     void *scoring_push;                      /* owned */
     void *events_pub;                        /* owned */
+    bus_t *bus;                              /* owned: events_pub's bursts */
     httpd_t *httpd;                          /* owned */
     auth_zap_t *zap;                         /* owned: CurveZMQ handshakes (inert without) */
     intake_t *intake;                        /* owned */
@@ -60,7 +62,10 @@ ingest_t *ingest_new(const config_t *cfg, void *zmq_ctx, err_t *err)
                                            ZUTIL_HWM_EVENTS, &security, err);
     if (!self->events_pub)
         goto fail;
-    self->intake = intake_new(cfg, self->store, self->scoring_push, self->events_pub, err);
+    self->bus = bus_new(self->events_pub, cfg->events_delay_ms, err);
+    if (!self->bus)
+        goto fail;
+    self->intake = intake_new(cfg, self->store, self->scoring_push, self->bus, err);
     if (!self->intake)
         goto fail;
 
@@ -86,6 +91,7 @@ void ingest_destroy(ingest_t **self_p)
     ingest_t *self = *self_p;
     httpd_destroy(&self->httpd);
     intake_destroy(&self->intake);
+    bus_destroy(&self->bus); /* sends what it holds: before its socket closes */
     zutil_close(&self->router);
     zutil_close(&self->scoring_push);
     zutil_close(&self->events_pub);
@@ -187,7 +193,7 @@ int ingest_run(ingest_t *self, volatile sig_atomic_t *stop)
             s_redeliver(self);
             self->next_redelivery_ms = now + REDELIVERY_TICK_MS;
         }
-        long timeout = (long)(self->next_redelivery_ms - now);
+        long timeout = bus_timeout_ms(self->bus, now, (long)(self->next_redelivery_ms - now));
         int count = 0;
         items[count++] = (zmq_pollitem_t){.socket = self->router, .events = ZMQ_POLLIN};
         httpd_poll_prepare(self->httpd, items, &count, POLL_ITEMS_MAX, &timeout);
@@ -200,6 +206,7 @@ int ingest_run(ingest_t *self, volatile sig_atomic_t *stop)
         if (items[0].revents & ZMQ_POLLIN)
             s_handle_producers(self);
         httpd_run(self->httpd);
+        bus_tick(self->bus, clock_mono_ms());
     }
     const intake_stats_t *stats = intake_stats(self->intake);
     log_info("stopping: accepted %llu, duplicates %llu, rejected %llu, busy %llu",

@@ -30,7 +30,7 @@ struct intake {
     const config_t *cfg; /* borrowed */
     store_t *store;      /* borrowed */
     void *scoring_push;  /* borrowed */
-    void *events_pub;    /* borrowed, may be NULL */
+    bus_t *bus;          /* borrowed, may be NULL */
     hop_t *hop;          /* owned */
     int accept_script;
     store_batch_t *batch; /* owned */
@@ -41,7 +41,7 @@ struct intake {
     char key_journal[KEY_MAX], key_stats[KEY_MAX], key_deadletter[KEY_MAX], key_rejects[KEY_MAX];
 };
 
-intake_t *intake_new(const config_t *cfg, store_t *store, void *scoring_push, void *events_pub,
+intake_t *intake_new(const config_t *cfg, store_t *store, void *scoring_push, bus_t *bus,
                      err_t *err)
 {
     intake_t *self = calloc(1, sizeof *self);
@@ -52,7 +52,7 @@ intake_t *intake_new(const config_t *cfg, store_t *store, void *scoring_push, vo
     self->cfg = cfg;
     self->store = store;
     self->scoring_push = scoring_push;
-    self->events_pub = events_pub;
+    self->bus = bus;
     self->batch = store_batch_new();
     self->hop = hop_new(store, cfg->redis_prefix, "scoring", true, cfg->ingest_redelivery_ms, err);
     self->accept_script = store_script_register(store, "accept", ingest_script_accept, err);
@@ -246,8 +246,8 @@ static void s_publish(intake_t *self, const void *bytes, size_t size)
 {
     /* The bus is best effort: reporting rebuilds from Redis, so a full or
      * absent subscriber must never slow intake down. */
-    if (self->events_pub)
-        zmq_send(self->events_pub, bytes, size, ZMQ_DONTWAIT);
+    if (self->bus)
+        bus_publish(self->bus, bytes, size);
 }
 
 /* The class of a reject reason, for counters, dead letters and the bus:

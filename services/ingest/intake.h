@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus.h"
 #include "config.h"
 #include "envelope.h"
 #include "lead.h"
@@ -34,7 +35,8 @@ typedef struct {
     uint64_t backpressure; /* of busy: refused because scoring is behind */
 } intake_stats_t;
 
-intake_t *intake_new(const config_t *cfg, store_t *store, void *scoring_push, void *events_pub,
+/* SCORING_PUSH and BUS are borrowed; BUS may be NULL (no event bus). */
+intake_t *intake_new(const config_t *cfg, store_t *store, void *scoring_push, bus_t *bus,
                      err_t *err);
 void intake_destroy(intake_t **self_p);
 

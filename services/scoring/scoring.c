@@ -80,7 +80,7 @@ scoring_t *scoring_new(const config_t *cfg, void *zmq_ctx, err_t *err)
         goto fail;
     self->events_pub = zutil_socket_secure(zmq_ctx, ZMQ_PUB, cfg->ep_events, false,
                                            ZUTIL_HWM_EVENTS, &security, err);
-    if (!self->events_pub)
+    if (!self->events_pub || !(self->bus = bus_new(self->events_pub, cfg->events_delay_ms, err)))
         goto fail;
     keys_format(self->key_stats, KEY_MAX, cfg->redis_prefix, "stats");
     keys_format(self->key_leads, KEY_MAX, cfg->redis_prefix, "leads");
@@ -122,6 +122,7 @@ void scoring_destroy(scoring_t **self_p)
     hop_destroy(&self->routing_hop);
     zutil_close(&self->pull);
     zutil_close(&self->routing_push);
+    bus_destroy(&self->bus); /* sends what it holds: before its socket closes */
     zutil_close(&self->events_pub);
     auth_zap_stop(&self->zap); /* after the sockets it guards */
     store_destroy(&self->store);
@@ -377,7 +378,8 @@ int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
             self->next_model_poll_ms = now + MODEL_POLL_EVERY_MS;
         }
         zmq_pollitem_t items[] = {{.socket = self->pull, .events = ZMQ_POLLIN}};
-        if (zmq_poll(items, 1, (long)(self->next_redelivery_ms - now)) < 0) {
+        long timeout = bus_timeout_ms(self->bus, now, (long)(self->next_redelivery_ms - now));
+        if (zmq_poll(items, 1, timeout) < 0) {
             if (errno == EINTR)
                 continue;
             log_error("zmq_poll: %s", zmq_strerror(errno));
@@ -385,6 +387,7 @@ int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
         }
         if (items[0].revents & ZMQ_POLLIN)
             s_handle_batch(self);
+        bus_tick(self->bus, clock_mono_ms());
     }
     log_info("stopping: applied %llu, sent to routing %llu, stage changes %llu, redeliveries "
              "ignored %llu",

@@ -14,6 +14,7 @@
 
 #include "apply_call.h"
 #include "auth.h"
+#include "bus.h"
 #include "hop.h"
 #include "keys.h"
 #include "lead.h"
@@ -44,6 +45,7 @@ struct scoring {
     void *pull;          /* owned: work from ingest */
     void *routing_push;  /* owned */
     void *events_pub;    /* owned */
+    bus_t *bus;          /* owned: events_pub's bursts */
     auth_zap_t *zap;     /* owned: CurveZMQ handshakes (inert without) */
     hop_t *ingest_hop;   /* owned: we are its receiver */
     hop_t *routing_hop;  /* owned: we are its sender */

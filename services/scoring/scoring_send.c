@@ -37,7 +37,7 @@ static void s_publish(scoring_t *self, Leadops__EventType type, const ProtobufCM
     /* A full queue to routing leaves the lead in flight: redelivery sends it later. */
     if (to_routing)
         zmq_send(self->routing_push, bytes, len, ZMQ_DONTWAIT);
-    zmq_send(self->events_pub, bytes, len, ZMQ_DONTWAIT);
+    bus_publish(self->bus, bytes, len);
     free(bytes);
 }
 
