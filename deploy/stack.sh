@@ -36,8 +36,9 @@
 #   STACK_CONFIG          config file (default $STACK_REPO/deploy/leadops.yaml)
 #   STACK_REDIS_FSYNC     always | everysec | no (default everysec)
 #   STACK_WRAPPER         command prefix for services, e.g. "valgrind --error-exitcode=99"
-#   STACK_NICE            the services' nice level, added to the caller's (default 5; Redis
-#                         keeps the caller's): on cores they share, Redis goes first
+#   STACK_NICE            the services' nice level, added to the caller's, and the batch
+#                         scheduling policy (default 5; 0: neither; Redis keeps the
+#                         caller's): on cores they share, Redis goes first
 #   STACK_READY_TIMEOUT   seconds to wait for a process to become ready (default 30)
 #   STACK_STOP_TIMEOUT    seconds between SIGTERM and SIGKILL (default 5)
 #   STACK_QUIET=1         no "starting ..." lines on stderr
@@ -538,11 +539,15 @@ stack_start_service() {
 
     # Below Redis: every lead passes through Redis three times, so when the services and
     # Redis share the cores, Redis going first keeps the latency tail short (README: "The
-    # pipeline benchmark").
+    # pipeline benchmark"): a lower priority, and the batch policy, under which a service
+    # waking up does not preempt Redis in the middle of its work.
     local -a wrapper=() extra=()
     local nice_level=${STACK_NICE:-5}
     [[ $nice_level =~ ^[0-9]+$ ]] || _stack_err "STACK_NICE must be 0..19, not '$nice_level'" || return 1
-    ((nice_level > 0)) && wrapper=(nice -n "$nice_level")
+    if ((nice_level > 0)); then
+        wrapper=(nice -n "$nice_level")
+        command -v chrt >/dev/null && wrapper=(chrt --batch 0 "${wrapper[@]}")
+    fi
     [[ -n ${STACK_WRAPPER:-} ]] && read -ra extra <<<"$STACK_WRAPPER"
     wrapper+=(${extra[@]+"${extra[@]}"})
     case $name in

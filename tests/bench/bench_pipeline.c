@@ -6,11 +6,9 @@
  * The stack: one round-robin queue ("bench", from stage mql on), K online
  * reps with room for every lead, the sample fit rules; every lead scores 55
  * (software, 800 employees, CTO, referral, a company) and so enters mql and
- * is routed at once. Ingest and scoring publish their events to reporting,
- * as in any deployment; routing publishes to a SUB the bench binds, and the
- * bench timestamps each Assignment and forwards routing's events to
- * reporting, so reporting does its usual work (and costs its usual CPU),
- * routing's events one hop later.
+ * is routed at once. Every service publishes its events to reporting, as in
+ * any deployment, and routing to a SUB the bench binds as well, where the
+ * bench timestamps each Assignment.
  *
  * Measured, in one run against one Redis:
  *  - redis-benchmark -P 16 -c 4 calling routing.lua's 'route' (with the lead
@@ -33,9 +31,10 @@
  * queue's leads are assigned: what a million waiting leads cost the rest.
  *
  * The services, and this process's own sending and listening, run at nice
- * 5 (--nice N), Redis at 0: as deploy/stack.sh runs them. On a machine
- * whose cores they share, Redis, which every lead passes three times, goes
- * first; at 0 the tail at 5,000/s doubles on two cores (README).
+ * 5 (--nice N) and under the batch scheduling policy, Redis at 0 and the
+ * normal policy: as deploy/stack.sh runs them. On a machine whose cores
+ * they share, Redis, which every lead passes three times, goes first; at 0
+ * the tail at 5,000/s doubles on two cores (README).
  *
  * Children are stopped by pid on every way out and die with the bench.
  *
@@ -50,6 +49,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -244,13 +244,10 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
     listener.intake_ms = intake_ms;
     void *ctx = zmq_ctx_new();
     listener.sub = zmq_socket(ctx, ZMQ_SUB);
-    listener.forward = zmq_socket(ctx, ZMQ_PUB);
     int zero = 0;
     zmq_setsockopt(listener.sub, ZMQ_RCVHWM, &zero, sizeof zero);
     zmq_setsockopt(listener.sub, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(listener.sub, ZMQ_SUBSCRIBE, "", 0);
-    zmq_setsockopt(listener.forward, ZMQ_SNDHWM, &zero, sizeof zero);
-    zmq_setsockopt(listener.forward, ZMQ_LINGER, &zero, sizeof zero);
     producer_t *producer = NULL;
     pthread_t listener_thread;
     bool listening = false;
@@ -259,10 +256,8 @@ static int s_bench_stack(children_t *children, const options_t *opts, store_t *s
         err_set(err, ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (zmq_bind(listener.sub, bench_events_ep) < 0 ||
-        zmq_connect(listener.forward, reporting_events_ep) < 0) {
-        err_set(err, ERR_IO, "events SUB on %s, PUB to %s: %s", bench_events_ep,
-                reporting_events_ep, zmq_strerror(errno));
+    if (zmq_bind(listener.sub, bench_events_ep) < 0) {
+        err_set(err, ERR_IO, "events SUB on %s: %s", bench_events_ep, zmq_strerror(errno));
         goto done;
     }
     if (!(producer = producer_new(ctx, ingest_ep, NULL, NULL, NULL, err)))
@@ -339,7 +334,6 @@ done:
         pthread_join(listener_thread, NULL);
     } else {
         zmq_close(listener.sub);
-        zmq_close(listener.forward);
     }
     zmq_ctx_term(ctx);
     free(sent_us);
@@ -416,8 +410,9 @@ static int s_usage(FILE *out, int rc)
             "  --strategy S the queue's: round_robin (default), weighted or least_loaded\n"
             "  --queued Q   Q leads waiting in a second queue (its one rep away) all along\n"
             "  --instances 2  two scoring and two routing instances sharing the work\n"
-            "  --nice N     the services' and the load's CPU priority, Redis at 0 (default 5,\n"
-            "               as deploy/stack.sh runs the services; 0: all alike)\n"
+            "  --nice N     the services' and the load's CPU priority, under the batch policy,\n"
+            "               Redis at 0 (default 5, as deploy/stack.sh runs the services; 0: all\n"
+            "               alike)\n"
             "  --json FILE  write the figures as JSON too\n"
             "  --bin DIR    where the leadops-* programs are (default: next to this one)\n",
             RATE_SECONDS);
@@ -503,20 +498,28 @@ int main(int argc, char **argv)
                               &err) < 0)
         goto done;
     /* From here on this thread, the threads it starts (ZeroMQ's, the
-     * listener) and the services it forks run at opts.nice; Redis, started
-     * before, keeps its priority. */
+     * listener) and the services it forks run at opts.nice and under the
+     * batch policy (a thread waking up does not preempt Redis); Redis,
+     * started before, keeps its priority and policy. */
     if (opts.nice && setpriority(PRIO_PROCESS, 0, opts.nice) < 0) {
         err_set(&err, ERR_IO, "setpriority(%d): %s", opts.nice, strerror(errno));
         goto done;
+    }
+    if (opts.nice) {
+        struct sched_param param = {0};
+        if (sched_setscheduler(0, SCHED_BATCH, &param) < 0) {
+            err_set(&err, ERR_IO, "sched_setscheduler(SCHED_BATCH): %s", strerror(errno));
+            goto done;
+        }
     }
     if (s_bench_stack(&children, &opts, store, prefix_stack, &stack, &err) < 0)
         goto done;
 
     printf("pipeline: %ld leads at full speed, %d reps of one %s queue, %ld leads "
-           "waiting in another, %d scoring and %d routing instance(s) at nice %d, private Redis "
+           "waiting in another, %d scoring and %d routing instance(s) at nice %d%s, private Redis "
            "%s:%d (nice 0, no persistence)\n",
            opts.leads, opts.reps, opts.strategy, opts.queued, opts.instances, opts.instances,
-           opts.nice, opts.redis_host, opts.redis_port);
+           opts.nice, opts.nice ? " (batch policy)" : "", opts.redis_host, opts.redis_port);
     printf("  %-26s %6s %7s %8s   %-26s   %-20s\n", "", "", "", "", "send -> Assignment, ms",
            "intake -> assigned");
     printf("  %-26s %6s %7s %8s   %8s %8s %8s   %6s %6s %6s\n", "run", "leads", "seconds",
