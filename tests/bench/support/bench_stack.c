@@ -345,7 +345,6 @@ char **bench_service_env(char *const vars[], int count, err_t *err)
 void bench_listener_init(bench_listener_t *self, long lead_count, int64_t *assigned_us)
 {
     self->sub = NULL;
-    self->forward = NULL;
     self->lead_count = lead_count;
     self->assigned_us = assigned_us;
     self->intake_ms = NULL;
@@ -393,20 +392,11 @@ void *bench_listen(void *arg)
             continue;
         while (zmq_msg_recv(&msg, self->sub, ZMQ_DONTWAIT) >= 0) {
             s_listener_take(self, zmq_msg_data(&msg), zmq_msg_size(&msg), clock_mono_us());
-            /* zmq_msg_send gives the message away; msg is empty again after. */
-            if (self->forward && zmq_msg_send(&msg, self->forward, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&msg);
-                zmq_msg_init(&msg);
-            }
         }
     }
     zmq_msg_close(&msg);
     zmq_close(self->sub);
     self->sub = NULL;
-    if (self->forward) {
-        zmq_close(self->forward);
-        self->forward = NULL;
-    }
     return NULL;
 }
 

@@ -48,7 +48,6 @@ typedef struct {
  * a lead's Assignment is timed when it arrives, not when sending is done. */
 typedef struct {
     void *sub;             /* owned by the listening thread once it runs */
-    void *forward;         /* PUB every event goes on to, or NULL; owned as sub is */
     long lead_count;       /* lead indexes 0..lead_count-1 are timed */
     int64_t *assigned_us;  /* borrowed: per lead, when its Assignment arrived (0: not yet) */
     int32_t *intake_ms;    /* borrowed, or NULL: per lead, its Assignment's assigned_at_ms -
@@ -157,8 +156,8 @@ char **bench_service_env(char *const vars[], int count, err_t *err);
 void bench_listener_init(bench_listener_t *self, long lead_count, int64_t *assigned_us);
 
 /* The listening thread (ARG: a bench_listener_t): times Assignments of
- * lead-<index> and counts those of warm-<n>, forwards every event, and
- * closes the sockets once stop is set. */
+ * lead-<index> and counts those of warm-<n>, and closes the socket once stop
+ * is set. */
 void *bench_listen(void *arg);
 
 /* What bench_wait_assigned runs between its looks: 0 while the bench's

@@ -59,9 +59,9 @@ static int s_write_config(children_t *children, int reps, const char *strategy, 
     return bench_config_close(f, children->config_path, err);
 }
 
-/* Starts the four services on PREFIX. Reporting binds REPORTING_EVENTS_EP,
- * ingest and scoring publish to it, as in any deployment; routing publishes
- * to BENCH_EVENTS_EP (the bench's SUB, which forwards its events). */
+/* Starts the four services on PREFIX. Reporting binds REPORTING_EVENTS_EP
+ * and every service publishes to it, as in any deployment; routing
+ * publishes to BENCH_EVENTS_EP (the bench's SUB) too. */
 int pipeline_start(children_t *children, const options_t *opts, const char *prefix,
                    const char *ingest_ep, const char *bench_events_ep,
                    const char *reporting_events_ep, err_t *err)
@@ -107,8 +107,11 @@ int pipeline_start(children_t *children, const options_t *opts, const char *pref
             snprintf(vars[5], sizeof vars[5], "LEADOPS_ENDPOINTS_ROUTING=>%s,%s", routing_ep[0],
                      routing_ep[1]);
         snprintf(vars[6], sizeof vars[6], "LEADOPS_ENDPOINTS_COMMANDS=%s", commands_ep[second]);
-        snprintf(vars[7], sizeof vars[7], "LEADOPS_ENDPOINTS_EVENTS=%s",
-                 routing ? bench_events_ep : reporting_events_ep);
+        if (routing)
+            snprintf(vars[7], sizeof vars[7], "LEADOPS_ENDPOINTS_EVENTS=%s,%s", reporting_events_ep,
+                     bench_events_ep);
+        else
+            snprintf(vars[7], sizeof vars[7], "LEADOPS_ENDPOINTS_EVENTS=%s", reporting_events_ep);
         snprintf(vars[8], sizeof vars[8], "LEADOPS_LOG_LEVEL=warn");
         snprintf(vars[9], sizeof vars[9], "LEADOPS_HTTP_INGEST_LISTEN=127.0.0.1:0");
         snprintf(vars[10], sizeof vars[10], "LEADOPS_HTTP_REPORTING_LISTEN=127.0.0.1:0");
