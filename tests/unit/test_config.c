@@ -30,6 +30,7 @@ static const char *const s_env_names[] = {
     "LEADOPS_REDIS_PORT",
     "LEADOPS_REDIS_HOST",
     "LEADOPS_ENDPOINTS_INGEST",
+    "LEADOPS_ENDPOINTS_EVENTS_DELAY_MS",
     "LEADOPS_HTTP_REPORTING_LISTEN",
     "LEADOPS_ROUTING_REPS_0_CAPACITY",
     "LEADOPS_ROUTING_REPS_0_QUEUES",
@@ -153,6 +154,7 @@ static void test_sample_loads(void **state)
     assert_string_equal(config->ep_routing, "tcp://127.0.0.1:5557");
     assert_string_equal(config->ep_commands, "tcp://127.0.0.1:5558");
     assert_string_equal(config->ep_events, "tcp://127.0.0.1:5559");
+    assert_int_equal(config->events_delay_ms, 10);
     assert_string_equal(config->http_ingest_listen, "127.0.0.1:8080");
     assert_string_equal(config->http_reporting_listen, "127.0.0.1:8081");
     assert_int_equal(config->ingest_max_body_bytes, 1048576);
@@ -365,11 +367,13 @@ static void test_env_overrides_defaults(void **state)
     setenv("LEADOPS_REDIS_HOST", "redis.internal", 1);
     setenv("LEADOPS_SCORING_GRADES_1_MIN", "35", 1);
     setenv("LEADOPS_INGEST_ACTIVITY_TYPES", "", 1);
+    setenv("LEADOPS_ENDPOINTS_EVENTS_DELAY_MS", "0", 1);
     err_t err;
     config_t *config = config_load(NULL, &err);
     if (!config)
         fail_msg("defaults: %s", err.msg);
     assert_string_equal(config->redis_host, "redis.internal");
+    assert_int_equal(config->events_delay_ms, 0);
     assert_true(config->grades[1].min == 35.0);
     assert_int_equal(config->activity_type_count, 0);
     config_destroy(&config);
@@ -524,6 +528,8 @@ static void test_out_of_range(void **state)
                    "expected a positive integer, got \"0\"");
     s_expect_error(state, "scoring:\n  redelivery_ms: -5\n", 2, "scoring.redelivery_ms",
                    "expected a positive integer, got \"-5\"");
+    s_expect_error(state, "endpoints:\n  events_delay_ms: 1001\n", 2, "endpoints.events_delay_ms",
+                   "expected an integer 0..1000, got \"1001\"");
     s_expect_error(state, "log:\n  level: verbose\n", 2, "log.level",
                    "expected one of error, warn, info, debug, got \"verbose\"");
     s_expect_error(state, "log:\n  format: xml\n", 2, "log.format",
