@@ -34,6 +34,10 @@
 /* Messages taken from the bus per wake-up, so a flood of events cannot
  * starve the HTTP clients. */
 #define REPORTING_EVENT_BATCH 1000
+/* The bus is read at most this often. Woken by every event, reporting would
+ * compete for the cores with the hops a lead waits on, once per routing
+ * event at least; meanwhile ZeroMQ's I/O thread queues what comes. */
+#define REPORTING_DRAIN_MS 10
 /* Bus counts are added to Redis at most this often (and when stopping, and
  * at each /metrics scrape): one round trip per interval, not per wake-up. */
 #define REPORTING_FLUSH_MS 250
@@ -52,6 +56,7 @@ struct reporting {
     metrics_t *metrics;     /* owned */
     int64_t next_tick_ms;   /* when the event streams get the next snapshot */
     int64_t next_flush_ms;  /* when bus counts may next be added to Redis */
+    int64_t next_drain_ms;  /* when the bus may next be read (clock_mono_ms) */
     size_t max_event_bytes; /* larger bus frames are skipped unread */
     bool redis_down;        /* the last Redis read failed: log transitions only */
     zmq_pollitem_t items[REPORTING_POLL_ITEMS];
@@ -456,9 +461,14 @@ int reporting_run(reporting_t *self, volatile sig_atomic_t *stop)
         service_reload_if_requested(self->cfg->path, self->httpd, self->zap);
         service_heartbeat(&beat, self->store, self->cfg, "reporting", NULL);
         int count = 0;
-        self->items[count++] =
-            (zmq_pollitem_t){.socket = self->events, .fd = 0, .events = ZMQ_POLLIN};
         long timeout_ms = REPORTING_POLL_MS;
+        int64_t drain_in_ms = self->next_drain_ms - clock_mono_ms();
+        bool drain = drain_in_ms <= 0;
+        if (drain)
+            self->items[count++] =
+                (zmq_pollitem_t){.socket = self->events, .fd = 0, .events = ZMQ_POLLIN};
+        else if (drain_in_ms < timeout_ms)
+            timeout_ms = (long)drain_in_ms;
         if (httpd_stream_count(self->httpd) > 0) {
             int64_t due_ms = self->next_tick_ms - clock_now_ms();
             timeout_ms = due_ms < 0 ? 0 : due_ms < timeout_ms ? (long)due_ms : timeout_ms;
@@ -474,9 +484,12 @@ int reporting_run(reporting_t *self, volatile sig_atomic_t *stop)
             log_error("zmq_poll: %s", zmq_strerror(errno));
             return -1;
         }
-        if ((self->items[0].revents & ZMQ_POLLIN) && s_drain_events(self) < 0) {
-            log_error("event bus: the ZeroMQ context was terminated");
-            return -1;
+        if (drain && (self->items[0].revents & ZMQ_POLLIN)) {
+            if (s_drain_events(self) < 0) {
+                log_error("event bus: the ZeroMQ context was terminated");
+                return -1;
+            }
+            self->next_drain_ms = clock_mono_ms() + REPORTING_DRAIN_MS;
         }
         s_flush_bus_counts(self, false);
         s_tick_streams(self, clock_now_ms());
