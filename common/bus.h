@@ -8,9 +8,9 @@
  * three context switches per event on machines where the cores are shared
  * with Redis and the latency-critical hops. Held for at most DELAY_MS and
  * then sent together, a burst costs those wake-ups once. The bus is best
- * effort (reporting rebuilds from Redis), so what a killed process still
- * held is lost as a message in a full queue is; a clean stop sends it
- * (bus_flush).
+ * effort (reporting rebuilds from Redis): what a killed process still holds
+ * is lost, as a message in a full queue would be; a clean stop sends it
+ * (bus_destroy).
  *
  * A bus_t borrows its PUB socket and belongs to the socket's thread. The
  * loop that owns it bounds its poll timeout by bus_timeout_ms and calls

@@ -193,7 +193,8 @@ int ingest_run(ingest_t *self, volatile sig_atomic_t *stop)
             s_redeliver(self);
             self->next_redelivery_ms = now + REDELIVERY_TICK_MS;
         }
-        long timeout = bus_timeout_ms(self->bus, now, (long)(self->next_redelivery_ms - now));
+        long timeout =
+            bus_timeout_ms(self->bus, clock_mono_ms(), (long)(self->next_redelivery_ms - now));
         int count = 0;
         items[count++] = (zmq_pollitem_t){.socket = self->router, .events = ZMQ_POLLIN};
         httpd_poll_prepare(self->httpd, items, &count, POLL_ITEMS_MAX, &timeout);

@@ -378,7 +378,9 @@ int scoring_run(scoring_t *self, volatile sig_atomic_t *stop)
             self->next_model_poll_ms = now + MODEL_POLL_EVERY_MS;
         }
         zmq_pollitem_t items[] = {{.socket = self->pull, .events = ZMQ_POLLIN}};
-        long timeout = bus_timeout_ms(self->bus, now, (long)(self->next_redelivery_ms - now));
+        /* The sweeps above may have published: the bus's deadline from now. */
+        long timeout =
+            bus_timeout_ms(self->bus, clock_mono_ms(), (long)(self->next_redelivery_ms - now));
         if (zmq_poll(items, 1, timeout) < 0) {
             if (errno == EINTR)
                 continue;
