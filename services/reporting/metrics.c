@@ -1,8 +1,7 @@
-/* metrics.c — bus counters and the Prometheus exposition; see metrics.h. */
+/* metrics.c — bus counters and the /metrics page (written with prom_text.h);
+ * see metrics.h. */
 #include "metrics.h"
 
-#include <assert.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include "envelope.h"
 #include "keys.h"
 #include "leadops.pb-c.h"
+#include "prom_text.h"
 #include "views.h"
 
 /* Event types are small protobuf enum values; anything at or above this
@@ -99,36 +99,6 @@ void metrics_set_auth_counts(metrics_t *self, uint64_t http_unauthorized, uint64
 
 /* ---- UTF-8 -------------------------------------------------------------- */
 
-/* The length of the valid UTF-8 character at P (at most LEFT bytes), or 0
- * when the bytes there are not one. */
-static size_t s_utf8_char_len(const unsigned char *p, size_t left)
-{
-    size_t len;
-    unsigned min;
-    unsigned code;
-    if (p[0] < 0x80)
-        return 1;
-    if ((p[0] & 0xe0) == 0xc0)
-        len = 2, code = p[0] & 0x1f, min = 0x80;
-    else if ((p[0] & 0xf0) == 0xe0)
-        len = 3, code = p[0] & 0x0f, min = 0x800;
-    else if ((p[0] & 0xf8) == 0xf0)
-        len = 4, code = p[0] & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (len > left)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        code = code << 6 | (p[i] & 0x3f);
-    }
-    /* Overlong forms, surrogates and code points past Unicode are invalid. */
-    if (code < min || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
-        return 0;
-    return len;
-}
-
 /* Copies TEXT into OUT (SIZE bytes with the NUL) as valid UTF-8: invalid
  * bytes become '?', and a cut never splits a character. */
 static void s_utf8_copy(char *out, size_t size, const char *text)
@@ -136,7 +106,7 @@ static void s_utf8_copy(char *out, size_t size, const char *text)
     const unsigned char *p = (const unsigned char *)text;
     size_t left = strlen(text), o = 0;
     while (left) {
-        size_t n = s_utf8_char_len(p, left);
+        size_t n = prom_utf8_char_len(p, left);
         size_t take = n ? n : 1;
         if (o + take >= size)
             break;
@@ -447,112 +417,24 @@ int metrics_flush(metrics_t *self, store_t *store, const char *prefix, err_t *er
     return rc;
 }
 
-/* ---- text exposition -------------------------------------------------- */
-
-typedef struct {
-    char *text; /* owned */
-    size_t len, capacity;
-} s_text_t;
-
-static void s_append(s_text_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void s_append(s_text_t *out, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(out->text + out->len, out->capacity - out->len, fmt, ap);
-        va_end(ap);
-        assert(n >= 0);
-        if ((size_t)n < out->capacity - out->len) {
-            out->len += (size_t)n;
-            return;
-        }
-        size_t capacity = out->capacity * 2 + (size_t)n;
-        char *grown = realloc(out->text, capacity);
-        if (!grown)
-            abort(); /* a scrape page is a few KB; no memory here is fatal anyway */
-        out->text = grown;
-        out->capacity = capacity;
-    }
-}
-
-/* Writes VALUE as a label value: the format escapes \, " and newline, and
- * a parser refuses the whole page over one byte that is not UTF-8 (queue and
- * rep names come from the config, reasons from other processes). */
-static void s_append_label(s_text_t *out, const char *value)
-{
-    const unsigned char *p = (const unsigned char *)(value ? value : "");
-    size_t left = strlen((const char *)p);
-    while (left) {
-        size_t n = s_utf8_char_len(p, left);
-        if (n == 0)
-            s_append(out, "?");
-        else if (*p == '\\')
-            s_append(out, "\\\\");
-        else if (*p == '"')
-            s_append(out, "\\\"");
-        else if (*p == '\n')
-            s_append(out, "\\n");
-        else
-            s_append(out, "%.*s", (int)n, (const char *)p);
-        n = n ? n : 1;
-        p += n;
-        left -= n;
-    }
-}
-
-static void s_family(s_text_t *out, const char *name, const char *type, const char *help)
-{
-    s_append(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* One sample NAME{LABEL="VALUE"} NUMBER; LABEL NULL for none. */
-static void s_sample(s_text_t *out, const char *name, const char *label, const char *value,
-                     double number)
-{
-    s_append(out, "%s", name);
-    if (label) {
-        s_append(out, "{%s=\"", label);
-        s_append_label(out, value);
-        s_append(out, "\"}");
-    }
-    s_append(out, " %.15g\n", number);
-}
-
-/* A histogram family in seconds from a histogram in ms; buckets cumulative. */
-static void s_histogram(s_text_t *out, const char *name, const char *help,
-                        const stl_histogram_t *hist)
-{
-    s_family(out, name, "histogram", help);
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < STL_BUCKET_COUNT; i++) {
-        cumulative += hist->counts[i];
-        s_append(out, "%s_bucket{le=\"%g\"} %llu\n", name, stl_buckets_ms[i] / 1000.0,
-                 (unsigned long long)cumulative);
-    }
-    s_append(out, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)hist->count);
-    s_append(out, "%s_sum %.15g\n", name, hist->sum_ms / 1000.0);
-    s_append(out, "%s_count %llu\n", name, (unsigned long long)hist->count);
-}
-
-static void s_render_bus(const metrics_t *self, s_text_t *out)
+static void s_render_bus(const metrics_t *self, prom_text_t *out)
 {
     const s_counts_t *totals = &self->totals, *pending = &self->pending;
-    s_family(out, "leadops_events_total", "counter",
-             "Events seen on the event bus, by type (kept in Redis <prefix>:bus, across "
-             "restarts).");
+    prom_family(out, "leadops_events_total", "counter",
+                "Events seen on the event bus, by type (kept in Redis <prefix>:bus, across "
+                "restarts).");
     for (int type = 1; type < EVENT_TYPE_SLOTS; type++) {
         const char *name = envelope_type_name((Leadops__EventType)type);
         if (strcmp(name, "unknown") != 0)
-            s_sample(out, "leadops_events_total", "type", name,
-                     (double)(totals->events[type] + pending->events[type]));
+            prom_sample(out, "leadops_events_total", "type", name,
+                        (double)(totals->events[type] + pending->events[type]));
     }
-    s_family(out, "leadops_bus_malformed_total", "counter",
-             "Messages on the event bus that were not a valid envelope; skipped.");
-    s_sample(out, "leadops_bus_malformed_total", NULL, NULL,
-             (double)(totals->malformed + pending->malformed));
-    s_family(out, "leadops_rejected_total", "counter",
-             "Input refused by ingest, by reason, as seen on the event bus.");
+    prom_family(out, "leadops_bus_malformed_total", "counter",
+                "Messages on the event bus that were not a valid envelope; skipped.");
+    prom_sample(out, "leadops_bus_malformed_total", NULL, NULL,
+                (double)(totals->malformed + pending->malformed));
+    prom_family(out, "leadops_rejected_total", "counter",
+                "Input refused by ingest, by reason, as seen on the event bus.");
     /* One sample per reason: the totals' reasons with what is pending for
      * them, then the pending reasons the hash does not know yet. */
     s_counts_t merged = *totals;
@@ -560,47 +442,32 @@ static void s_render_bus(const metrics_t *self, s_text_t *out)
         s_add_reason(&merged, pending->reasons[i].reason, pending->reasons[i].count);
     merged.reasons_other += pending->reasons_other;
     for (size_t i = 0; i < merged.reason_count; i++)
-        s_sample(out, "leadops_rejected_total", "reason", merged.reasons[i].reason,
-                 (double)merged.reasons[i].count);
+        prom_sample(out, "leadops_rejected_total", "reason", merged.reasons[i].reason,
+                    (double)merged.reasons[i].count);
     if (merged.reasons_other)
-        s_sample(out, "leadops_rejected_total", "reason", METRICS_OTHER_REASON,
-                 (double)merged.reasons_other);
-    s_family(out, "leadops_http_unauthorized_total", "counter",
-             "Reporting API requests refused 401 (no or a wrong bearer token), since this "
-             "process started.");
-    s_sample(out, "leadops_http_unauthorized_total", NULL, NULL, (double)self->http_unauthorized);
-    s_family(out, "leadops_curve_denied_total", "counter",
-             "CurveZMQ handshakes on reporting's sockets denied (client key not allowed), since "
-             "this process started.");
-    s_sample(out, "leadops_curve_denied_total", NULL, NULL, (double)self->curve_denied);
+        prom_sample(out, "leadops_rejected_total", "reason", METRICS_OTHER_REASON,
+                    (double)merged.reasons_other);
+    prom_family(out, "leadops_http_unauthorized_total", "counter",
+                "Reporting API requests refused 401 (no or a wrong bearer token), since this "
+                "process started.");
+    prom_sample(out, "leadops_http_unauthorized_total", NULL, NULL,
+                (double)self->http_unauthorized);
+    prom_family(out, "leadops_curve_denied_total", "counter",
+                "CurveZMQ handshakes on reporting's sockets denied (client key not allowed), since "
+                "this process started.");
+    prom_sample(out, "leadops_curve_denied_total", NULL, NULL, (double)self->curve_denied);
     stl_histogram_t stl = totals->speed_to_lead;
     for (size_t i = 0; i <= STL_BUCKET_COUNT; i++)
         stl.counts[i] += pending->speed_to_lead.counts[i];
     stl.count += pending->speed_to_lead.count;
     stl.sum_ms += pending->speed_to_lead.sum_ms;
-    s_histogram(out, "leadops_bus_speed_to_lead_seconds",
-                "Ingest to first assignment of the assignments seen on the event bus.", &stl);
-}
-
-/* Appends one gauge family with a sample per element of ARRAY (a view's
- * list): label LABEL from string member KEY, value from numeric member FIELD,
- * scaled by SCALE. */
-static void s_gauges(s_text_t *out, const char *name, const char *help, json_t *array,
-                     const char *label, const char *key, const char *field, double scale)
-{
-    s_family(out, name, "gauge", help);
-    size_t i;
-    json_t *row;
-    json_array_foreach(array, i, row)
-    {
-        s_sample(out, name, label, json_string_value(json_object_get(row, key)),
-                 json_number_value(json_object_get(row, field)) * scale);
-    }
+    prom_histogram(out, "leadops_bus_speed_to_lead_seconds",
+                   "Ingest to first assignment of the assignments seen on the event bus.", &stl);
 }
 
 /* The Redis-backed families. Returns 0, or -1 with *err set; on failure
  * nothing has been appended. */
-static int s_render_redis(s_text_t *out, store_t *store, const char *prefix, err_t *err)
+static int s_render_redis(prom_text_t *out, store_t *store, const char *prefix, err_t *err)
 {
     stl_histogram_t stl;
     json_t *summary = views_summary(store, prefix, err);
@@ -608,31 +475,31 @@ static int s_render_redis(s_text_t *out, store_t *store, const char *prefix, err
     json_t *reps = queues ? views_reps(store, prefix, err) : NULL;
     int rc = reps && views_stl_read(store, prefix, &stl, err) == 0 ? 0 : -1;
     if (rc == 0) {
-        s_family(out, "leadops_stats_total", "counter",
-                 "Pipeline counters kept in Redis (<prefix>:stats), across restarts.");
+        prom_family(out, "leadops_stats_total", "counter",
+                    "Pipeline counters kept in Redis (<prefix>:stats), across restarts.");
         for (size_t i = 0; i < VIEWS_STAT_COUNT; i++)
-            s_sample(out, "leadops_stats_total", "stat", views_stat_names[i],
-                     json_number_value(json_object_get(summary, views_stat_names[i])));
+            prom_sample(out, "leadops_stats_total", "stat", views_stat_names[i],
+                        json_number_value(json_object_get(summary, views_stat_names[i])));
         json_t *queue_list = json_object_get(queues, "queues");
-        s_gauges(out, "leadops_queue_depth", "Leads waiting in the queue.", queue_list, "queue",
-                 "name", "waiting", 1);
-        s_gauges(out, "leadops_queue_oldest_wait_seconds",
-                 "Age of the oldest waiting lead (among the first 100 by priority).", queue_list,
-                 "queue", "name", "oldest_wait_ms", 0.001);
-        s_gauges(out, "leadops_queue_free_capacity", "Open slots of the queue's online reps.",
-                 queue_list, "queue", "name", "free_capacity", 1);
-        s_gauges(out, "leadops_queue_reps_online", "Reps of the queue who are online.", queue_list,
-                 "queue", "name", "reps_online", 1);
+        prom_gauges(out, "leadops_queue_depth", "Leads waiting in the queue.", queue_list, "queue",
+                    "name", "waiting", 1);
+        prom_gauges(out, "leadops_queue_oldest_wait_seconds",
+                    "Age of the oldest waiting lead (among the first 100 by priority).", queue_list,
+                    "queue", "name", "oldest_wait_ms", 0.001);
+        prom_gauges(out, "leadops_queue_free_capacity", "Open slots of the queue's online reps.",
+                    queue_list, "queue", "name", "free_capacity", 1);
+        prom_gauges(out, "leadops_queue_reps_online", "Reps of the queue who are online.",
+                    queue_list, "queue", "name", "reps_online", 1);
         json_t *rep_list = json_object_get(reps, "reps");
-        s_gauges(out, "leadops_rep_open_leads", "Leads the rep holds open.", rep_list, "rep", "id",
-                 "open", 1);
-        s_gauges(out, "leadops_rep_capacity", "Open leads the rep may hold.", rep_list, "rep", "id",
-                 "capacity", 1);
-        s_gauges(out, "leadops_rep_utilization_ratio",
-                 "Open leads over capacity (0 when the capacity is 0).", rep_list, "rep", "id",
-                 "utilization", 1);
-        s_histogram(out, "leadops_speed_to_lead_seconds",
-                    "Ingest to first assignment, from Redis (<prefix>:stl).", &stl);
+        prom_gauges(out, "leadops_rep_open_leads", "Leads the rep holds open.", rep_list, "rep",
+                    "id", "open", 1);
+        prom_gauges(out, "leadops_rep_capacity", "Open leads the rep may hold.", rep_list, "rep",
+                    "id", "capacity", 1);
+        prom_gauges(out, "leadops_rep_utilization_ratio",
+                    "Open leads over capacity (0 when the capacity is 0).", rep_list, "rep", "id",
+                    "utilization", 1);
+        prom_histogram(out, "leadops_speed_to_lead_seconds",
+                       "Ingest to first assignment, from Redis (<prefix>:stl).", &stl);
     }
     json_decref(summary);
     json_decref(queues);
@@ -642,19 +509,17 @@ static int s_render_redis(s_text_t *out, store_t *store, const char *prefix, err
 
 char *metrics_render(metrics_t *self, store_t *store, const char *prefix, size_t *len, err_t *err)
 {
-    s_text_t out = {.text = malloc(8192), .len = 0, .capacity = 8192};
-    if (!out.text)
-        abort();
-    out.text[0] = '\0';
+    prom_text_t out;
+    prom_text_init(&out);
     /* The bus totals first, so that the page shows what Redis holds. */
     int redis_rc = metrics_flush(self, store, prefix, err);
     s_render_bus(self, &out);
     if (redis_rc == 0)
         redis_rc = s_render_redis(&out, store, prefix, err);
-    s_family(&out, "leadops_redis_up", "gauge",
-             "1 when this scrape could read Redis; the Redis-backed families are absent "
-             "when 0.");
-    s_sample(&out, "leadops_redis_up", NULL, NULL, redis_rc == 0 ? 1 : 0);
+    prom_family(&out, "leadops_redis_up", "gauge",
+                "1 when this scrape could read Redis; the Redis-backed families are absent "
+                "when 0.");
+    prom_sample(&out, "leadops_redis_up", NULL, NULL, redis_rc == 0 ? 1 : 0);
     *len = out.len;
     return out.text;
 }
